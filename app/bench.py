@@ -1,0 +1,155 @@
+"""`backdrop bench`: throughput, per-stage cost, latency, CPU and memory of the real pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_WARM_UP_S = 1.0
+
+
+def add_bench_parser(commands: Any) -> None:
+    from app.cli import _positive_float, _positive_int, _size
+
+    parser = commands.add_parser("bench", help="measure speed, latency, CPU and memory")
+    parser.add_argument("--source", default="demo", help="demo (default) or a video file")
+    parser.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--effect", choices=("none", "blur", "image", "color", "video"),
+                        default="blur")
+    parser.add_argument("--refinement", choices=("off", "fast", "best"))
+    parser.add_argument("--model", help="auto (default), general, landscape or a path")
+    parser.add_argument("--seconds", type=_positive_float, default=10.0,
+                        help="how long to measure, after a 1 s warm-up (default 10)")
+    parser.add_argument("--paced", type=_positive_int, metavar="FPS",
+                        help="feed frames at this rate, as a camera would, to measure latency")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="draw the per-stage breakdown and latency histogram")
+    parser.set_defaults(handler=bench_command)
+
+
+@dataclasses.dataclass
+class BenchResult:
+    command: str
+    size: str
+    effect: str
+    paced_fps: int | None
+    frames: int
+    fps: float
+    cpu_percent_of_one_core: float
+    peak_rss_mb: float
+    first_frame_ms: float
+    latency_ms_p50: float
+    latency_ms_p95: float
+    dropped_frames: int
+    stage_ms_p50: dict[str, float]
+    stage_ms_p95: dict[str, float]
+
+    def text(self) -> str:
+        lines = [
+            f"backdrop bench: {self.size} {self.effect}, "
+            + (f"paced at {self.paced_fps} fps" if self.paced_fps else "unpaced"),
+            f"  throughput       {self.fps:7.1f} fps over {self.frames} frames",
+            f"  CPU              {self.cpu_percent_of_one_core:7.1f} % of one core",
+            f"  peak RSS         {self.peak_rss_mb:7.1f} MB",
+            f"  first frame      {self.first_frame_ms:7.1f} ms after start",
+            f"  latency          p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms"
+            " (capture to sink)",
+            f"  dropped frames   {self.dropped_frames}",
+            "  stage ms         p50     p95",
+        ]
+        for name, p50 in self.stage_ms_p50.items():
+            lines.append(f"    {name:<14} {p50:6.2f}  {self.stage_ms_p95[name]:6.2f}")
+        return "\n".join(lines)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    from app.cli import UserError
+
+    try:
+        result = run_bench(args)
+    except Exception as error:  # a bench that cannot start says why, briefly
+        from app.session import SessionError
+
+        if isinstance(error, SessionError):
+            raise UserError(str(error)) from error
+        raise
+    print(json.dumps(dataclasses.asdict(result), indent=2) if args.json else result.text())
+    if args.plot is not None:
+        from app.bench_plot import plot_bench
+
+        plot_bench(result, args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> BenchResult:
+    from app.session import open_pipeline
+    from app.settings import Settings
+
+    # Defaults, not the user's saved settings, so figures compare between machines.
+    settings = _bench_settings(Settings(), args)
+    started_s = time.perf_counter()
+    pipeline = open_pipeline(settings, "null", paced=bool(args.paced))
+    try:
+        while pipeline.snapshot().frames_out == 0 and not pipeline.wait(0.002):
+            pass
+        first_frame_ms = (time.perf_counter() - started_s) * 1000.0
+        time.sleep(_WARM_UP_S)
+        frames_before = pipeline.snapshot().frames_out
+        marks = {name: len(v) for name, v in pipeline.stats.all_stage_ms.items()}
+        latency_mark = len(pipeline.stats.all_latencies_ms)
+        cpu_before_s, wall_before_s = time.process_time(), time.perf_counter()
+        pipeline.wait(args.seconds)
+        cpu_s, wall_s = time.process_time() - cpu_before_s, time.perf_counter() - wall_before_s
+        frames = pipeline.snapshot().frames_out - frames_before
+        snapshot = pipeline.snapshot()
+    finally:
+        pipeline.stop()
+    if pipeline.error is not None:
+        raise RuntimeError(f"the pipeline stopped: {pipeline.error}")
+    stages = {name: values[marks.get(name, 0):]
+              for name, values in pipeline.stats.all_stage_ms.items()}
+    latencies = pipeline.stats.all_latencies_ms[latency_mark:]
+    return BenchResult(
+        command="backdrop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "bench",
+        size=f"{args.size[0]}x{args.size[1]}",
+        effect=args.effect,
+        paced_fps=args.paced,
+        frames=frames,
+        fps=frames / wall_s,
+        cpu_percent_of_one_core=100.0 * cpu_s / wall_s,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        first_frame_ms=first_frame_ms,
+        latency_ms_p50=_pct(latencies, 50),
+        latency_ms_p95=_pct(latencies, 95),
+        dropped_frames=snapshot.dropped_frames,
+        stage_ms_p50={name: _pct(v, 50) for name, v in stages.items()},
+        stage_ms_p95={name: _pct(v, 95) for name, v in stages.items()},
+    )
+
+
+def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:
+    source = dataclasses.replace(
+        settings.source, spec=args.source, width_px=args.size[0], height_px=args.size[1],
+        fps=args.paced or 30,
+    )
+    effect = dataclasses.replace(settings.effect, kind=args.effect)
+    mask = settings.mask
+    if args.refinement:
+        mask = dataclasses.replace(mask, refinement=args.refinement)
+    if args.model:
+        mask = dataclasses.replace(mask, model=args.model)
+    return dataclasses.replace(settings, source=source, effect=effect, mask=mask)
+
+
+def _pct(values: list[float], percent: float) -> float:
+    return float(np.percentile(values, percent)) if values else 0.0

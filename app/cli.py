@@ -1,0 +1,272 @@
+"""`backdrop`: the command line. With no command it opens the window."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from app.clock import SystemClock
+from app.settings import Settings, SettingsError, load_settings
+
+EFFECTS = ("none", "blur", "image", "color", "video")
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one message, never as a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `backdrop` console script."""
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            return _open_window()
+        return int(handler(args))
+    except UserError as error:
+        print(f"backdrop: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backdrop",
+        description="A better webcam background: blur or replace it, and send the result "
+        "to a virtual camera that Zoom, Meet, Teams or OBS can select.",
+        epilog="Run without a command to open the window.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    run = commands.add_parser("run", help="run headless: source to virtual camera or file")
+    add_pipeline_arguments(run)
+    limit = run.add_mutually_exclusive_group()
+    limit.add_argument("--frames", type=_positive_int, help="stop after N output frames")
+    limit.add_argument("--seconds", type=_positive_float, help="stop after S seconds")
+    run.add_argument("--quiet", action="store_true", help="no live status line")
+    run.set_defaults(handler=_run_command)
+
+    devices = commands.add_parser("devices", help="list cameras and virtual-camera backends")
+    devices.set_defaults(handler=_devices_command)
+
+    from app.bench import add_bench_parser
+    from app.virtualcam_setup import add_setup_parser
+
+    add_bench_parser(commands)
+    add_setup_parser(commands)
+    return parser
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that override settings for one run (shared by run and bench)."""
+    parser.add_argument("--source", help="camera, camera:N, a device path, a video file, or demo")
+    parser.add_argument("--effect", choices=EFFECTS)
+    parser.add_argument("--background", help="background image (or video, with --effect video)")
+    parser.add_argument("--color", type=_rgb, help="background colour as R,G,B (0-255)")
+    parser.add_argument("--blur", type=int, help="blur strength 0-100")
+    parser.add_argument("--smoothing", type=float, help="temporal smoothing 0 (off) to 1")
+    parser.add_argument("--edge", type=float, help="edge softness 0 to 1")
+    parser.add_argument("--refinement", choices=("off", "fast", "best"), help="edge refinement")
+    parser.add_argument("--light-wrap", type=float, help="light wrap 0 to 1 (image backgrounds)")
+    parser.add_argument("--model", help="auto, general, landscape, or a .tflite path")
+    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--size", type=_size, help="capture size WxH, e.g. 1280x720")
+    parser.add_argument("--fps", type=_positive_int, help="capture frame rate")
+    parser.add_argument("--output", help="virtualcam (default), a .mp4 or .y4m path, or null")
+
+
+def settings_for_run(args: argparse.Namespace) -> Settings:
+    """The saved settings with this run's flags on top (nothing is written back)."""
+    loaded = load_settings()
+    for message in loaded.messages:
+        print(f"backdrop: {message}", file=sys.stderr)
+    settings = loaded.settings
+    try:
+        return _apply_flags(settings, args)
+    except SettingsError as error:
+        raise UserError(str(error)) from error
+
+
+def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    source, effect, mask, output = settings.source, settings.effect, settings.mask, settings.output
+    if args.source is not None:
+        source = dataclasses.replace(source, spec=args.source)
+    if args.size is not None:
+        source = dataclasses.replace(source, width_px=args.size[0], height_px=args.size[1])
+    if args.fps is not None:
+        source = dataclasses.replace(source, fps=args.fps)
+    effect_changes = {
+        "kind": args.effect, "blur": args.blur, "color_rgb": args.color,
+        "light_wrap": args.light_wrap,
+    }
+    if args.background is not None:
+        kind = args.effect or effect.kind
+        effect_changes["video" if kind == "video" else "background"] = args.background
+        if args.effect is None and kind not in ("image", "video"):
+            effect_changes["kind"] = "image"
+    effect = dataclasses.replace(effect, **_given(effect_changes))
+    mask = dataclasses.replace(mask, **_given({
+        "model": args.model, "smoothing": args.smoothing, "edge_softness": args.edge,
+        "refinement": args.refinement,
+    }))
+    output = dataclasses.replace(output, **_given({"mirror": args.mirror}))
+    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
+
+
+def _given(changes: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in changes.items() if value is not None}
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from app.session import SessionError, open_pipeline
+
+    settings = settings_for_run(args)
+    output = args.output or "virtualcam"
+    try:
+        pipeline = open_pipeline(settings, output, max_frames=args.frames)
+    except SessionError as error:
+        raise UserError(str(error)) from error
+    print(f"backdrop: {pipeline.describe()}", file=sys.stderr)
+    stop_requested = _install_stop_handlers()
+    clock = SystemClock()
+    deadline_s = clock.now_s() + args.seconds if args.seconds else None
+    status = _StatusLine(enabled=not args.quiet)
+    try:
+        while not pipeline.wait(0.25):
+            status.show(pipeline.snapshot().status_line())
+            if stop_requested() or (deadline_s is not None and clock.now_s() >= deadline_s):
+                break
+    finally:
+        pipeline.stop()
+        status.finish()
+    return _report_end(pipeline, output)
+
+
+def _report_end(pipeline: object, output: str) -> int:
+    from app.pipeline import Pipeline
+
+    assert isinstance(pipeline, Pipeline)
+    snapshot = pipeline.snapshot()
+    if pipeline.error is not None:
+        print(f"backdrop: stopped: {pipeline.error}", file=sys.stderr)
+        return 1
+    where = "" if output in ("virtualcam", "null") else f" to {Path(output).resolve()}"
+    print(f"backdrop: wrote {snapshot.frames_out} frames{where}", file=sys.stderr)
+    return 0
+
+
+def _install_stop_handlers() -> object:
+    """Ctrl-C and SIGTERM ask the run loop to stop cleanly; returns a 'was asked' probe."""
+    asked: list[int] = []
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        asked.append(signum)
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    return lambda: bool(asked)
+
+
+class _StatusLine:
+    """A one-line live status on a terminal; an occasional plain line otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._tty = sys.stderr.isatty()
+        self._last_s = 0.0
+        self._shown = False
+
+    def show(self, text: str) -> None:
+        if not self._enabled:
+            return
+        if self._tty:
+            sys.stderr.write("\r" + text[:150].ljust(150))
+            sys.stderr.flush()
+            self._shown = True
+        elif time.monotonic() - self._last_s >= 5.0:
+            self._last_s = time.monotonic()
+            print(text, file=sys.stderr)
+
+    def finish(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+
+
+def _devices_command(_args: argparse.Namespace) -> int:
+    from app.sinks import available_backends
+    from app.sources import list_cameras
+
+    cameras = list_cameras()
+    print("Cameras:")
+    for camera in cameras:
+        print(f"  camera:{camera.index}  {camera.name}  ({camera.path})")
+    if not cameras:
+        print("  none found. Connect a camera, or use `backdrop run --source demo`.")
+    print("Virtual-camera backends:")
+    for name, ok, reason in available_backends():
+        print(f"  {name}: {'available' if ok else 'not available'}")
+        if not ok:
+            print("    " + reason.replace("\n", "\n    "))
+    return 0
+
+
+def _open_window() -> int:
+    try:
+        from app.gui.main import run_gui
+    except ImportError as error:
+        raise UserError(
+            f"the window cannot start ({error}). Run headless instead: "
+            "`backdrop run --source demo --output demo.mp4 --seconds 5`."
+        ) from error
+    return run_gui()
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width_text, height_text = text.lower().split("x")
+        width_px, height_px = int(width_text), int(height_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 1280x720") from None
+    if not (16 <= width_px <= 7680 and 16 <= height_px <= 4320):
+        raise argparse.ArgumentTypeError(f"size {text} is outside 16x16 to 7680x4320")
+    return width_px, height_px
+
+
+def _rgb(text: str) -> tuple[int, int, int]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(int(part) for part in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0 <= value <= 255 for value in values):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a colour like 40,120,80 (0-255 each)")
+    return values[0], values[1], values[2]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Build a ready-to-run pipeline from settings: the one path the CLI, bench and GUI share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.clock import Clock, SystemClock
+from app.pipeline import FrameCallback, Pipeline
+from app.settings import Settings
+from app.sinks import FrameSink, SinkError, open_sink
+from app.sources import SourceError, open_source
+from compositing.backgrounds import BackgroundError
+from segmentation.models import ASSETS_DIR, ModelError, resolve_model
+
+BACKGROUNDS_DIR = ASSETS_DIR / "backgrounds"
+_FILE_OUTPUTS = (".mp4", ".y4m")
+
+
+class SessionError(Exception):
+    """The pipeline could not start; the message says what to do."""
+
+
+def bundled_backgrounds() -> list[Path]:
+    """The backgrounds that ship with Backdrop, in a stable order."""
+    return sorted(BACKGROUNDS_DIR.glob("*.jpg"))
+
+
+def open_pipeline(
+    settings: Settings,
+    output: str,
+    *,
+    max_frames: int | None = None,
+    clock: Clock | None = None,
+    on_frame: FrameCallback | None = None,
+    paced: bool | None = None,
+) -> Pipeline:
+    """Open source and sink for `settings`, start the pipeline, and return it running.
+
+    Raises SessionError with a user-facing message for every input problem.
+    """
+    clock = clock or SystemClock()
+    source_spec = settings.source.spec
+    transcoding = Path(source_spec).is_file() and output.lower().endswith(_FILE_OUTPUTS)
+    if paced is None:
+        paced = not transcoding
+    try:
+        resolve_model(settings.mask.model, settings.source.width_px, settings.source.height_px)
+        source = open_source(
+            source_spec, settings.source.width_px, settings.source.height_px,
+            settings.source.fps, clock=clock, paced=paced,
+        )
+        sink = open_sink(output, settings.output.backend or None, settings.output.device or None)
+    except (ModelError, SourceError, SinkError) as error:
+        raise SessionError(str(error)) from error
+    pipeline = Pipeline(
+        with_default_background(settings), source, sink, clock=clock, on_frame=on_frame,
+        every_frame=not paced, max_frames=max_frames,
+    )
+    start(pipeline)
+    return pipeline
+
+
+def start(pipeline: Pipeline) -> None:
+    """Start a pipeline, turning device and file errors into a SessionError."""
+    try:
+        pipeline.start()
+    except (ModelError, SourceError, SinkError, BackgroundError) as error:
+        raise SessionError(str(error)) from error
+
+
+def with_default_background(settings: Settings) -> Settings:
+    """An image effect with no image chosen uses the first bundled background."""
+    import dataclasses
+
+    if settings.effect.kind != "image" or settings.effect.background:
+        return settings
+    backgrounds = bundled_backgrounds()
+    if not backgrounds:
+        return settings
+    effect = dataclasses.replace(settings.effect, background=str(backgrounds[0]))
+    return dataclasses.replace(settings, effect=effect)
+
+
+
+
+def open_virtualcam(settings: Settings, width_px: int, height_px: int, fps: int) -> FrameSink:
+    """Open the virtual camera on its own (the GUI toggles it while the preview keeps running).
+
+    Raises SessionError whose message carries the fix for this OS.
+    """
+    sink = open_sink("virtualcam", settings.output.backend or None, settings.output.device or None)
+    try:
+        sink.open(width_px, height_px, fps)
+    except SinkError as error:
+        raise SessionError(str(error)) from error
+    return sink

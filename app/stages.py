@@ -1,0 +1,222 @@
+"""The per-frame stages between a source frame and an output frame.
+
+`FrameStages.process` takes one captured frame and yields the output frames that are ready:
+with the live segmenter, a frame is composited once MediaPipe returns its own mask; frames
+MediaPipe dropped, or that a newer result overtook, are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.settings import Settings
+from app.sources import Frame
+from app.stats import PipelineStats
+from compositing.backgrounds import BackgroundError
+from compositing.compositor import Compositor
+from segmentation.models import ModelError, ModelSpec, resolve_model
+from segmentation.refine import AlphaRefiner
+from segmentation.segmenter import LiveSegmenter, VideoSegmenter
+from segmentation.smoothing import MotionAwareSmoother
+
+_RESULT_TIMEOUT_S = 0.25
+
+
+class _InFlight:
+    """A frame waiting for its mask, with what the stages derived from it."""
+
+    __slots__ = ("frame_bgr", "captured_s", "small_gray")
+
+    def __init__(self, frame_bgr: np.ndarray, captured_s: float, small_gray: np.ndarray) -> None:
+        self.frame_bgr = frame_bgr
+        self.captured_s = captured_s
+        self.small_gray = small_gray
+
+
+class FrameStages:
+    """Segment, smooth, refine and composite, with state that follows the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        width_px: int,
+        height_px: int,
+        *,
+        every_frame: bool = False,
+        pipelined: bool = False,
+    ) -> None:
+        """`pipelined` keeps two frames in flight: more throughput, one frame more latency."""
+        self._every_frame = every_frame
+        self._max_in_flight = 2 if pipelined else 1
+        self._settings = settings
+        self._segmenter: LiveSegmenter | VideoSegmenter | None = None
+        self._model_choice = ""
+        self._frame_size: tuple[int, int] = (0, 0)
+        self._in_flight: dict[int, _InFlight] = {}
+        self._last_timestamp_ms = -1
+        self._smoother = MotionAwareSmoother(settings.mask.smoothing)
+        self._refiner = AlphaRefiner(settings.mask.refinement)
+        self._compositor = Compositor()
+        self.messages: list[str] = []
+        self._pause_cache: tuple[int, np.ndarray] | None = None
+        self.configure(settings, strict=True)
+        self._frame_size = (width_px, height_px)
+        self.messages.extend(self._switch_model(settings.mask.model, width_px, height_px))
+
+    # --- settings -------------------------------------------------------------------------
+    def configure(self, settings: Settings, *, strict: bool = False) -> list[str]:
+        """Apply settings; return messages for what could not be applied (raise if strict)."""
+        messages: list[str] = []
+        effect = settings.effect
+        path = effect.video if effect.kind == "video" else effect.background
+        try:
+            self._compositor.configure(
+                effect=effect.kind,
+                blur_strength=effect.blur,
+                color_rgb=tuple(effect.color_rgb),
+                background_path=path or None,
+                light_wrap=effect.light_wrap,
+                edge_softness=settings.mask.edge_softness,
+            )
+        except BackgroundError as error:
+            if strict:
+                raise
+            messages.append(f"{error} The previous background stays.")
+        self._smoother.ratio = settings.mask.smoothing
+        self._refiner.quality = settings.mask.refinement
+        if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
+            messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
+        self._settings = settings
+        return messages
+
+    def _switch_model(self, choice: str, width_px: int, height_px: int) -> list[str]:
+        try:
+            spec = resolve_model(choice, width_px, height_px)
+            segmenter = (VideoSegmenter if self._every_frame else LiveSegmenter)(spec)
+        except ModelError as error:
+            if self._segmenter is not None:
+                return [f"{error} Keeping the current model."]
+            fallback = resolve_model("auto", width_px, height_px)
+            segmenter = (VideoSegmenter if self._every_frame else LiveSegmenter)(fallback)
+            self._install(segmenter, choice)
+            return [f"{error} Using the bundled model instead."]
+        self._install(segmenter, choice)
+        return []
+
+    def _install(self, segmenter: LiveSegmenter | VideoSegmenter, choice: str) -> None:
+        if self._segmenter is not None:
+            self._segmenter.close()
+        self._segmenter = segmenter
+        self._model_choice = choice
+        self._in_flight.clear()
+        self._smoother.reset()
+
+    def reset(self) -> None:
+        """Forget temporal state: a new source starts from a clean slate."""
+        self._in_flight.clear()
+        self._smoother.reset()
+
+    @property
+    def model(self) -> ModelSpec | None:
+        return self._segmenter.spec if self._segmenter is not None else None
+
+    # --- frames ---------------------------------------------------------------------------
+    def process(self, frame: Frame, stats: PipelineStats) -> Iterator[tuple[np.ndarray, float]]:
+        """Feed one frame; yield (output_bgr, captured_s) for each frame now complete."""
+        started_s = time.perf_counter()
+        frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror)
+        self._ensure_segmenter(frame_bgr)
+        assert self._segmenter is not None
+        spec = self._segmenter.spec
+        small_bgr = cv2.resize(frame_bgr, spec.input_size, interpolation=cv2.INTER_AREA)
+        small_rgb = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB)
+        small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+        timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
+        self._last_timestamp_ms = timestamp_ms
+        pending = _InFlight(frame_bgr, frame.captured_s, small_gray)
+        stats.stage("prepare", _ms_since(started_s))
+        if isinstance(self._segmenter, VideoSegmenter):
+            started_s = time.perf_counter()
+            confidence = self._segmenter.segment(small_rgb, timestamp_ms)
+            stats.stage("segment", _ms_since(started_s))
+            yield self._finish(pending, confidence, stats), frame.captured_s
+            return
+        self._in_flight[timestamp_ms] = pending
+        while len(self._in_flight) > self._max_in_flight + 1:  # results that never came
+            del self._in_flight[min(self._in_flight)]
+            stats.dropped()
+        self._segmenter.submit(small_rgb, timestamp_ms)
+        if len(self._in_flight) >= self._max_in_flight:
+            started_s = time.perf_counter()
+            self._segmenter.wait_for_results(_RESULT_TIMEOUT_S)
+            stats.stage("segment_wait", _ms_since(started_s))
+        yield from self._collect(stats)
+
+    def _collect(self, stats: PipelineStats) -> Iterator[tuple[np.ndarray, float]]:
+        assert isinstance(self._segmenter, LiveSegmenter)
+        results = self._segmenter.take_results()
+        if not results:
+            return
+        newest_ms = max(results)
+        for timestamp_ms in [t for t in self._in_flight if t < newest_ms]:
+            del self._in_flight[timestamp_ms]
+            stats.dropped()
+        pending = self._in_flight.pop(newest_ms, None)
+        if pending is not None:
+            yield self._finish(pending, results[newest_ms], stats), pending.captured_s
+
+    def _finish(self, pending: _InFlight, confidence: np.ndarray, stats: PipelineStats) -> Any:
+        started_s = time.perf_counter()
+        smoothed = self._smoother.update(confidence, pending.small_gray)
+        stats.stage("smooth", _ms_since(started_s))
+        started_s = time.perf_counter()
+        alpha = self._refiner.refine(smoothed, pending.frame_bgr, self._settings.mask.edge_softness)
+        stats.stage("refine", _ms_since(started_s))
+        started_s = time.perf_counter()
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha)
+        stats.stage("composite", _ms_since(started_s))
+        return output_bgr
+
+    def _ensure_segmenter(self, frame_bgr: np.ndarray) -> None:
+        height_px, width_px = frame_bgr.shape[:2]
+        if self._segmenter is not None and (width_px, height_px) == self._frame_size:
+            return
+        self._frame_size = (width_px, height_px)
+        choice = self._settings.mask.model
+        if self._segmenter is None or choice == "auto":
+            self.messages.extend(self._switch_model(choice, width_px, height_px))
+        self._smoother.reset()
+
+    def pause_frame(self, output_bgr: np.ndarray) -> np.ndarray:
+        """The still frame sent while paused: the first paused frame, blurred, captioned."""
+        from app.pipeline import blurred_still
+
+        if self._pause_cache is None or self._pause_cache[0] != output_bgr.shape[1]:
+            self._pause_cache = (output_bgr.shape[1], blurred_still(output_bgr))
+        return self._pause_cache[1]
+
+    def resume(self) -> None:
+        self._pause_cache = None
+
+    def close(self) -> None:
+        self._compositor.close()
+        if self._segmenter is not None:
+            self._segmenter.close()
+            self._segmenter = None
+
+
+def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
+    """Even-sized, optionally mirrored, and always a fresh array the stages own."""
+    height_px, width_px = image_bgr.shape[:2]
+    even = image_bgr[: height_px - height_px % 2, : width_px - width_px % 2]
+    return cv2.flip(even, 1) if mirror else even.copy()
+
+
+def _ms_since(started_s: float) -> float:
+    return (time.perf_counter() - started_s) * 1000.0
+
