@@ -1,0 +1,262 @@
+"""Replacement backgrounds: still images, a solid colour, looping videos; all cover-fitted."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+import cv2
+import numpy as np
+
+# Longest side kept after decoding, so an 8000x8000 photo does not pin 200 MB for the session.
+MAX_IMAGE_SIDE_PX = 3840
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg"})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CACHED_SIZES = 4
+_IMAGE_HINT = "Choose a PNG or JPEG."
+_VIDEO_HINT = "Choose an MP4, MOV, MKV, WEBM or AVI video."
+
+
+class BackgroundError(Exception):
+    """A background cannot be used; the message names the file and says what to do."""
+
+
+def cover_fit(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
+    """Scale to fill width_px x height_px, centre-cropping the excess; never stretches."""
+    if width_px <= 0 or height_px <= 0:
+        raise ValueError(f"output size must be positive, got {width_px}x{height_px}")
+    source_height, source_width = image_bgr.shape[:2]
+    if source_width * height_px > width_px * source_height:  # source is wider: crop the sides
+        crop_width = max(1, round(source_height * width_px / height_px))
+        left = (source_width - crop_width) // 2
+        cropped = image_bgr[:, left : left + crop_width]
+    else:  # source is taller: crop top and bottom
+        crop_height = max(1, round(source_width * height_px / width_px))
+        top = (source_height - crop_height) // 2
+        cropped = image_bgr[top : top + crop_height]
+    shrinking = cropped.shape[1] > width_px
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(cropped, (width_px, height_px), interpolation=interpolation)
+
+
+def _read_only(image: np.ndarray) -> np.ndarray:
+    """Mark a cached array read-only so no caller can change what later frames get."""
+    image.flags.writeable = False
+    return image
+
+
+class _SizeCache:
+    """The last few cover-fitted frames, keyed by output size."""
+
+    def __init__(self) -> None:
+        self._frames: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+
+    def get(self, size: tuple[int, int]) -> np.ndarray | None:
+        frame = self._frames.get(size)
+        if frame is not None:
+            self._frames.move_to_end(size)
+        return frame
+
+    def put(self, size: tuple[int, int], frame: np.ndarray) -> np.ndarray:
+        self._frames[size] = _read_only(frame)
+        while len(self._frames) > _CACHED_SIZES:
+            self._frames.popitem(last=False)
+        return frame
+
+
+def _read_file_bytes(path: str, kind: str, hint: str) -> np.ndarray:
+    """Read a whole file as uint8 (np.fromfile copes with non-ASCII paths on every platform)."""
+    if os.path.isdir(path):
+        raise BackgroundError(f"cannot read background {kind} '{path}': it is a folder. {hint}")
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except FileNotFoundError:
+        raise BackgroundError(f"cannot read background {kind} '{path}': file not found.") from None
+    except OSError as error:
+        raise BackgroundError(
+            f"cannot read background {kind} '{path}': {error.strerror or error}."
+        ) from None
+    if data.size == 0:
+        raise BackgroundError(f"cannot read background {kind} '{path}': the file is empty. {hint}")
+    return data
+
+
+def _to_bgr_u8(image: np.ndarray) -> np.ndarray:
+    """Convert a decoded image of any depth and channel count to uint8 BGR."""
+    if image.dtype == np.uint16:  # 16-bit PNG
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:  # flatten transparency over white, as an image viewer shows it
+        color = image[:, :, :3].astype(np.float32)
+        opacity = image[:, :, 3:].astype(np.float32) / 255.0
+        return (color * opacity + 255.0 * (1.0 - opacity) + 0.5).astype(np.uint8)
+    return image
+
+
+def decode_image(data: np.ndarray) -> np.ndarray | None:
+    """Decode encoded image bytes to uint8 BGR, EXIF orientation applied; None if not an image."""
+    if data[: len(_PNG_SIGNATURE)].tobytes() == _PNG_SIGNATURE:
+        # PNGs keep their transparency (flattened below); they rarely carry EXIF orientation.
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    else:
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
+    if decoded is None or decoded.size == 0:
+        return None
+    return _to_bgr_u8(decoded)
+
+
+def _limit_size(image_bgr: np.ndarray) -> np.ndarray:
+    """Downscale so the longest side is at most MAX_IMAGE_SIDE_PX."""
+    height_px, width_px = image_bgr.shape[:2]
+    longest_px = max(height_px, width_px)
+    if longest_px <= MAX_IMAGE_SIDE_PX:
+        return image_bgr
+    scale = MAX_IMAGE_SIDE_PX / longest_px
+    size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
+    return cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+
+
+class ImageBackground:
+    """A still image, decoded once and cover-fitted once per output size."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        data = _read_file_bytes(self.path, "image", _IMAGE_HINT)
+        try:
+            image_bgr = decode_image(data)
+        except cv2.error:
+            image_bgr = None
+        if image_bgr is None:
+            raise BackgroundError(
+                f"cannot read background image '{self.path}': not an image file "
+                f"(or it is corrupt). {_IMAGE_HINT}"
+            )
+        self._image_bgr = _read_only(np.ascontiguousarray(_limit_size(image_bgr)))
+        self._cache = _SizeCache()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width_px, height_px) of the decoded image after the size limit."""
+        return self._image_bgr.shape[1], self._image_bgr.shape[0]
+
+    def frame(self, width_px: int, height_px: int) -> np.ndarray:
+        """The background at this size (read-only; the same array every call)."""
+        cached = self._cache.get((width_px, height_px))
+        if cached is not None:
+            return cached
+        return self._cache.put(
+            (width_px, height_px), cover_fit(self._image_bgr, width_px, height_px)
+        )
+
+    def close(self) -> None:
+        """Nothing to release; present so every background can be closed alike."""
+
+
+class ColorBackground:
+    """A solid colour given as (red, green, blue) 0..255; frames come out in BGR order."""
+
+    def __init__(self, rgb: tuple[int, int, int]) -> None:
+        if len(rgb) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in rgb):
+            raise ValueError(f"colour must be three integers 0..255 (red, green, blue), got {rgb}")
+        self.rgb = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+        self._cache = _SizeCache()
+
+    def frame(self, width_px: int, height_px: int) -> np.ndarray:
+        """A read-only frame of the colour at this size."""
+        cached = self._cache.get((width_px, height_px))
+        if cached is not None:
+            return cached
+        red, green, blue = self.rgb
+        plate = np.empty((height_px, width_px, 3), np.uint8)
+        plate[:] = (blue, green, red)
+        return self._cache.put((width_px, height_px), plate)
+
+    def close(self) -> None:
+        """Nothing to release; present so every background can be closed alike."""
+
+
+class VideoBackground:
+    """A video file played one frame per call, rewinding at the end so it loops forever."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        if not os.path.exists(self.path):
+            raise BackgroundError(f"cannot read background video '{self.path}': file not found.")
+        if os.path.isdir(self.path):
+            raise BackgroundError(
+                f"cannot read background video '{self.path}': it is a folder. {_VIDEO_HINT}"
+            )
+        self._capture = cv2.VideoCapture(self.path)
+        decoded = self._read()
+        if decoded is None:
+            self._capture.release()
+            raise BackgroundError(
+                f"cannot read background video '{self.path}': it has no frames that can be "
+                f"decoded (it may not be a video, or it is corrupt). {_VIDEO_HINT}"
+            )
+        self._last_bgr = decoded
+        self._pending_bgr: np.ndarray | None = decoded
+
+    def _read(self) -> np.ndarray | None:
+        """Decode the next frame as uint8 BGR, or None at the end of the file."""
+        if not self._capture.isOpened():
+            return None
+        ok, decoded = self._capture.read()
+        if not ok or decoded is None or decoded.size == 0:
+            return None
+        return _to_bgr_u8(decoded)
+
+    def _next_bgr(self) -> np.ndarray:
+        """The next frame, rewinding (or reopening) at the end; the last frame if all else fails."""
+        if self._pending_bgr is not None:
+            first_bgr, self._pending_bgr = self._pending_bgr, None
+            return first_bgr
+        decoded = self._read()
+        if decoded is None:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            decoded = self._read()
+        if decoded is None:  # some containers cannot seek: start again from scratch
+            self._capture.release()
+            self._capture = cv2.VideoCapture(self.path)
+            decoded = self._read()
+        if decoded is not None:
+            self._last_bgr = decoded
+        return self._last_bgr
+
+    def frame(self, width_px: int, height_px: int) -> np.ndarray:
+        """The next video frame, cover-fitted to this size (a new array each call)."""
+        return cover_fit(self._next_bgr(), width_px, height_px)
+
+    def close(self) -> None:
+        """Release the decoder; frame() keeps returning the last frame afterwards."""
+        self._capture.release()
+
+
+Background = ImageBackground | ColorBackground | VideoBackground
+
+_IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".webp", ".tif", ".tiff"})
+# Files bigger than this are not tried as images (a long video would be read into memory whole).
+_MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
+
+
+def load_background(path: str) -> ImageBackground | VideoBackground:
+    """Open path as an image or a video, choosing by extension and then by content."""
+    path = str(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension in VIDEO_EXTENSIONS:
+        return VideoBackground(path)
+    if extension in _IMAGE_EXTENSIONS or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return ImageBackground(path)  # raises with the precise reason if it cannot be read
+    if os.path.getsize(path) <= _MAX_IMAGE_FILE_BYTES:
+        try:
+            return ImageBackground(path)
+        except BackgroundError:
+            pass
+    try:
+        return VideoBackground(path)
+    except BackgroundError:
+        raise BackgroundError(
+            f"cannot read background '{path}': it is neither an image nor a video that can be "
+            "decoded. Choose a PNG or JPEG image, or an MP4 video."
+        ) from None

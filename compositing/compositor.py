@@ -1,0 +1,136 @@
+"""The compositing stage: one object that turns (frame, alpha) into the output frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from compositing.alpha import soft_alpha
+from compositing.backgrounds import (
+    Background,
+    BackgroundError,
+    ColorBackground,
+    ImageBackground,
+    VideoBackground,
+)
+from compositing.blend import Blender, check_alpha
+from compositing.blur import BackgroundBlur
+from compositing.lightwrap import LightWrap
+
+EFFECTS = ("none", "blur", "image", "color", "video")
+
+
+@dataclass(frozen=True)
+class CompositorConfig:
+    """What the compositor does; validated on construction."""
+
+    effect: str = "none"
+    blur_strength: int = 50
+    color_rgb: tuple[int, int, int] = (0, 177, 64)
+    background_path: str | None = None
+    light_wrap: float = 0.0
+    edge_softness: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.effect not in EFFECTS:
+            raise ValueError(f"unknown effect {self.effect!r}; choose one of {', '.join(EFFECTS)}")
+        if not 0 <= self.blur_strength <= 100:
+            raise ValueError(f"blur strength must be between 0 and 100, got {self.blur_strength}")
+        if not 0.0 <= self.light_wrap <= 1.0:
+            raise ValueError(f"light wrap must be between 0 and 1, got {self.light_wrap}")
+        if not 0.0 <= self.edge_softness <= 1.0:
+            raise ValueError(f"edge softness must be between 0 and 1, got {self.edge_softness}")
+
+
+class Compositor:
+    """Blurs or replaces the background of frames; configure() changes what it does, live.
+
+    Not thread-safe: configure() and apply() must be called from the same thread.
+    """
+
+    def __init__(self) -> None:
+        self._config = CompositorConfig()
+        self._background: Background | None = None
+        self._blender = Blender()
+        self._blur = BackgroundBlur()
+        self._light_wrap = LightWrap()
+
+    @property
+    def config(self) -> CompositorConfig:
+        """The configuration in force."""
+        return self._config
+
+    def configure(
+        self,
+        effect: str,
+        blur_strength: int = 50,
+        color_rgb: tuple[int, int, int] = (0, 177, 64),
+        background_path: str | None = None,
+        light_wrap: float = 0.0,
+        edge_softness: float = 0.5,
+    ) -> None:
+        """Switch effect and parameters; all or nothing.
+
+        Raises ValueError for out-of-range values and BackgroundError when a background cannot be
+        loaded; either way the previous configuration and background stay in force.
+        """
+        red, green, blue = color_rgb
+        config = CompositorConfig(
+            effect, blur_strength, (red, green, blue), background_path, light_wrap, edge_softness
+        )
+        background = self._background_for(config)
+        if background is not self._background and self._background is not None:
+            self._background.close()
+        self._background = background
+        self._config = config
+
+    def _background_for(self, config: CompositorConfig) -> Background | None:
+        """The background config needs: the current one when unchanged, else a newly loaded one."""
+        if config.effect == "color":
+            return ColorBackground(config.color_rgb)
+        if config.effect not in ("image", "video"):
+            return None
+        path = config.background_path
+        if not path:
+            raise BackgroundError(f"the {config.effect} effect needs a file: choose one first.")
+        current = self._background
+        if config.effect == "image":
+            if isinstance(current, ImageBackground) and current.path == path:
+                return current
+            return ImageBackground(path)
+        if isinstance(current, VideoBackground) and current.path == path:
+            return current
+        return VideoBackground(path)
+
+    def soft_alpha(self, mask_lowres: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
+        """Upsample a model mask to frame size with the configured edge softness."""
+        return soft_alpha(mask_lowres, width_px, height_px, self._config.edge_softness)
+
+    def apply(self, frame_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Return the output frame; alpha is float32 (H, W) in [0, 1], 1 = person.
+
+        'none' (and blur strength 0) returns frame_bgr itself; otherwise a new array each call,
+        so a consumer on another thread may keep it.
+        """
+        check_alpha(frame_bgr, alpha)
+        config = self._config
+        if config.effect == "none":
+            return frame_bgr
+        if config.effect == "blur":
+            if config.blur_strength == 0:
+                return frame_bgr
+            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
+            return self._blender.composite(frame_bgr, alpha, plate)
+        assert self._background is not None, "configure() loads a background for this effect"
+        height_px, width_px = alpha.shape
+        background_bgr = self._background.frame(width_px, height_px)
+        output = self._blender.composite(frame_bgr, alpha, background_bgr)
+        if config.light_wrap > 0.0:
+            self._light_wrap.apply(output, alpha, background_bgr, config.light_wrap, out=output)
+        return output
+
+    def close(self) -> None:
+        """Release a video background's decoder."""
+        if self._background is not None:
+            self._background.close()

@@ -1,0 +1,163 @@
+"""The Compositor: every effect changes the background and never the person."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from compositing.backgrounds import BackgroundError
+from compositing.compositor import Compositor
+
+
+@pytest.fixture
+def compositor() -> Iterator[Compositor]:
+    compositor = Compositor()
+    yield compositor
+    compositor.close()
+
+
+def _scene() -> tuple[np.ndarray, np.ndarray]:
+    """A textured frame with a person block (alpha 1) in the middle and a soft edge column."""
+    rng = np.random.default_rng(5)
+    frame_bgr = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
+    alpha = np.zeros((180, 320), np.float32)
+    alpha[30:150, 100:220] = 1.0
+    alpha[30:150, 99] = 0.5
+    return frame_bgr, alpha
+
+
+def _person_core(alpha: np.ndarray) -> np.ndarray:
+    """Person pixels far enough from the edge that light wrap may not touch them."""
+    core = np.zeros_like(alpha, dtype=bool)
+    core[50:130, 120:200] = True
+    return core
+
+
+def _write_png(path: Path, color_bgr: tuple[int, int, int]) -> str:
+    image = np.zeros((90, 160, 3), np.uint8)
+    image[:] = color_bgr
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    path.write_bytes(encoded.tobytes())
+    return str(path)
+
+
+def _write_video(path: Path) -> str:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (64, 48))
+    for index in range(3):
+        writer.write(np.full((48, 64, 3), 60 + index * 60, np.uint8))
+    writer.release()
+    return str(path)
+
+
+def test_none_returns_the_frame_unchanged(compositor: Compositor) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("none")
+    assert compositor.apply(frame_bgr, alpha) is frame_bgr
+
+
+def test_blur_blurs_the_background_only(compositor: Compositor) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("blur", blur_strength=70)
+    output = compositor.apply(frame_bgr, alpha)
+    person = alpha == 1.0
+    np.testing.assert_array_equal(output[person], frame_bgr[person])
+    background = alpha == 0.0
+    assert output[background].std() < frame_bgr[background].std() / 3
+
+
+def test_blur_strength_zero_is_a_no_op(compositor: Compositor) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("blur", blur_strength=0)
+    np.testing.assert_array_equal(compositor.apply(frame_bgr, alpha), frame_bgr)
+
+
+@pytest.mark.parametrize("light_wrap", [0.0, 0.7])
+def test_colour_replaces_the_background(compositor: Compositor, light_wrap: float) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("color", color_rgb=(255, 128, 0), light_wrap=light_wrap)
+    output = compositor.apply(frame_bgr, alpha)
+    assert np.all(output[alpha == 0.0] == (0, 128, 255))
+    core = _person_core(alpha)
+    np.testing.assert_array_equal(output[core], frame_bgr[core])
+
+
+def test_light_wrap_touches_the_person_edge(compositor: Compositor) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("color", color_rgb=(255, 128, 0), light_wrap=0.0)
+    plain = compositor.apply(frame_bgr, alpha).copy()
+    compositor.configure("color", color_rgb=(255, 128, 0), light_wrap=1.0)
+    wrapped = compositor.apply(frame_bgr, alpha)
+    assert np.any(wrapped[30:150, 100:103] != plain[30:150, 100:103])
+
+
+@pytest.mark.parametrize("light_wrap", [0.0, 0.5])
+def test_image_replaces_the_background(
+    compositor: Compositor, tmp_path: Path, light_wrap: float
+) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure(
+        "image",
+        background_path=_write_png(tmp_path / "bg.png", (10, 200, 30)),
+        light_wrap=light_wrap,
+    )
+    output = compositor.apply(frame_bgr, alpha)
+    assert np.all(output[alpha == 0.0] == (10, 200, 30))
+    core = _person_core(alpha)
+    np.testing.assert_array_equal(output[core], frame_bgr[core])
+
+
+def test_video_replaces_the_background_with_moving_frames(
+    compositor: Compositor, tmp_path: Path
+) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("video", background_path=_write_video(tmp_path / "bg.mp4"))
+    first = compositor.apply(frame_bgr, alpha)
+    second = compositor.apply(frame_bgr, alpha)
+    background = alpha == 0.0
+    assert second[background].mean() > first[background].mean() + 30
+    np.testing.assert_array_equal(first[alpha == 1.0], frame_bgr[alpha == 1.0])
+
+
+def test_bad_background_keeps_the_previous_one(compositor: Compositor, tmp_path: Path) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("image", background_path=_write_png(tmp_path / "good.png", (1, 2, 3)))
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not really a png")
+    with pytest.raises(BackgroundError, match="broken.png"):
+        compositor.configure("image", background_path=str(broken), light_wrap=0.5)
+    assert compositor.config.background_path == str(tmp_path / "good.png")
+    assert compositor.config.light_wrap == 0.0
+    output = compositor.apply(frame_bgr, alpha)
+    assert np.all(output[alpha == 0.0] == (1, 2, 3))
+
+
+def test_file_effect_without_a_file_explains(compositor: Compositor) -> None:
+    with pytest.raises(BackgroundError, match="choose one"):
+        compositor.configure("image", background_path=None)
+    assert compositor.config.effect == "none"
+
+
+def test_unknown_effect_is_rejected(compositor: Compositor) -> None:
+    with pytest.raises(ValueError, match="unknown effect 'sparkles'"):
+        compositor.configure("sparkles")
+
+
+def test_output_is_a_new_array_each_frame(compositor: Compositor) -> None:
+    frame_bgr, alpha = _scene()
+    compositor.configure("color", color_rgb=(0, 0, 0))
+    first = compositor.apply(frame_bgr, alpha)
+    kept = first.copy()
+    compositor.apply(np.zeros_like(frame_bgr), alpha)
+    np.testing.assert_array_equal(first, kept)
+
+
+def test_soft_alpha_uses_the_configured_edge_softness(compositor: Compositor) -> None:
+    mask = np.tile(np.linspace(0.0, 1.0, 32, dtype=np.float32), (8, 1))
+    compositor.configure("none", edge_softness=0.0)
+    hard = compositor.soft_alpha(mask, 320, 80)
+    compositor.configure("none", edge_softness=1.0)
+    soft = compositor.soft_alpha(mask, 320, 80)
+    assert np.count_nonzero((soft > 0) & (soft < 1)) > np.count_nonzero((hard > 0) & (hard < 1))
