@@ -45,8 +45,10 @@ def _customised() -> Settings:
         mask=dataclasses.replace(base.mask, model="landscape", smoothing=0.2, refinement="best"),
         output=dataclasses.replace(base.output, mirror=False, backend="v4l2loopback",
                                    device="/dev/video10"),
-        gui=dataclasses.replace(base.gui, geometry="AdnQywAD", user_backgrounds=("/a.png", "/b.jpg"),
-                                first_run_notice_shown=True, split_view=True),
+        gui=dataclasses.replace(
+            base.gui, geometry="AdnQywAD", user_backgrounds=("/a.png", "/b.jpg"),
+            first_run_notice_shown=True, split_view=True,
+        ),
     )
 
 
