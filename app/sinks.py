@@ -15,9 +15,14 @@ import cv2
 import numpy as np
 import pyvirtualcam
 
-from app.virtualcam_help import registered_backends, virtualcam_fix
+from app.virtualcam_help import available_backends, registered_backends, virtualcam_fix
 
 FILE_SUFFIXES = (".mp4", ".y4m")
+
+__all__ = [
+    "FILE_SUFFIXES", "FrameSink", "NullSink", "SinkError", "VideoFileSink", "VirtualCamSink",
+    "available_backends", "even_size", "open_sink",
+]
 
 
 class SinkError(Exception):
