@@ -7,9 +7,10 @@ import dataclasses
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from app.clock import SystemClock
 from app.settings import Settings, SettingsError, load_settings
@@ -55,9 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(handler=_devices_command)
 
     from app.bench import add_bench_parser
+    from app.report import add_quality_parser
     from app.virtualcam_setup import add_setup_parser
 
     add_bench_parser(commands)
+    add_quality_parser(commands)
     add_setup_parser(commands)
     return parser
 
@@ -100,7 +103,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         source = dataclasses.replace(source, width_px=args.size[0], height_px=args.size[1])
     if args.fps is not None:
         source = dataclasses.replace(source, fps=args.fps)
-    effect_changes = {
+    effect_changes: dict[str, Any] = {
         "kind": args.effect, "blur": args.blur, "color_rgb": args.color,
         "light_wrap": args.light_wrap,
     }
@@ -118,7 +121,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
 
 
-def _given(changes: dict[str, object]) -> dict[str, object]:
+def _given(changes: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in changes.items() if value is not None}
 
 
@@ -160,7 +163,7 @@ def _report_end(pipeline: object, output: str) -> int:
     return 0
 
 
-def _install_stop_handlers() -> object:
+def _install_stop_handlers() -> Callable[[], bool]:
     """Ctrl-C and SIGTERM ask the run loop to stop cleanly; returns a 'was asked' probe."""
     asked: list[int] = []
 

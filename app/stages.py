@@ -13,6 +13,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from segmentation.refine import AlphaRefiner
 
 from app.settings import Settings
 from app.sources import Frame
@@ -20,7 +21,6 @@ from app.stats import PipelineStats
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
 from segmentation.models import ModelError, ModelSpec, resolve_model
-from segmentation.refine import AlphaRefiner
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter
 from segmentation.smoothing import MotionAwareSmoother
 
@@ -78,7 +78,7 @@ class FrameStages:
             self._compositor.configure(
                 effect=effect.kind,
                 blur_strength=effect.blur,
-                color_rgb=tuple(effect.color_rgb),
+                color_rgb=effect.color_rgb,
                 background_path=path or None,
                 light_wrap=effect.light_wrap,
                 edge_softness=settings.mask.edge_softness,

@@ -138,9 +138,8 @@ def test_a_truncated_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_model_without_tasks_metadata_is_refused_with_its_name(tmp_path: Path) -> None:
-    from mediapipe.tasks.metadata import schema_py_generated as tfl
-
     import flatbuffers
+    from mediapipe.tasks.metadata import schema_py_generated as tfl
 
     model = tfl.ModelT.InitFromObj(tfl.Model.GetRootAsModel(GENERAL.path.read_bytes(), 0))
     model.metadata = []

@@ -1,0 +1,218 @@
+"""`backdrop quality`: Backdrop's alpha against the raw per-frame mask, on the same frames.
+
+The raw mask is what a plain MediaPipe integration shows: each frame's confidence, bilinearly
+upsampled, no smoothing, no refinement. Both alphas come from the same deterministic
+VIDEO-mode segmentation, so every difference is Backdrop's own doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from segmentation.refine import AlphaRefiner
+
+from app.settings import Settings
+from app.sources import FrameSource, SourceError, open_source
+from segmentation import quality
+from segmentation.models import resolve_model
+from segmentation.segmenter import VideoSegmenter
+from segmentation.smoothing import MotionAwareSmoother
+
+_STRIP_FRAMES = 4
+_STRIP_HEIGHT_PX = 180
+
+
+def add_quality_parser(commands: Any) -> None:
+    from app.cli import _positive_int, _size
+
+    parser = commands.add_parser("quality", help="measure flicker, lag and edge alignment")
+    parser.add_argument("--source", default="demo", help="demo (default) or a video file")
+    parser.add_argument("--static", action="store_true",
+                        help="demo without motion (sensor noise only), for flicker")
+    parser.add_argument("--frames", type=_positive_int, default=90, help="frames (default 90)")
+    parser.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--out", type=Path, default=Path("quality"),
+                        help="folder for the PNG strip and the mp4 (default ./quality)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(handler=quality_command)
+
+
+@dataclasses.dataclass
+class QualityReport:
+    source: str
+    frames: int
+    raw_flicker: float
+    flicker: float
+    raw_lag_frames: int
+    lag_frames: int
+    raw_edge_alignment: float
+    edge_alignment: float
+
+    @property
+    def flicker_reduction_percent(self) -> float:
+        return 100.0 * (1.0 - self.flicker / self.raw_flicker) if self.raw_flicker else 0.0
+
+    def text(self) -> str:
+        return "\n".join([
+            f"backdrop quality: {self.source}, {self.frames} frames",
+            "                    raw mask   Backdrop",
+            f"  flicker           {self.raw_flicker:8.2f}   {self.flicker:8.2f}"
+            f"   ({self.flicker_reduction_percent:.0f}% lower)",
+            f"  lag (frames)      {self.raw_lag_frames:8d}   {self.lag_frames:8d}",
+            f"  edge alignment    {self.raw_edge_alignment:8.3f}   {self.edge_alignment:8.3f}",
+        ])
+
+
+def quality_command(args: argparse.Namespace) -> int:
+    from app.cli import UserError
+
+    width_px, height_px = args.size
+    try:
+        source = _open(args.source, width_px, height_px, args.static)
+    except SourceError as error:
+        raise UserError(str(error)) from error
+    frames, raw, ours = collect_alphas(source, args.frames, Settings(), _Progress(args.frames))
+    report = measure(frames, raw, ours, _describe(args))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_strip(frames, raw, ours, args.out / "quality_strip.png")
+    write_video(frames, raw, ours, args.out / "quality.mp4")
+    print(json.dumps(dataclasses.asdict(report), indent=2) if args.json else report.text())
+    print(f"pictures: {args.out / 'quality_strip.png'} and {args.out / 'quality.mp4'}",
+          file=sys.stderr)
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> str:
+    static = " (static)" if args.static else ""
+    return f"{args.source}{static} at {args.size[0]}x{args.size[1]}"
+
+
+def _open(spec: str, width_px: int, height_px: int, static: bool) -> FrameSource:
+    if spec == "demo":
+        from app.demo import DemoSource
+
+        source: FrameSource = DemoSource(width_px, height_px, 30, static=static, paced=False)
+    else:
+        source = open_source(spec, width_px, height_px, 30, paced=False)
+    source.open()
+    return source
+
+
+def collect_alphas(
+    source: FrameSource, count: int, settings: Settings, progress: Any = None
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Frames, raw alphas and Backdrop's alphas for `count` frames of `source`."""
+    spec = None
+    segmenter: VideoSegmenter | None = None
+    smoother = MotionAwareSmoother(settings.mask.smoothing)
+    refiner = AlphaRefiner(settings.mask.refinement)
+    frames: list[np.ndarray] = []
+    raw: list[np.ndarray] = []
+    ours: list[np.ndarray] = []
+    try:
+        for index in range(count):
+            frame = source.read(5.0)
+            if frame is None:
+                break
+            frame_bgr = frame.image_bgr
+            height_px, width_px = frame_bgr.shape[:2]
+            if segmenter is None:
+                spec = resolve_model(settings.mask.model, width_px, height_px)
+                segmenter = VideoSegmenter(spec)
+            assert spec is not None
+            small_bgr = cv2.resize(frame_bgr, spec.input_size, interpolation=cv2.INTER_AREA)
+            confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
+            raw.append(cv2.resize(confidence, (width_px, height_px)))
+            smoothed = smoother.update(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
+            ours.append(refiner.refine(smoothed, frame_bgr, settings.mask.edge_softness).copy())
+            frames.append(frame_bgr)
+            if progress is not None:
+                progress(index + 1)
+    finally:
+        source.close()
+        if segmenter is not None:
+            segmenter.close()
+    return frames, raw, ours
+
+
+def measure(
+    frames: list[np.ndarray], raw: list[np.ndarray], ours: list[np.ndarray], source: str
+) -> QualityReport:
+    """The three figures for the raw mask and for Backdrop's alpha."""
+    band = quality.edge_band(raw)
+    return QualityReport(
+        source=source,
+        frames=len(frames),
+        raw_flicker=quality.flicker(raw, band),
+        flicker=quality.flicker(ours, band),
+        raw_lag_frames=quality.lag(raw, raw),
+        lag_frames=quality.lag(ours, raw),
+        raw_edge_alignment=_mean_alignment(raw, frames),
+        edge_alignment=_mean_alignment(ours, frames),
+    )
+
+
+def _mean_alignment(alphas: list[np.ndarray], frames: list[np.ndarray]) -> float:
+    pairs = zip(alphas, frames, strict=True)
+    return float(np.mean([quality.edge_alignment(alpha, frame) for alpha, frame in pairs]))
+
+
+def _side_by_side(frame_bgr: np.ndarray, raw: np.ndarray, ours: np.ndarray) -> np.ndarray:
+    """Frame, raw mask over a checkerboard-free grey, Backdrop's alpha over the same grey."""
+    grey = np.full_like(frame_bgr, 128)
+    panels = [frame_bgr]
+    for alpha, label in ((raw, "raw mask"), (ours, "Backdrop")):
+        weights = cv2.merge([alpha.astype(np.float32)] * 3)
+        panel = (frame_bgr * weights + grey * (1.0 - weights)).astype(np.uint8)
+        cv2.putText(panel, label, (16, 40), cv2.FONT_HERSHEY_DUPLEX, 1.2, (255, 255, 255), 2,
+                    cv2.LINE_AA)
+        panels.append(panel)
+    return np.hstack(panels)
+
+
+def write_strip(frames: list[np.ndarray], raw: list[np.ndarray], ours: list[np.ndarray],
+                target: Path) -> None:
+    """A PNG with a few frames: the input, the raw cut-out and Backdrop's cut-out."""
+    picks = np.linspace(0, len(frames) - 1, min(_STRIP_FRAMES, len(frames))).astype(int)
+    rows = []
+    for index in picks:
+        row = _side_by_side(frames[index], raw[index], ours[index])
+        scale = _STRIP_HEIGHT_PX * 2 / row.shape[0]
+        rows.append(cv2.resize(row, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(target), np.vstack(rows))
+
+
+def write_video(frames: list[np.ndarray], raw: list[np.ndarray], ours: list[np.ndarray],
+                target: Path) -> None:
+    """The same comparison as a short mp4, to watch flicker and lag."""
+    first = _side_by_side(frames[0], raw[0], ours[0])
+    height_px, width_px = first.shape[0] // 2 * 2 // 2, first.shape[1] // 2 // 2 * 2
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"mp4v"), 30,
+                             (width_px, height_px))
+    try:
+        for frame, raw_alpha, alpha in zip(frames, raw, ours, strict=True):
+            side = _side_by_side(frame, raw_alpha, alpha)
+            writer.write(cv2.resize(side, (width_px, height_px), interpolation=cv2.INTER_AREA))
+    finally:
+        writer.release()
+
+
+class _Progress:
+    """A text progress bar on stderr."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+
+    def __call__(self, done: int) -> None:
+        filled = int(30 * done / self._total)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self._total} frames")
+        if done == self._total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()

@@ -1,0 +1,174 @@
+"""The real `backdrop` command line, end to end, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(config_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["BACKDROP_CONFIG_DIR"] = str(config_dir)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def backdrop(tmp_path: Path, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+        env=_env(tmp_path / "config"), cwd=tmp_path, timeout=timeout_s, check=False,
+    )
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def _size_of(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _assert_clear_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_run_writes_an_mp4_with_the_frames_asked_for(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "out.mp4", "--frames",
+                      "10", "--size", "640x360", "--effect", "blur")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 10 frames" in result.stderr
+    frames = _frames(tmp_path / "out.mp4")
+    assert len(frames) == 10
+    assert frames[0].shape == (360, 640, 3)
+
+
+def test_run_with_a_colour_background_writes_that_colour_around_the_person(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "out.y4m", "--frames", "4",
+                      "--size", "640x360", "--effect", "color", "--color", "0,0,255")
+    assert result.returncode == 0, result.stderr
+    data = (tmp_path / "out.y4m").read_bytes()
+    assert data.startswith(b"YUV4MPEG2 W640 H360")
+    assert data.count(b"FRAME\n") == 4
+
+
+def test_run_replaces_the_background_with_an_image(tmp_path: Path) -> None:
+    background = np.zeros((90, 160, 3), np.uint8)
+    background[:] = (255, 0, 0)  # blue, in BGR
+    cv2.imwrite(str(tmp_path / "blue.png"), background)
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "out.mp4", "--frames", "3",
+                      "--size", "640x360", "--background", "blue.png", "--light-wrap", "0")
+    assert result.returncode == 0, result.stderr
+    corner = _frames(tmp_path / "out.mp4")[-1][:30, :30].reshape(-1, 3).mean(axis=0)
+    assert corner[0] > 200 and corner[1] < 40 and corner[2] < 40
+
+
+def test_ctrl_c_stops_cleanly_and_the_file_plays(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", "out.mp4",
+         "--size", "640x360", "--seconds", "60"],
+        env=_env(tmp_path / "config"), cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline_s = time.monotonic() + 60
+        target = tmp_path / "out.mp4"
+        while time.monotonic() < deadline_s and _size_of(target) < 20000:
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert len(_frames(target)) > 5
+
+
+def test_a_missing_background_image_is_named(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "null", "--frames", "2",
+                      "--background", "holiday.jpg")
+    _assert_clear_failure(result, "holiday.jpg")
+
+
+def test_a_corrupt_background_image_is_named(tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(os.urandom(3000))
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "null", "--frames", "2",
+                      "--background", "broken.png")
+    _assert_clear_failure(result, "broken.png")
+
+
+def test_an_unreadable_video_source_is_named(tmp_path: Path) -> None:
+    (tmp_path / "clip.mp4").write_bytes(os.urandom(5000))
+    result = backdrop(tmp_path, "run", "--source", "clip.mp4", "--output", "null", "--frames", "2")
+    _assert_clear_failure(result, "clip.mp4")
+
+
+def test_a_file_that_is_not_a_model_is_named(tmp_path: Path) -> None:
+    (tmp_path / "model.tflite").write_text("not a model")
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "null", "--frames", "2",
+                      "--model", "model.tflite")
+    _assert_clear_failure(result, "model.tflite", "not a TensorFlow Lite model")
+
+
+def test_no_camera_suggests_the_demo_source(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "run", "--source", "camera:7", "--output", "null", "--frames", "2")
+    _assert_clear_failure(result, "--source demo")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux driver message")
+def test_no_virtual_camera_driver_gives_the_modprobe_fix(tmp_path: Path) -> None:
+    if Path("/dev/video0").exists():
+        pytest.skip("this machine has a video device; the no-driver case cannot be shown")
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "virtualcam")
+    _assert_clear_failure(result, "modprobe v4l2loopback", "exclusive_caps=1")
+
+
+def test_bad_flag_values_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "run", "--source", "demo", "--color", "300,0,0")
+    _assert_clear_failure(result, "300,0,0")
+    result = backdrop(tmp_path, "run", "--source", "demo", "--blur", "250", "--output", "null")
+    _assert_clear_failure(result, "blur")
+
+
+def test_devices_lists_cameras_and_virtual_camera_backends(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "devices")
+    assert result.returncode == 0, result.stderr
+    assert "Cameras:" in result.stdout
+    assert "Virtual-camera backends:" in result.stdout
+
+
+def test_bench_reports_throughput_stages_cpu_and_memory(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "bench", "--size", "640x360", "--seconds", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["frames"] > 0 and figures["fps"] > 0
+    assert figures["peak_rss_mb"] > 0 and figures["cpu_percent_of_one_core"] > 0
+    assert {"prepare", "composite", "sink"} <= set(figures["stage_ms_p50"])
+
+
+def test_setup_virtualcam_prints_the_commands(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "setup-virtualcam")
+    assert result.returncode == 0
+    if sys.platform.startswith("linux"):
+        assert "modprobe v4l2loopback" in result.stdout
+        assert "/etc/modprobe.d/" in result.stdout
