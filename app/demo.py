@@ -1,0 +1,465 @@
+"""The built-in demo source: a person in a room, like a webcam, for machines without one.
+
+The person is the public-domain NASA portrait of Eileen Collins (scikit-image's
+`astronaut`), cut out with a precomputed matte (packaging/make_demo_mask.py) and
+placed over a procedurally drawn room. She sways and breathes gently and every frame
+carries sensor noise, so each pipeline stage has real work to do. A frame costs a
+few milliseconds (one warpAffine of the cut-out, a blend in her region, a noise add).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.clock import Clock, FramePacer, SystemClock
+from app.sources import Frame, SourceError
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+PHOTO_PATH = DEMO_DIR / "astronaut.png"
+MASK_PATH = DEMO_DIR / "astronaut_mask.png"
+
+# Framing, in photo pixels: the top of her hair sits at _HEAD_TOP_FRACTION of the frame
+# height, the photo row _BOTTOM_ROW at the frame's bottom edge, her face centred.
+_HEAD_TOP_ROW = 15.0
+_BOTTOM_ROW = 440.0
+_FACE_CENTRE_COL = 225.0
+_HEAD_TOP_FRACTION = 0.10
+# Regions that are person in every frame (photo pixels, x0, y0, x1, y1; checked in tests).
+_FACE_BOX = (195.0, 95.0, 255.0, 150.0)
+_TORSO_BOX = (50.0, 310.0, 260.0, 440.0)
+
+# Motion: a sway about a pivot below the frame, and a slow "breathing" zoom about the
+# bottom centre (so her body never lifts off the bottom edge).
+_SWAY_RAD = 0.0075
+_SWAY_HZ = 0.3
+_SWAY_PIVOT_HEIGHTS = 1.6
+_BREATH_SCALE = 0.008
+_BREATH_HZ = 0.2
+_BREATH_PHASE_RAD = 1.0
+
+_SHADOW_DROP = 0.03
+_SHADOW_SOFTNESS = 0.04
+_SHADOW_DEPTH = 0.2
+_NOISE_SIGMA = 3.0
+_NOISE_OFFSET = 8
+# Scene values stay at or below this, so adding noise never clips at white.
+_HIGHLIGHT_MAX = 255 - 2 * _NOISE_OFFSET
+_NOISE_PAD_PX = 64
+_MIN_SIZE_PX = 32
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned rectangle in frame pixels; x1 and y1 are exclusive."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
+@dataclass(frozen=True)
+class PersonRegions:
+    """Where the demo person's face and torso are, in every frame (motion included)."""
+
+    face: Box
+    torso: Box
+
+
+def _as_3x3(affine_2x3: np.ndarray) -> np.ndarray:
+    return np.vstack([affine_2x3, [0.0, 0.0, 1.0]])
+
+
+def _base_transform(width_px: int, height_px: int) -> np.ndarray:
+    """Photo pixels -> frame pixels for the resting pose (3x3)."""
+    scale = (1.0 - _HEAD_TOP_FRACTION) * height_px / (_BOTTOM_ROW - _HEAD_TOP_ROW)
+    offset_x = width_px / 2.0 - scale * _FACE_CENTRE_COL
+    offset_y = _HEAD_TOP_FRACTION * height_px - scale * _HEAD_TOP_ROW
+    return np.array([[scale, 0.0, offset_x], [0.0, scale, offset_y], [0.0, 0.0, 1.0]])
+
+
+def _motion_transform(sway_rad: float, zoom: float, width_px: int, height_px: int) -> np.ndarray:
+    """Frame pixels -> frame pixels: zoom about the bottom centre, then sway (3x3)."""
+    breathe = _as_3x3(cv2.getRotationMatrix2D((width_px / 2.0, float(height_px)), 0.0, zoom))
+    pivot = (width_px / 2.0, _SWAY_PIVOT_HEIGHTS * height_px)
+    sway = _as_3x3(cv2.getRotationMatrix2D(pivot, math.degrees(sway_rad), 1.0))
+    return sway @ breathe
+
+
+def _pose_at(time_s: float) -> tuple[float, float]:
+    """(sway angle in radians, zoom factor) at `time_s` into the animation."""
+    sway_rad = _SWAY_RAD * math.sin(2.0 * math.pi * _SWAY_HZ * time_s)
+    zoom = 1.0 + _BREATH_SCALE * math.sin(2.0 * math.pi * _BREATH_HZ * time_s + _BREATH_PHASE_RAD)
+    return sway_rad, zoom
+
+
+def _extreme_motions(width_px: int, height_px: int) -> list[np.ndarray]:
+    """The motion transforms at the ends of both oscillations (motion is bounded by them)."""
+    return [
+        _motion_transform(sway, zoom, width_px, height_px)
+        for sway in (-_SWAY_RAD, 0.0, _SWAY_RAD)
+        for zoom in (1.0 - _BREATH_SCALE, 1.0 + _BREATH_SCALE)
+    ]
+
+
+def _map_corners(transform: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]])
+    mapped: np.ndarray = (transform @ corners.T).T[:, :2]
+    return mapped
+
+
+def _inner_box(photo_box: tuple[float, float, float, float], width_px: int, height_px: int) -> Box:
+    """The part of a photo box that stays inside it in every pose, in frame pixels."""
+    base = _base_transform(width_px, height_px)
+    rest = _map_corners(base, photo_box)
+    margin_px = max(
+        float(np.abs(_map_corners(motion @ base, photo_box) - rest).max())
+        for motion in _extreme_motions(width_px, height_px)
+    )
+    x0, y0 = rest.min(axis=0) + margin_px
+    x1, y1 = rest.max(axis=0) - margin_px
+    return Box(
+        max(0, math.ceil(x0)), max(0, math.ceil(y0)),
+        min(width_px, math.floor(x1)), min(height_px, math.floor(y1)),
+    )
+
+
+def demo_person_regions(width_px: int, height_px: int) -> PersonRegions:
+    """Face and torso boxes of the demo person at this frame size, valid for every frame."""
+    return PersonRegions(
+        face=_inner_box(_FACE_BOX, width_px, height_px),
+        torso=_inner_box(_TORSO_BOX, width_px, height_px),
+    )
+
+
+def _load_cutout() -> np.ndarray:
+    """The portrait as BGRA: colour premultiplied by alpha, A = 255 - alpha (background weight)."""
+    photo_bgr = cv2.imread(str(PHOTO_PATH), cv2.IMREAD_COLOR)
+    alpha = cv2.imread(str(MASK_PATH), cv2.IMREAD_GRAYSCALE)
+    if photo_bgr is None or alpha is None or alpha.shape != photo_bgr.shape[:2]:
+        raise SourceError(
+            f"The demo pictures {PHOTO_PATH.name} and {MASK_PATH.name} in {DEMO_DIR} are "
+            "missing, unreadable or do not match; reinstall Backdrop, or use a camera."
+        )
+    alpha3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)
+    photo_bgr = np.minimum(photo_bgr, _HIGHLIGHT_MAX)
+    premultiplied = cv2.multiply(photo_bgr, alpha3, scale=1.0 / 255.0)
+    return cv2.merge([premultiplied, cv2.bitwise_not(alpha)])
+
+
+def _person_roi(cutout_bgra: np.ndarray, width_px: int, height_px: int) -> Box:
+    """The frame region the person can cover in any pose."""
+    ys, xs = np.nonzero(cutout_bgra[..., 3] < 255)
+    photo_box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    base = _base_transform(width_px, height_px)
+    corners = np.vstack(
+        [_map_corners(motion @ base, photo_box) for motion in _extreme_motions(width_px, height_px)]
+    )
+    x0, y0 = np.floor(corners.min(axis=0)) - 2
+    x1, y1 = np.ceil(corners.max(axis=0)) + 2
+    return Box(max(0, int(x0)), max(0, int(y0)), min(width_px, int(x1)), min(height_px, int(y1)))
+
+
+Bgr = tuple[int, int, int]
+_WALL_COLOURS_BGR: tuple[Bgr, ...] = (
+    (176, 196, 214), (204, 196, 188), (160, 182, 170), (200, 214, 222),
+)
+_BOOK_COLOURS_BGR: tuple[Bgr, ...] = (
+    (60, 60, 150), (120, 80, 40), (50, 110, 60), (40, 140, 190), (90, 90, 90),
+    (150, 130, 110), (70, 40, 100), (180, 170, 150), (40, 70, 110), (110, 150, 160),
+)
+_WOOD_BGR: Bgr = (75, 110, 150)
+_FLOOR_BGR: Bgr = (60, 85, 115)
+_TRIM_BGR: Bgr = (215, 222, 225)
+
+
+def _fill(canvas: np.ndarray, x0: float, y0: float, x1: float, y1: float, bgr: Bgr) -> None:
+    """Fill a rectangle given in fractions of the canvas size."""
+    height_px, width_px = canvas.shape[:2]
+    top_left = (round(x0 * width_px), round(y0 * height_px))
+    bottom_right = (round(x1 * width_px) - 1, round(y1 * height_px) - 1)
+    cv2.rectangle(canvas, top_left, bottom_right, bgr, thickness=-1)
+
+
+def _draw_wall(
+    rng: np.random.Generator, width_px: int, height_px: int, light_x: float
+) -> np.ndarray:
+    """A painted wall lit from the window side and from above, with faint blotches."""
+    colour = np.array(_WALL_COLOURS_BGR[rng.integers(len(_WALL_COLOURS_BGR))], np.float32)
+    xs = np.linspace(0.0, 1.0, width_px, dtype=np.float32)[None, :]
+    ys = np.linspace(0.0, 1.0, height_px, dtype=np.float32)[:, None]
+    light = (0.72 + 0.32 * np.exp(-(((xs - light_x) / 0.5) ** 2))) * (1.06 - 0.16 * ys)
+    blotches = rng.normal(0.0, 0.025, (9, 16)).astype(np.float32)
+    smooth_blotches = cv2.resize(blotches, (width_px, height_px), interpolation=cv2.INTER_CUBIC)
+    light = light * (1.0 + smooth_blotches)
+    return light[..., None] * colour
+
+
+def _draw_window(canvas: np.ndarray, rng: np.random.Generator, x0: float, x1: float) -> None:
+    """A window with sky, a distant tree line, a white frame with a cross bar and a sill."""
+    height_px, width_px = canvas.shape[:2]
+    y0, y1 = 0.08, 0.56
+    top, bottom = round(y0 * height_px), round(y1 * height_px)
+    sky_top = np.array([235, 195, 150], np.float32)
+    sky_bottom = np.array([248, 240, 228], np.float32)
+    blend = np.linspace(0.0, 1.0, bottom - top, dtype=np.float32)[:, None]
+    left, right = round(x0 * width_px), round(x1 * width_px)
+    canvas[top:bottom, left:right] = ((1 - blend) * sky_top + blend * sky_bottom)[:, None, :]
+    ridge = np.cumsum(rng.normal(0.0, 0.004, 24)) + 0.46
+    points = [(round((x0 + (x1 - x0) * i / 23) * width_px), round(y * height_px))
+              for i, y in enumerate(ridge)]
+    points += [(right, bottom), (left, bottom)]
+    cv2.fillPoly(canvas, [np.array(points, np.int32)], (90, 140, 110))
+    bar = 0.012
+    for fx0, fx1 in ((x0, x0 + bar), (x1 - bar, x1), ((x0 + x1 - bar) / 2, (x0 + x1 + bar) / 2)):
+        _fill(canvas, fx0, y0, fx1, y1, _TRIM_BGR)
+    for fy in (y0, (y0 + y1) / 2 - bar, y1 - bar):
+        _fill(canvas, x0, fy, x1, fy + bar * 1.6, _TRIM_BGR)
+    _fill(canvas, x0 - 0.015, y1, x1 + 0.015, y1 + 0.025, _TRIM_BGR)
+
+
+def _draw_shelf(canvas: np.ndarray, rng: np.random.Generator, x0: float, x1: float) -> None:
+    """Two wooden shelves of books, with a potted plant on the upper one."""
+    for plank_y in (0.34, 0.62):
+        x = x0 + 0.005
+        while x < x1 - 0.03:
+            book_w = float(rng.uniform(0.010, 0.022))
+            book_h = float(rng.uniform(0.09, 0.15))
+            colour = _BOOK_COLOURS_BGR[rng.integers(len(_BOOK_COLOURS_BGR))]
+            _fill(canvas, x, plank_y - book_h, x + book_w, plank_y, colour)
+            _fill(canvas, x, plank_y - book_h, x + 0.002, plank_y, (30, 30, 30))
+            x += book_w + (float(rng.uniform(0.02, 0.05)) if rng.random() < 0.12 else 0.0)
+        _fill(canvas, x0 - 0.01, plank_y, x1 + 0.01, plank_y + 0.02, _WOOD_BGR)
+    height_px, width_px = canvas.shape[:2]
+    pot_x = round((x1 - 0.035) * width_px)
+    pot_top, pot_bottom = round(0.27 * height_px), round(0.34 * height_px)
+    half_top, half_bottom = round(0.025 * width_px), round(0.018 * width_px)
+    pot = [(pot_x - half_top, pot_top), (pot_x + half_top, pot_top),
+           (pot_x + half_bottom, pot_bottom), (pot_x - half_bottom, pot_bottom)]
+    cv2.fillPoly(canvas, [np.array(pot, np.int32)], (60, 90, 170))
+    for _ in range(40):
+        angle_rad = float(rng.uniform(-1.3, 1.3))
+        reach = float(rng.uniform(0.3, 1.0))
+        tip = (pot_x + round(math.sin(angle_rad) * reach * 0.05 * width_px),
+               pot_top - round(math.cos(angle_rad) * reach * 0.13 * height_px))
+        green = (30 + int(rng.integers(40)), 100 + int(rng.integers(70)), 50)
+        cv2.line(canvas, (pot_x, pot_top), tip, green, max(1, round(0.002 * width_px)))
+        axes = (max(1, round(0.006 * width_px)), max(1, round(0.016 * height_px)))
+        cv2.ellipse(canvas, tip, axes, math.degrees(angle_rad), 0, 360, green, -1)
+
+
+def _draw_picture(canvas: np.ndarray, rng: np.random.Generator, x0: float) -> None:
+    """A framed abstract print on the wall, just beside her head."""
+    y0, x1, y1 = 0.13, x0 + 0.12, 0.37
+    _fill(canvas, x0, y0, x1, y1, (40, 45, 50))
+    _fill(canvas, x0 + 0.008, y0 + 0.014, x1 - 0.008, y1 - 0.014, (225, 230, 232))
+    colours = rng.permutation(len(_BOOK_COLOURS_BGR))[:3]
+    for i, colour_index in enumerate(colours):
+        top = y0 + 0.04 + i * 0.06
+        _fill(canvas, x0 + 0.02 + 0.01 * i, top, x1 - 0.03 + 0.01 * i, top + 0.05,
+              _BOOK_COLOURS_BGR[colour_index])
+
+
+def _draw_floor(canvas: np.ndarray) -> None:
+    """A skirting board and a darker wooden floor along the bottom."""
+    height_px = canvas.shape[0]
+    _fill(canvas, 0.0, 0.80, 1.0, 0.84, _TRIM_BGR)
+    top = round(0.84 * height_px)
+    shade = np.linspace(1.0, 0.7, height_px - top, dtype=np.float32)[:, None, None]
+    canvas[top:] = shade * np.array(_FLOOR_BGR, np.float32)
+    for fy in (0.88, 0.93, 0.99):
+        _fill(canvas, 0.0, fy, 1.0, fy + 0.004, (45, 65, 90))
+
+
+def draw_room(width_px: int, height_px: int, seed: int = 0) -> np.ndarray:
+    """A room behind the demo person, drawn procedurally (deterministic for a seed), with
+    the camera's soft focus and vignetting; uint8 BGR."""
+    rng = np.random.default_rng(seed)
+    window_left = bool(rng.random() < 0.5)
+    window_x0 = 0.04 if window_left else 0.72
+    canvas = _draw_wall(rng, width_px, height_px, light_x=window_x0 + 0.12)
+    _draw_window(canvas, rng, window_x0, window_x0 + 0.23)
+    _draw_shelf(canvas, rng, *((0.74, 0.97) if window_left else (0.03, 0.26)))
+    _draw_picture(canvas, rng, 0.58 if window_left else 0.30)
+    _draw_floor(canvas)
+    sigma_px = max(0.6, 0.0022 * width_px)
+    defocused = cv2.GaussianBlur(canvas, (0, 0), sigma_px)
+    xs = np.linspace(-1.0, 1.0, width_px, dtype=np.float32)[None, :]
+    ys = np.linspace(-1.0, 1.0, height_px, dtype=np.float32)[:, None]
+    vignetted = defocused * (1.0 - 0.22 * (xs**2 + ys**2) / 2.0)[..., None]
+    return np.clip(vignetted, 0, 255).astype(np.uint8)
+
+
+def _noise_field(width_px: int, height_px: int, seed: int) -> np.ndarray:
+    """Half of the sensor noise: uint8 values around _NOISE_OFFSET, a margin larger than a
+    frame. Adding one random window of it and subtracting another gives zero-mean gaussian
+    noise of _NOISE_SIGMA, a new pattern every frame, in two cheap saturating uint8 ops."""
+    rng = np.random.default_rng(seed)
+    shape = (height_px + _NOISE_PAD_PX, width_px + _NOISE_PAD_PX, 3)
+    half = rng.standard_normal(shape, dtype=np.float32) * (_NOISE_SIGMA / math.sqrt(2.0))
+    return np.clip(np.round(half + _NOISE_OFFSET), 0, 2 * _NOISE_OFFSET).astype(np.uint8)
+
+
+class DemoRenderer:
+    """Draws demo frames at one size: the room, the cut-out in her pose, sensor noise."""
+
+    def __init__(self, width_px: int, height_px: int, seed: int = 0, static: bool = False) -> None:
+        self.width_px, self.height_px = width_px, height_px
+        self.static = static
+        self._cutout = _load_cutout()
+        self._cutout_weight = np.ascontiguousarray(self._cutout[..., 3])
+        self._base = _base_transform(width_px, height_px)
+        self._background = self._cast_shadow(draw_room(width_px, height_px, seed))
+        self._roi = _person_roi(self._cutout, width_px, height_px)
+        roi_shape = (self._roi.y1 - self._roi.y0, self._roi.x1 - self._roi.x0)
+        self._warped = np.empty((*roi_shape, 4), np.uint8)
+        self._weight = np.empty(roi_shape, np.uint8)
+        self._weight3 = np.empty((*roi_shape, 3), np.uint8)
+        self._person3 = np.empty((*roi_shape, 3), np.uint8)
+        self._noise = _noise_field(width_px, height_px, seed + 1)
+        self._noise_rng = np.random.default_rng(seed + 2)
+        self._still: np.ndarray | None = None
+        if static:
+            self._still = self._background.copy()
+            self._composite_person(self._still, *self._pose(0.0))
+
+    def _pose(self, time_s: float) -> tuple[float, float]:
+        return (0.0, 1.0) if self.static else _pose_at(time_s)
+
+    def _transform(self, sway_rad: float, zoom: float) -> np.ndarray:
+        """Photo pixels -> frame pixels in this pose (3x3)."""
+        motion = _motion_transform(sway_rad, zoom, self.width_px, self.height_px)
+        return motion @ self._base
+
+    def person_alpha(self, time_s: float) -> np.ndarray:
+        """Ground truth: where she is in the frame at `time_s`; uint8 (H, W), 255 = person."""
+        background_weight = cv2.warpAffine(
+            self._cutout_weight, self._transform(*self._pose(time_s))[:2],
+            (self.width_px, self.height_px), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=255,
+        )
+        return cv2.bitwise_not(background_weight)
+
+    def _cast_shadow(self, room_bgr: np.ndarray) -> np.ndarray:
+        """Darken the room softly behind and below where she sits, as a lamp would."""
+        size = (self.width_px, self.height_px)
+        person = self.person_alpha(0.0).astype(np.float32) / 255.0
+        offset = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, _SHADOW_DROP * self.height_px]])
+        dropped = cv2.warpAffine(person, offset, size)
+        # The shadow is very soft: blur it at 1/8 size (the full-size blur costs ~0.2 s).
+        small = cv2.resize(dropped, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), _SHADOW_SOFTNESS * self.height_px / 8.0)
+        shadow = cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
+        darkened = room_bgr.astype(np.float32) * (1.0 - _SHADOW_DEPTH * shadow)[..., None]
+        return np.clip(darkened, 0, _HIGHLIGHT_MAX).astype(np.uint8)
+
+    def _composite_person(self, frame_bgr: np.ndarray, sway_rad: float, zoom: float) -> None:
+        """Blend the cut-out, posed, into `frame_bgr` (in place, only her region)."""
+        roi = self._roi
+        to_roi = np.array([[1.0, 0.0, -roi.x0], [0.0, 1.0, -roi.y0], [0.0, 0.0, 1.0]])
+        transform = (to_roi @ self._transform(sway_rad, zoom))[:2]
+        size = (roi.x1 - roi.x0, roi.y1 - roi.y0)
+        cv2.warpAffine(
+            self._cutout, transform, size, dst=self._warped, flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 255),
+        )
+        cv2.extractChannel(self._warped, 3, dst=self._weight)
+        cv2.cvtColor(self._weight, cv2.COLOR_GRAY2BGR, dst=self._weight3)
+        cv2.cvtColor(self._warped, cv2.COLOR_BGRA2BGR, dst=self._person3)
+        region = frame_bgr[roi.y0 : roi.y1, roi.x0 : roi.x1]
+        cv2.multiply(region, self._weight3, dst=region, scale=1.0 / 255.0)
+        cv2.add(region, self._person3, dst=region)
+
+    def render(self, time_s: float) -> np.ndarray:
+        """A new frame (a fresh array) showing the pose at `time_s`."""
+        if self._still is not None:
+            frame_bgr = self._still.copy()
+        else:
+            frame_bgr = self._background.copy()
+            self._composite_person(frame_bgr, *self._pose(time_s))
+        self._add_noise(frame_bgr)
+        return frame_bgr
+
+    def _add_noise(self, frame_bgr: np.ndarray) -> None:
+        """Add one window of the noise field and subtract another (never the same one)."""
+        add_y, add_x, sub_y, shift_x = self._noise_rng.integers(1, _NOISE_PAD_PX, size=4)
+        sub_x = (add_x + shift_x) % _NOISE_PAD_PX
+        height_px, width_px = self.height_px, self.width_px
+        cv2.add(frame_bgr, self._noise[add_y : add_y + height_px, add_x : add_x + width_px],
+                dst=frame_bgr)
+        cv2.subtract(frame_bgr, self._noise[sub_y : sub_y + height_px, sub_x : sub_x + width_px],
+                     dst=frame_bgr)
+
+
+class DemoSource:
+    """The embedded default source: the demo person in a room, at any even size.
+
+    Paced: frames arrive at `fps` by the clock (the latest wins if the consumer is slow).
+    Unpaced: every read() returns the next frame at once (benchmarks, file output).
+    `static=True` keeps her still (sensor noise only).
+    """
+
+    def __init__(
+        self,
+        width_px: int = 1280,
+        height_px: int = 720,
+        fps: float = 30.0,
+        clock: Clock | None = None,
+        static: bool = False,
+        seed: int = 0,
+        paced: bool = True,
+    ) -> None:
+        if width_px < _MIN_SIZE_PX or height_px < _MIN_SIZE_PX or width_px % 2 or height_px % 2:
+            raise SourceError(
+                f"The demo cannot make {width_px}x{height_px} frames: use even sizes of at "
+                f"least {_MIN_SIZE_PX} pixels, such as 1280x720 or 640x480."
+            )
+        if not (math.isfinite(fps) and fps > 0):
+            raise SourceError(f"The demo frame rate must be above 0, got {fps}.")
+        self.name = "demo"
+        self.width_px, self.height_px, self.fps = width_px, height_px, float(fps)
+        self.static, self.seed, self.paced = static, seed, paced
+        self.dropped_frames = 0
+        self._clock: Clock = clock or SystemClock()
+        self._renderer: DemoRenderer | None = None
+        self._pacer: FramePacer | None = None
+        self._next_index = 0
+
+    def open(self) -> None:
+        """Draw the room and load the cut-out (tens of milliseconds); frame 0 is due now."""
+        if self._renderer is not None:
+            return
+        self._renderer = DemoRenderer(self.width_px, self.height_px, self.seed, self.static)
+        self._pacer = FramePacer(self._clock, self.fps)
+        self._next_index, self.dropped_frames = 0, 0
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """The next frame; paced, the one due now (waiting via the clock up to `timeout_s`)."""
+        if self._renderer is None or self._pacer is None:
+            raise RuntimeError("demo: call open() before read()")
+        index = self._next_index
+        if self.paced:
+            due_index = self._pacer.next_due(timeout_s)
+            if due_index is None:
+                return None
+            self.dropped_frames += due_index - index
+            index = due_index
+        self._next_index = index + 1
+        image_bgr = self._renderer.render(index / self.fps)
+        return Frame(image_bgr, self._clock.now_s(), index)
+
+    def person_alpha(self, index: int) -> np.ndarray:
+        """Ground truth for frame `index`: uint8 (H, W), 255 where the person is."""
+        if self._renderer is None:
+            raise RuntimeError("demo: call open() before person_alpha()")
+        return self._renderer.person_alpha(index / self.fps)
+
+    def close(self) -> None:
+        """Free the scene. Idempotent."""
+        self._renderer, self._pacer = None, None
