@@ -21,8 +21,8 @@ from app.clock import Clock, SystemClock
 from app.settings import Settings
 from app.sinks import FrameSink, SinkError
 from app.sources import Frame, FrameSource, SourceError
-from app.stats import PipelineStats, StatsSnapshot
 from app.stages import FrameStages
+from app.stats import PipelineStats, StatsSnapshot
 from segmentation.models import ModelError
 
 log = logging.getLogger(__name__)
