@@ -14,8 +14,11 @@ from app.sources import Frame, SourceError
 _QUARTER_SWAY_S = 1.0 / (4 * 0.3)
 
 
-def _open_demo(width_px: int = 320, height_px: int = 180, **options: object) -> DemoSource:
-    source = DemoSource(width_px, height_px, 30.0, FakeClock(), **options)  # type: ignore[arg-type]
+def _open_demo(
+    width_px: int = 320, height_px: int = 180, static: bool = False, seed: int = 0,
+    paced: bool = True,
+) -> DemoSource:
+    source = DemoSource(width_px, height_px, 30.0, FakeClock(), static, seed, paced)
     source.open()
     return source
 
