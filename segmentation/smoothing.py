@@ -1,0 +1,213 @@
+"""Temporal smoothing of person-confidence masks at model resolution.
+
+Both smoothers keep their own float32 buffers (never a view of the caller's array), reset
+themselves when the mask size changes, and return a fresh array the caller may keep.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+# float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
+FloatArray: TypeAlias = np.ndarray
+
+# MediaPipe's polynomial (segmentation_smoothing_calculator.cc) for the certainty of a
+# confidence p as a function of x = (p - 0.5)^2; uncertainty = 1 - min(1, certainty), which
+# approximates the squared binary entropy: 1 at p = 0.5, 0 at p = 0 and p = 1.
+_C1 = 5.68842
+_C2 = -0.748699
+_C3 = -57.8051
+_C4 = 291.309
+_C5 = -624.717
+
+
+# Motion-aware tuning. Image change is in gray levels (0..255) of the 3x3 box-blurred gray frame
+# at mask size, spread to its 3x3 neighbourhood. A pixel is fully still below
+# _STILL_NOISE_MULTIPLE times the noise level and fully moving _MOTION_SPAN_LEVELS above that.
+_NOISE_LEVEL_MIN = 0.5
+_NOISE_LEVEL_MAX = 6.0
+_NOISE_RATE = 0.1
+_STILL_NOISE_MULTIPLE = 3.0
+_MOTION_SPAN_LEVELS = 6.0
+_SPREAD_KERNEL = np.ones((3, 3), np.uint8)
+# Even at ratio 1, a still pixel takes this much of the new mask, so a still picture's mask
+# still converges (in a few dozen frames) instead of freezing.
+_MOTION_AWARE_MAX_HOLD = 0.95
+
+
+def _check_ratio(ratio: float) -> float:
+    """The hold ratio as a float in [0, 1], or a ValueError that says what is allowed."""
+    ratio = float(ratio)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"smoothing ratio must be between 0 (off) and 1, got {ratio}")
+    return ratio
+
+
+def _own_confidence(confidence: npt.ArrayLike, where: str) -> FloatArray:
+    """A fresh float32 copy of a 2-D confidence mask, clipped to [0, 1]."""
+    array = np.asarray(confidence)
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError(
+            f"{where}: confidence must be a 2-D (h, w) mask at model resolution, got shape "
+            f"{array.shape}; pass the segmenter's confidence mask"
+        )
+    return np.clip(array, 0.0, 1.0, dtype=np.float32)
+
+
+def uncertainty(confidence: FloatArray, out: FloatArray | None = None) -> FloatArray:
+    """MediaPipe's uncertainty of each confidence: 1 at 0.5, falling to 0 at 0 and 1."""
+    x = np.subtract(confidence, np.float32(0.5), out=out)
+    np.multiply(x, x, out=x)
+    certainty = np.empty_like(x)
+    np.multiply(x, np.float32(_C5), out=certainty)
+    for coefficient in (_C4, _C3, _C2, _C1):
+        certainty += np.float32(coefficient)
+        certainty *= x
+    np.minimum(certainty, np.float32(1.0), out=certainty)
+    return np.subtract(np.float32(1.0), certainty, out=x)
+
+
+class UncertaintySmoother:
+    """MediaPipe's SegmentationSmoothingCalculator rule: out = new + (previous - new) * u * ratio.
+
+    Confident pixels follow the new frame at once; uncertain (edge) pixels are held. Ratio 0 is
+    off (output equals input).
+    """
+
+    def __init__(self, ratio: float = 0.7) -> None:
+        self._ratio = _check_ratio(ratio)
+        self._previous: FloatArray | None = None
+        self._hold: FloatArray | None = None
+
+    @property
+    def ratio(self) -> float:
+        """How much of the previous output uncertain pixels keep, in [0, 1]; settable live."""
+        return self._ratio
+
+    @ratio.setter
+    def ratio(self, ratio: float) -> None:
+        self._ratio = _check_ratio(ratio)
+
+    def reset(self) -> None:
+        """Forget the previous frame; the next update passes its input through."""
+        self._previous = None
+        self._hold = None
+
+    def update(self, confidence: npt.ArrayLike) -> FloatArray:
+        """Smooth one (h, w) confidence mask; returns a new float32 array the caller owns."""
+        new = _own_confidence(confidence, "UncertaintySmoother.update")
+        previous = self._previous
+        if previous is None or previous.shape != new.shape or self._ratio == 0.0:
+            self._previous = new
+            self._hold = np.empty_like(new)
+            return new.copy()
+        assert self._hold is not None
+        hold = uncertainty(new, out=self._hold)
+        hold *= np.float32(self._ratio)
+        np.subtract(previous, new, out=previous)
+        previous *= hold
+        previous += new
+        return previous.copy()
+
+
+class MotionAwareSmoother:
+    """Holds the mask where the picture is still and follows the new mask where it moved.
+
+    Per pixel, the image change d = |gray_t - gray_t-1| (box-blurred, spread to neighbours) is
+    measured against a running estimate of the sensor noise; stillness s goes from 1 (change
+    within the noise) to 0 (clear motion). The hold weight ratio * s * max(u, s) keeps uncertain
+    and confident pixels alike where the image is still and lets every pixel follow at once where
+    it moved, so static flicker drops without trailing a moving person. The hold never exceeds
+    0.95, so even ratio 1 does not freeze the mask.
+    """
+
+    def __init__(self, ratio: float = 0.7) -> None:
+        self._ratio = _check_ratio(ratio)
+        self._previous: FloatArray | None = None
+        self._previous_gray: FloatArray | None = None
+        self._noise_level: float | None = None
+        self._buffers: dict[str, FloatArray] = {}
+
+    @property
+    def ratio(self) -> float:
+        """How much of the previous output still pixels keep, in [0, 1]; settable live."""
+        return self._ratio
+
+    @ratio.setter
+    def ratio(self, ratio: float) -> None:
+        self._ratio = _check_ratio(ratio)
+
+    @property
+    def noise_level(self) -> float | None:
+        """The running estimate of frame-to-frame sensor noise in gray levels (0..255), as the
+        lower quartile of the spread image change; None before two frames were seen."""
+        return self._noise_level
+
+    def reset(self) -> None:
+        """Forget the previous frame and the noise estimate."""
+        self._previous = None
+        self._previous_gray = None
+        self._noise_level = None
+
+    def update(self, confidence: npt.ArrayLike, frame_small_gray: npt.ArrayLike) -> FloatArray:
+        """Smooth one (h, w) confidence mask given the frame as gray (0..255) at the same size.
+
+        Returns a new float32 array the caller owns.
+        """
+        new = _own_confidence(confidence, "MotionAwareSmoother.update")
+        gray = _blurred_gray(frame_small_gray, new.shape)
+        previous, previous_gray = self._previous, self._previous_gray
+        self._previous_gray = gray
+        if previous is None or previous_gray is None or previous.shape != new.shape:
+            self._previous = new
+            self._buffers = {name: np.empty_like(new) for name in ("change", "hold", "u")}
+            return new.copy()
+        stillness = self._stillness(gray, previous_gray)
+        hold = uncertainty(new, out=self._buffers["u"])
+        np.maximum(hold, stillness, out=hold)
+        hold *= stillness
+        hold *= np.float32(min(self._ratio, _MOTION_AWARE_MAX_HOLD))
+        np.subtract(previous, new, out=previous)
+        previous *= hold
+        previous += new
+        return previous.copy()
+
+    def _stillness(self, gray: FloatArray, previous_gray: FloatArray) -> FloatArray:
+        """Per-pixel stillness in [0, 1] from the image change, measured in units of noise."""
+        change = cv2.absdiff(gray, previous_gray, dst=self._buffers["change"])
+        cv2.dilate(change, _SPREAD_KERNEL, dst=change)
+        self._update_noise_level(change)
+        assert self._noise_level is not None
+        still_below = _STILL_NOISE_MULTIPLE * self._noise_level
+        moving_above = still_below + _MOTION_SPAN_LEVELS
+        stillness = self._buffers["hold"]
+        np.subtract(np.float32(moving_above), change, out=stillness)
+        stillness *= np.float32(1.0 / (moving_above - still_below))
+        return np.clip(stillness, 0.0, 1.0, out=stillness)
+
+    def _update_noise_level(self, change: FloatArray) -> None:
+        """Follow the lower quartile of the image change (sensor noise unless three quarters of
+        the picture moved) slowly, within fixed bounds; the first measurement is taken as is."""
+        sample = change[::4, ::4].ravel()
+        quartile = float(np.partition(sample, sample.size // 4)[sample.size // 4])
+        if self._noise_level is None:
+            estimate = quartile
+        else:
+            estimate = self._noise_level + _NOISE_RATE * (quartile - self._noise_level)
+        self._noise_level = min(max(estimate, _NOISE_LEVEL_MIN), _NOISE_LEVEL_MAX)
+
+
+def _blurred_gray(frame_small_gray: npt.ArrayLike, shape: tuple[int, ...]) -> FloatArray:
+    """The gray frame as a fresh, 3x3 box-blurred float32 array, checked against the mask size."""
+    gray = np.asarray(frame_small_gray)
+    if gray.shape != shape:
+        raise ValueError(
+            f"MotionAwareSmoother.update: frame_small_gray must be a single-channel image of the "
+            f"mask's size {shape}, got shape {gray.shape}; convert with cv2.cvtColor(..., "
+            f"cv2.COLOR_BGR2GRAY) and cv2.resize it to (w, h) = ({shape[1]}, {shape[0]})"
+        )
+    return cv2.blur(gray.astype(np.float32), (3, 3))
