@@ -6,14 +6,17 @@ import cv2
 import numpy as np
 
 from compositing.blend import check_alpha
+from compositing.downscale import Halver
 
-# Gaussian sigma at strength 100, as a fraction of the frame height (so 720p and 1080p look alike).
+# Gaussian sigma at strength 1 and 100, as fractions of the frame height (so 720p and 1080p look
+# alike). Strength 1 is already a light blur: sigma stays >= ~1 px at the 4x smaller working size,
+# where bilinear upscaling shows no blocks.
+_MIN_SIGMA_FRACTION = 0.005
 _MAX_SIGMA_FRACTION = 0.05
-# Blur at most this many times smaller than the frame, and at least this many.
-_MAX_DOWNSCALE = 8
-_MIN_DOWNSCALE = 2
-# Sigma, in small-image pixels, we aim for: big enough that bilinear upscaling stays smooth.
-_TARGET_SMALL_SIGMA = 3.0
+# Work 8x smaller once the blur is wide enough to hide it (sigma >= 1.5 small px), else 4x.
+_HALVINGS_WIDE = 3
+_HALVINGS_NARROW = 2
+_WIDE_MIN_SMALL_SIGMA = 1.5
 # Weight every pixel gets, so that deep inside the person (no background nearby) the result falls
 # back to a plain blur instead of dividing by zero.
 _FLOOR_WEIGHT = 1e-3
@@ -21,19 +24,25 @@ _DILATE_KERNEL = np.ones((3, 3), np.uint8)
 
 
 def blur_sigma_px(strength: int, height_px: int) -> float:
-    """Gaussian sigma in frame pixels for a blur strength 0..100."""
+    """Gaussian sigma in frame pixels for a blur strength 0..100 (0 = no blur)."""
     if not 0 <= strength <= 100:
         raise ValueError(f"blur strength must be between 0 and 100, got {strength}")
-    return strength / 100.0 * _MAX_SIGMA_FRACTION * height_px
+    if strength == 0:
+        return 0.0
+    fraction = _MIN_SIGMA_FRACTION + (_MAX_SIGMA_FRACTION - _MIN_SIGMA_FRACTION) * strength / 100
+    return fraction * height_px
 
 
 class BackgroundBlur:
-    """Blurs the background of frames from background pixels only; keeps its small buffers."""
+    """Blurs the background of frames from background pixels only; reuses its small buffers."""
 
     def __init__(self) -> None:
-        self._small_size: tuple[int, int] | None = None
-        self._frame_small = np.empty((0, 0, 3), np.uint8)
-        self._alpha_small = np.empty((0, 0), np.float32)
+        self._frame_halver = Halver()
+        self._alpha_halver = Halver()
+        self._weight = np.empty((0, 0), np.float32)
+        self._weight_bgr = np.empty((0, 0, 3), np.float32)
+        self._weighted_bgr = np.empty((0, 0, 3), np.float32)
+        self._blurred_bgr = np.empty((0, 0, 3), np.uint8)
 
     def apply(
         self,
@@ -52,38 +61,38 @@ class BackgroundBlur:
         sigma_px = blur_sigma_px(strength, height_px)
         if strength == 0:
             return frame_bgr
-        downscale = min(max(sigma_px / _TARGET_SMALL_SIGMA, _MIN_DOWNSCALE), _MAX_DOWNSCALE)
-        small_size = (max(1, round(width_px / downscale)), max(1, round(height_px / downscale)))
-        self._resize_inputs(frame_bgr, alpha, small_size)
-        blurred_small = self._normalised_blur(sigma_px * small_size[1] / height_px)
+        wide = sigma_px / 2**_HALVINGS_WIDE >= _WIDE_MIN_SMALL_SIGMA
+        halvings = _HALVINGS_WIDE if wide else _HALVINGS_NARROW
+        frame_small = self._frame_halver.shrink(frame_bgr, halvings)
+        alpha_small = self._alpha_halver.shrink(alpha, halvings)
+        self._normalised_blur(frame_small, alpha_small, sigma_px * alpha_small.shape[0] / height_px)
         if out is None or out.shape != frame_bgr.shape or out.dtype != np.uint8:
             out = np.empty_like(frame_bgr)
-        cv2.resize(blurred_small, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(
+            self._blurred_bgr, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR
+        )
         return out
 
-    def _resize_inputs(
-        self, frame_bgr: np.ndarray, alpha: np.ndarray, small_size: tuple[int, int]
+    def _normalised_blur(
+        self, frame_small: np.ndarray, alpha_small: np.ndarray, sigma_small_px: float
     ) -> None:
-        """Area-downscale the frame and alpha into the reused small buffers."""
-        if small_size != self._small_size:
-            self._small_size = small_size
-            self._frame_small = np.empty((small_size[1], small_size[0], 3), np.uint8)
-            self._alpha_small = np.empty((small_size[1], small_size[0]), np.float32)
-        cv2.resize(frame_bgr, small_size, dst=self._frame_small, interpolation=cv2.INTER_AREA)
-        cv2.resize(alpha, small_size, dst=self._alpha_small, interpolation=cv2.INTER_AREA)
-
-    def _normalised_blur(self, sigma_small_px: float) -> np.ndarray:
-        """Mask-weighted blur at small size; returns uint8 BGR at small size."""
+        """Mask-weighted blur at small size into self._blurred_bgr; alpha_small is overwritten."""
+        if self._weight.shape != alpha_small.shape:
+            self._weight = np.empty(alpha_small.shape, np.float32)
+            self._weight_bgr = np.empty(frame_small.shape, np.float32)
+            self._weighted_bgr = np.empty(frame_small.shape, np.float32)
+            self._blurred_bgr = np.empty(frame_small.shape, np.uint8)
+        weight, weight_bgr, weighted_bgr = self._weight, self._weight_bgr, self._weighted_bgr
         # Growing the person by one small pixel drops mixed edge pixels from the background.
-        cv2.dilate(self._alpha_small, _DILATE_KERNEL, dst=self._alpha_small)
-        alpha_small = self._alpha_small
-        weight = cv2.addWeighted(alpha_small, -1.0, alpha_small, 0.0, 1.0 + _FLOOR_WEIGHT)
-        weighted_frame = self._frame_small.astype(np.float32)
-        weighted_frame *= weight[:, :, np.newaxis]
-        blurred_frame = np.asarray(cv2.GaussianBlur(weighted_frame, (0, 0), sigma_small_px))
-        blurred_weight = np.asarray(cv2.GaussianBlur(weight, (0, 0), sigma_small_px))
-        np.divide(blurred_frame, blurred_weight[:, :, np.newaxis], out=blurred_frame)
-        return np.clip(blurred_frame, 0.0, 255.0, out=blurred_frame).astype(np.uint8)
+        cv2.dilate(alpha_small, _DILATE_KERNEL, dst=alpha_small)
+        cv2.addWeighted(alpha_small, -1.0, alpha_small, 0.0, 1.0 + _FLOOR_WEIGHT, dst=weight)
+        cv2.merge((weight, weight, weight), dst=weight_bgr)
+        cv2.multiply(frame_small, weight_bgr, dst=weighted_bgr, dtype=cv2.CV_32F)
+        cv2.GaussianBlur(weighted_bgr, (0, 0), sigma_small_px, dst=weighted_bgr)
+        cv2.GaussianBlur(weight, (0, 0), sigma_small_px, dst=weight)
+        cv2.merge((weight, weight, weight), dst=weight_bgr)
+        cv2.divide(weighted_bgr, weight_bgr, dst=weighted_bgr)
+        cv2.convertScaleAbs(weighted_bgr, dst=self._blurred_bgr)  # rounds, saturates to 0..255
 
 
 def blur_background(frame_bgr: np.ndarray, alpha: np.ndarray, strength: int) -> np.ndarray:

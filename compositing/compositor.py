@@ -54,6 +54,7 @@ class Compositor:
         self._background: Background | None = None
         self._blender = Blender()
         self._blur = BackgroundBlur()
+        self._blur_plate: np.ndarray | None = None
         self._light_wrap = LightWrap()
 
     @property
@@ -120,8 +121,10 @@ class Compositor:
         if config.effect == "blur":
             if config.blur_strength == 0:
                 return frame_bgr
-            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
-            return self._blender.composite(frame_bgr, alpha, plate)
+            self._blur_plate = self._blur.apply(
+                frame_bgr, alpha, config.blur_strength, out=self._blur_plate
+            )
+            return self._blender.composite(frame_bgr, alpha, self._blur_plate)
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape
         background_bgr = self._background.frame(width_px, height_px)

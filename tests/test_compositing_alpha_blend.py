@@ -91,3 +91,34 @@ def test_composite_rejects_mismatched_alpha() -> None:
         composite(frame_bgr, alpha[:, :40], background_bgr)
     with pytest.raises(ValueError, match="alpha must be float32"):
         composite(frame_bgr, alpha.astype(np.float64), background_bgr)
+
+
+@pytest.mark.parametrize(("height", "width"), [(53, 37), (64, 96), (5, 7), (90, 160)])
+def test_composite_matches_the_formula_for_scattered_alpha(height: int, width: int) -> None:
+    """Isolated soft pixels anywhere (even far from the person) are blended, not dropped."""
+    rng = np.random.default_rng(height * width)
+    frame_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    background_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    alpha = np.zeros((height, width), np.float32)
+    alpha[height // 3 : height // 2, width // 3 : width // 2] = 1.0
+    alpha[height - 1, width - 1] = 0.5
+    alpha[0, 0] = 0.25
+    expected = frame_bgr * alpha[:, :, None] + background_bgr * (1.0 - alpha[:, :, None])
+    output = composite(frame_bgr, alpha, background_bgr)
+    np.testing.assert_allclose(output, expected, atol=1.0)
+
+
+def test_composite_without_a_person_is_the_background() -> None:
+    frame_bgr, alpha, background_bgr = _person_scene()
+    output = composite(frame_bgr, np.zeros_like(alpha), background_bgr)
+    np.testing.assert_array_equal(output, background_bgr)
+
+
+@pytest.mark.parametrize("target", ["frame", "background"])
+def test_composite_may_write_over_an_input(target: str) -> None:
+    frame_bgr, alpha, background_bgr = _person_scene()
+    expected = composite(frame_bgr, alpha, background_bgr)
+    out = frame_bgr if target == "frame" else background_bgr
+    result = composite(frame_bgr, alpha, background_bgr, out=out)
+    assert result is out
+    np.testing.assert_array_equal(result, expected)

@@ -1,0 +1,34 @@
+"""Cheap, repeated 2x area downscaling into reused buffers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+class Halver:
+    """Shrinks images by 2**halvings with repeated 2x area averaging, reusing its buffers.
+
+    OpenCV's INTER_AREA has a fast path for exactly 2x, several times quicker than one 4x or 8x
+    step. The returned array is this object's own buffer: valid until the next shrink() call.
+    """
+
+    def __init__(self) -> None:
+        self._levels: list[np.ndarray] = []
+
+    def shrink(self, image: np.ndarray, halvings: int) -> np.ndarray:
+        """Return image shrunk halvings times (at least one); each side at least 1 px."""
+        if halvings < 1:
+            raise ValueError(f"halvings must be at least 1, got {halvings}")
+        current = image
+        for level in range(halvings):
+            height_px, width_px = current.shape[:2]
+            shape = (max(1, height_px // 2), max(1, width_px // 2), *image.shape[2:])
+            if level == len(self._levels):
+                self._levels.append(np.empty(shape, image.dtype))
+            elif self._levels[level].shape != shape or self._levels[level].dtype != image.dtype:
+                self._levels[level] = np.empty(shape, image.dtype)
+            smaller = self._levels[level]
+            cv2.resize(current, (shape[1], shape[0]), dst=smaller, interpolation=cv2.INTER_AREA)
+            current = smaller
+        return current
