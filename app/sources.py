@@ -30,7 +30,7 @@ _CAMERA_STALL_S = 5.0
 _CAMERA_RETRY_WAIT_S = 0.01
 # Longest a blocked camera read can hold up close(); V4L2 reads time out well before.
 _CAMERA_JOIN_TIMEOUT_S = 12.0
-_FILE_FPS_RANGE = (1.0, 240.0)
+_PLAUSIBLE_FPS_RANGE = (1.0, 240.0)
 _FILE_FALLBACK_FPS = 30.0
 
 
@@ -205,7 +205,7 @@ class CameraSource:
         image = _as_bgr(image)
         self.height_px, self.width_px = image.shape[:2]
         reported_fps = capture.get(cv2.CAP_PROP_FPS)
-        if _FILE_FPS_RANGE[0] <= reported_fps <= _FILE_FPS_RANGE[1]:
+        if _PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= _PLAUSIBLE_FPS_RANGE[1]:
             self.fps = float(reported_fps)
         self._last_good_s = self._clock.now_s()
         self._latest = Frame(image, self._last_good_s, 0)
@@ -413,7 +413,7 @@ class VideoFileSource:
             capture.release()
             raise SourceError(f"{self.path} has no video frames. Use another file.")
         reported_fps = capture.get(cv2.CAP_PROP_FPS)
-        in_range = _FILE_FPS_RANGE[0] <= reported_fps <= _FILE_FPS_RANGE[1]
+        in_range = _PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= _PLAUSIBLE_FPS_RANGE[1]
         self.fps = float(reported_fps) if in_range else _FILE_FALLBACK_FPS
         self.height_px, self.width_px = image.shape[:2]
         self._capture, self._first_image = capture, _as_bgr(image)
