@@ -88,14 +88,16 @@ class Compositor:
 
     def _background_for(self, config: CompositorConfig) -> Background | None:
         """The background config needs: the current one when unchanged, else a newly loaded one."""
+        current = self._background
         if config.effect == "color":
+            if isinstance(current, ColorBackground) and current.rgb == config.color_rgb:
+                return current  # keeps its cached plate (and the light wrap's)
             return ColorBackground(config.color_rgb)
         if config.effect not in ("image", "video"):
             return None
         path = config.background_path
         if not path:
             raise BackgroundError(f"the {config.effect} effect needs a file: choose one first.")
-        current = self._background
         if config.effect == "image":
             if isinstance(current, ImageBackground) and current.path == path:
                 return current
