@@ -33,6 +33,7 @@ def open_pipeline(
     clock: Clock | None = None,
     on_frame: FrameCallback | None = None,
     paced: bool | None = None,
+    every_frame: bool | None = None,
 ) -> Pipeline:
     """Open source and sink for `settings`, start the pipeline, and return it running.
 
@@ -43,6 +44,8 @@ def open_pipeline(
     transcoding = Path(source_spec).is_file() and output.lower().endswith(_FILE_OUTPUTS)
     if paced is None:
         paced = not transcoding
+    if every_frame is None:
+        every_frame = transcoding
     try:
         resolve_model(settings.mask.model, settings.source.width_px, settings.source.height_px)
         source = open_source(
@@ -54,7 +57,7 @@ def open_pipeline(
         raise SessionError(str(error)) from error
     pipeline = Pipeline(
         with_default_background(settings), source, sink, clock=clock, on_frame=on_frame,
-        every_frame=not paced, max_frames=max_frames,
+        every_frame=every_frame, pipelined=not paced, max_frames=max_frames,
     )
     start(pipeline)
     return pipeline

@@ -52,7 +52,7 @@ class FrameStages:
     ) -> None:
         """`pipelined` keeps two frames in flight: more throughput, one frame more latency."""
         self._every_frame = every_frame
-        self._max_in_flight = 2 if pipelined else 1
+        self._pipelined = pipelined
         self._settings = settings
         self._segmenter: LiveSegmenter | VideoSegmenter | None = None
         self._model_choice = ""
@@ -146,20 +146,38 @@ class FrameStages:
             stats.stage("segment", _ms_since(started_s))
             yield self._finish(pending, confidence, stats), frame.captured_s
             return
+        if self._pipelined:
+            # Collect the previous frame's mask first so MediaPipe is idle when this frame
+            # arrives (it drops frames sent while busy); then composite the previous frame
+            # while MediaPipe infers this one.
+            results = self._await_results(stats) if self._in_flight else {}
+            self._submit(pending, small_rgb, timestamp_ms, stats)
+        else:
+            self._submit(pending, small_rgb, timestamp_ms, stats)
+            results = self._await_results(stats)
+        yield from self._collect(results, stats)
+
+    def _submit(
+        self, pending: _InFlight, small_rgb: np.ndarray, timestamp_ms: int, stats: PipelineStats
+    ) -> None:
+        assert isinstance(self._segmenter, LiveSegmenter)
         self._in_flight[timestamp_ms] = pending
-        while len(self._in_flight) > self._max_in_flight + 1:  # results that never came
+        while len(self._in_flight) > 2:  # results that never came: MediaPipe dropped them
             del self._in_flight[min(self._in_flight)]
             stats.dropped()
         self._segmenter.submit(small_rgb, timestamp_ms)
-        if len(self._in_flight) >= self._max_in_flight:
-            started_s = time.perf_counter()
-            self._segmenter.wait_for_results(_RESULT_TIMEOUT_S)
-            stats.stage("segment_wait", _ms_since(started_s))
-        yield from self._collect(stats)
 
-    def _collect(self, stats: PipelineStats) -> Iterator[tuple[np.ndarray, float]]:
+    def _await_results(self, stats: PipelineStats) -> dict[int, np.ndarray]:
         assert isinstance(self._segmenter, LiveSegmenter)
-        results = self._segmenter.take_results()
+        started_s = time.perf_counter()
+        self._segmenter.wait_for_results(_RESULT_TIMEOUT_S)
+        stats.stage("segment_wait", _ms_since(started_s))
+        return self._segmenter.take_results()
+
+    def _collect(
+        self, results: dict[int, np.ndarray], stats: PipelineStats
+    ) -> Iterator[tuple[np.ndarray, float]]:
+        """Composite the newest finished frame; older unfinished ones are dropped."""
         if not results:
             return
         newest_ms = max(results)
