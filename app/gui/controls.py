@@ -1,0 +1,326 @@
+"""The control sections of the side panel: source, effect and fine-tuning.
+
+Each section shows the store's settings and writes changes straight back to it; the window
+applies every change to the pipeline at once. Source changes are only requested here: the
+window saves them once the new source has opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
+
+from app.gui.store import SettingsStore
+from app.settings import Settings
+from app.sources import list_cameras
+
+FilePicker = Callable[[str, str], "str | None"]
+
+SIZES_PX = ((640, 360), (1280, 720), (1920, 1080))
+FRAME_RATES = (15, 30, 60)
+EFFECTS = (("none", "None", ""), ("blur", "Blur", "Ctrl+B"), ("image", "Image", ""),
+           ("color", "Colour", ""), ("video", "Video", ""))
+SWATCHES_RGB = ((40, 120, 80), (0, 177, 64), (32, 64, 128), (235, 235, 235), (40, 40, 40))
+MODELS = (("auto", "Automatic"), ("general", "General (square)"), ("landscape", "Landscape (fast)"))
+REFINEMENTS = (("off", "Off"), ("fast", "Fast"), ("best", "Best"))
+_CUSTOM = "\0custom"
+
+
+class PercentSlider(QWidget):
+    """A 0-100 slider with its value shown beside it."""
+
+    value_changed = Signal(int)
+
+    def __init__(self, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setPageStep(10)
+        self.slider.setToolTip(tooltip)
+        self._value_label = QLabel("100")
+        self._value_label.setMinimumWidth(self._value_label.sizeHint().width())
+        self._value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self._value_label)
+        self.slider.valueChanged.connect(self._on_value_changed)
+
+    def set_value(self, value: int) -> None:
+        """Show `value` without emitting `value_changed`."""
+        self.slider.blockSignals(True)
+        self.slider.setValue(value)
+        self.slider.blockSignals(False)
+        self._value_label.setText(str(value))
+
+    def value(self) -> int:
+        return self.slider.value()
+
+    def _on_value_changed(self, value: int) -> None:
+        self._value_label.setText(str(value))
+        self.value_changed.emit(value)
+
+
+def _select_data(combo: QComboBox, data: object) -> bool:
+    """Select the item whose data is `data`, without signals; False if there is none."""
+    index = combo.findData(data)
+    if index < 0:
+        return False
+    combo.blockSignals(True)
+    combo.setCurrentIndex(index)
+    combo.blockSignals(False)
+    return True
+
+
+class SourceSection(QGroupBox):
+    """Camera picker plus resolution and frame rate; emits the wanted source settings."""
+
+    source_requested = Signal(str, int, int, int)
+
+    def __init__(self, store: SettingsStore, pick_file: FilePicker) -> None:
+        super().__init__("Camera")
+        self._store = store
+        self._pick_file = pick_file
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("Where the picture comes from")
+        self.size_combo = QComboBox()
+        self.size_combo.setToolTip("Capture size; the virtual camera sends the same size")
+        self.fps_combo = QComboBox()
+        self.fps_combo.setToolTip("Frames per second asked from the camera")
+        for width_px, height_px in SIZES_PX:
+            self.size_combo.addItem(f"{width_px} × {height_px}", f"{width_px}x{height_px}")
+        for fps in FRAME_RATES:
+            self.fps_combo.addItem(f"{fps} fps", fps)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size_combo, 2)
+        size_row.addWidget(self.fps_combo, 1)
+        form = QFormLayout(self)
+        form.addRow("Source", self.source_combo)
+        form.addRow("Size", size_row)
+        self.refresh_cameras()
+        self.show_settings(store.settings)
+        self.source_combo.activated.connect(self._on_source_activated)
+        self.size_combo.activated.connect(self._on_size_activated)
+        self.fps_combo.activated.connect(self._on_size_activated)
+
+    def refresh_cameras(self) -> None:
+        """List the cameras found now, then Automatic, Demo and Video file…."""
+        self.source_combo.clear()
+        self.source_combo.addItem("Automatic (camera, else demo)", "auto")
+        for camera in list_cameras():
+            self.source_combo.addItem(camera.name or f"Camera {camera.index}",
+                                      f"camera:{camera.index}")
+        self.source_combo.addItem("Demo video", "demo")
+        self.source_combo.addItem("Video file…", _CUSTOM)
+
+    def show_settings(self, settings: Settings) -> None:
+        """Select what `settings` says (a file or device not listed is added)."""
+        spec = settings.source.spec
+        if not _select_data(self.source_combo, spec):
+            self.source_combo.insertItem(self.source_combo.count() - 1, Path(spec).name, spec)
+            self.source_combo.setItemData(self.source_combo.count() - 2, spec,
+                                          Qt.ItemDataRole.ToolTipRole)
+            _select_data(self.source_combo, spec)
+        width_px, height_px = settings.source.width_px, settings.source.height_px
+        size = f"{width_px}x{height_px}"
+        if not _select_data(self.size_combo, size):
+            self.size_combo.addItem(f"{width_px} × {height_px}", size)
+            _select_data(self.size_combo, size)
+        if not _select_data(self.fps_combo, settings.source.fps):
+            self.fps_combo.addItem(f"{settings.source.fps} fps", settings.source.fps)
+            _select_data(self.fps_combo, settings.source.fps)
+
+    def _on_source_activated(self, index: int) -> None:
+        spec = self.source_combo.itemData(index)
+        if spec == _CUSTOM:
+            spec = self._pick_file(
+                "Choose a video file", "Videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v)"
+            )
+            if not spec:
+                self.show_settings(self._store.settings)
+                return
+        self._request(str(spec))
+
+    def _on_size_activated(self, _index: int) -> None:
+        self._request(self._store.settings.source.spec)
+
+    def _request(self, spec: str) -> None:
+        width_px, height_px = (int(n) for n in str(self.size_combo.currentData()).split("x"))
+        self.source_requested.emit(spec, width_px, height_px, int(self.fps_combo.currentData()))
+
+
+class EffectSection(QGroupBox):
+    """None / Blur / Image / Colour / Video, the blur strength and the background colour."""
+
+    effect_requested = Signal(str)
+
+    def __init__(self, store: SettingsStore) -> None:
+        super().__init__("Effect")
+        self._store = store
+        self.effect_buttons: dict[str, QPushButton] = {}
+        self._group = QButtonGroup(self)
+        row = QHBoxLayout()
+        row.setSpacing(2)
+        for kind, label, shortcut in EFFECTS:
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.setToolTip(f"{label} ({shortcut})" if shortcut else label)
+            self._group.addButton(button)
+            self.effect_buttons[kind] = button
+            row.addWidget(button)
+            button.clicked.connect(lambda _checked=False, k=kind: self.effect_requested.emit(k))
+        self.blur_slider = PercentSlider("How strongly the background is blurred")
+        self.blur_slider.value_changed.connect(lambda value: store.replace("effect", blur=value))
+        self.light_wrap_slider = PercentSlider(
+            "How much of the new background's light spills onto your edges (images and videos)"
+        )
+        self.light_wrap_slider.value_changed.connect(
+            lambda value: store.replace("effect", light_wrap=value / 100.0)
+        )
+        form = QFormLayout(self)
+        form.addRow(row)
+        form.addRow("Blur", self.blur_slider)
+        form.addRow("Colour", self._colour_row())
+        form.addRow("Light wrap", self.light_wrap_slider)
+        self.show_settings(store.settings)
+
+    def _colour_row(self) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.swatches: list[QToolButton] = []
+        self.swatches_rgb = SWATCHES_RGB
+        for rgb in SWATCHES_RGB:
+            swatch = QToolButton()
+            swatch.setToolTip(f"Use the colour {_hex(rgb)}")
+            swatch.setStyleSheet(_swatch_style(rgb))
+            swatch.setFixedSize(26, 26)
+            swatch.clicked.connect(lambda _checked=False, c=rgb: self.choose_colour(c))
+            self.swatches.append(swatch)
+            layout.addWidget(swatch)
+        self.colour_button = QPushButton("Custom…")
+        self.colour_button.setToolTip("Pick any colour for the background")
+        self.colour_button.clicked.connect(self._on_custom_colour)
+        layout.addWidget(self.colour_button)
+        layout.addStretch(1)
+        return row
+
+    def show_settings(self, settings: Settings) -> None:
+        effect = settings.effect
+        self.effect_buttons[effect.kind].setChecked(True)
+        self.blur_slider.set_value(effect.blur)
+        self.blur_slider.setEnabled(effect.kind == "blur")
+        self.light_wrap_slider.set_value(round(effect.light_wrap * 100))
+        self.light_wrap_slider.setEnabled(effect.kind in ("image", "video"))
+        self.colour_button.setIcon(_colour_icon(effect.color_rgb))
+
+    def choose_colour(self, rgb: tuple[int, int, int]) -> None:
+        """Switch to the colour effect with `rgb` (0-255 red, green, blue)."""
+        self._store.replace("effect", color_rgb=tuple(rgb))
+        self.effect_requested.emit("color")
+
+    def _on_custom_colour(self) -> None:
+        red, green, blue = self._store.settings.effect.color_rgb
+        colour = QColorDialog.getColor(QColor(red, green, blue), self, "Background colour")
+        if colour.isValid():
+            self.choose_colour((colour.red(), colour.green(), colour.blue()))
+
+
+class TuningSection(QGroupBox):
+    """Edge softness, smoothing, refinement, model and mirror."""
+
+    model_requested = Signal(str)
+
+    def __init__(self, store: SettingsStore, pick_file: FilePicker) -> None:
+        super().__init__("Fine-tuning")
+        self._store = store
+        self._pick_file = pick_file
+        self.edge_slider = PercentSlider("Wider soft edge around you (higher hides jagged hair)")
+        self.edge_slider.value_changed.connect(
+            lambda value: store.replace("mask", edge_softness=value / 100.0)
+        )
+        self.smoothing_slider = PercentSlider(
+            "Steadier edges over time (higher reduces flicker but follows movement later)"
+        )
+        self.smoothing_slider.value_changed.connect(
+            lambda value: store.replace("mask", smoothing=value / 100.0)
+        )
+        self.refinement_combo = QComboBox()
+        self.refinement_combo.setToolTip("Edge-aware refinement: best follows hair more closely "
+                                         "and costs more CPU")
+        for value, label in REFINEMENTS:
+            self.refinement_combo.addItem(label, value)
+        self.refinement_combo.activated.connect(
+            lambda index: store.replace("mask", refinement=self.refinement_combo.itemData(index))
+        )
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The segmentation model; Automatic picks by frame shape")
+        for value, label in MODELS:
+            self.model_combo.addItem(label, value)
+        self.model_combo.addItem("Custom file…", _CUSTOM)
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.mirror_check = QCheckBox("Mirror (like a mirror, as most apps show you)")
+        self.mirror_check.toggled.connect(lambda on: store.replace("output", mirror=on))
+        form = QFormLayout(self)
+        form.addRow("Edge softness", self.edge_slider)
+        form.addRow("Smoothing", self.smoothing_slider)
+        form.addRow("Refinement", self.refinement_combo)
+        form.addRow("Model", self.model_combo)
+        form.addRow(self.mirror_check)
+        self.show_settings(store.settings)
+
+    def show_settings(self, settings: Settings) -> None:
+        mask = settings.mask
+        self.edge_slider.set_value(round(mask.edge_softness * 100))
+        self.smoothing_slider.set_value(round(mask.smoothing * 100))
+        _select_data(self.refinement_combo, mask.refinement)
+        if not _select_data(self.model_combo, mask.model):
+            self.model_combo.insertItem(self.model_combo.count() - 1, Path(mask.model).name,
+                                        mask.model)
+            _select_data(self.model_combo, mask.model)
+        self.mirror_check.blockSignals(True)
+        self.mirror_check.setChecked(settings.output.mirror)
+        self.mirror_check.blockSignals(False)
+
+    def _on_model_activated(self, index: int) -> None:
+        choice = self.model_combo.itemData(index)
+        if choice == _CUSTOM:
+            choice = self._pick_file("Choose a segmentation model", "TFLite models (*.tflite)")
+            if not choice:
+                self.show_settings(self._store.settings)
+                return
+        self.model_requested.emit(str(choice))
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _swatch_style(rgb: tuple[int, int, int]) -> str:
+    """A flat colour square; the border uses the palette's mid colour so it suits dark mode."""
+    return (f"QToolButton {{ background: {_hex(rgb)}; border: 1px solid palette(mid); "
+            "border-radius: 4px; } QToolButton:hover { border: 2px solid palette(highlight); }")
+
+
+def _colour_icon(rgb: tuple[int, int, int]) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(*rgb))
+    return QIcon(pixmap)

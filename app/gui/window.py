@@ -1,0 +1,468 @@
+"""Backdrop's main window: the live preview on the left, the controls on the right.
+
+The window drives one pipeline through `EngineBridge`; frames and status arrive through queued
+signals, so no widget is ever touched from the pipeline's worker thread. Every control applies
+at once and is saved shortly after; closing stops and joins every thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeyEvent,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.actions import PRIVACY_URL, WindowActions, connect
+from app.gui.banner import Banner
+from app.gui.controls import EffectSection, FilePicker, SourceSection, TuningSection
+from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
+from app.gui.engine import EngineBridge
+from app.gui.gallery import BackgroundGallery
+from app.gui.preview import PreviewWidget
+from app.gui.status import StatusBar
+from app.gui.store import SettingsStore
+from app.gui.tray import TrayIcon
+from app.gui.vcam_panel import VirtualCamPanel
+from app.session import SessionError
+from app.settings import Settings
+from segmentation.models import ModelError, resolve_model
+
+PANEL_WIDTH_PX = 400
+PRIVACY_NOTICE = (
+    "Backdrop finds you in the picture with Google's MediaPipe, which runs on this computer. "
+    "MediaPipe sends anonymous usage metrics to Google under its own terms. "
+    f'<a href="{PRIVACY_URL}">Read MediaPipe\'s terms and privacy notice</a>.'
+)
+
+
+class MainWindow(QMainWindow):
+    """The window; `settings` comes from `load_settings`, `messages` are shown in a banner."""
+
+    def __init__(
+        self, settings: Settings, messages: list[str] | None = None, icon: QIcon | None = None,
+        use_tray: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Backdrop")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.setAcceptDrops(True)
+        self.store = SettingsStore(settings, self)
+        self.engine = EngineBridge(self)
+        self.commands = WindowActions(self)
+        self._quitting = False
+        self._closed = False
+        self._tray_told = False
+        self._pending_source: tuple[str, int, int, int] | None = None
+        self._start_attempts = 0
+        self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
+        self._build_ui()
+        self.effects = EffectChooser(self.store, self.gallery, self.show_error)
+        self.commands.build_menus()
+        self.commands.split_view.setVisible(False)  # shown once the pipeline gives camera frames
+        self.tray = self._make_tray(icon, use_tray)
+        self._connect()
+        self._restore_geometry(settings.gui.geometry)
+        self._show_settings(settings)
+        if messages:
+            self.show_error("<br>".join(html.escape(m) for m in messages))
+        if not settings.gui.first_run_notice_shown:
+            self.notice.show_message(PRIVACY_NOTICE, button="Got it")
+            self.store.replace("gui", first_run_notice_shown=True)
+        _application().installEventFilter(self)
+        self.engine.start(settings)
+
+    # --- layout -----------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.preview = PreviewWidget()
+        self.notice = Banner()
+        self.banner = Banner()
+        self.source_section = SourceSection(self.store, self._pick)
+        self.effect_section = EffectSection(self.store)
+        self.gallery = BackgroundGallery()
+        self.tuning_section = TuningSection(self.store, self._pick)
+        self.vcam_panel = VirtualCamPanel()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 8, 4, 8)
+        left_layout.addWidget(self.notice)
+        left_layout.addWidget(self.banner)
+        left_layout.addWidget(self.preview, 1)
+        left_layout.addLayout(self._preview_bar())
+        panel = QWidget()
+        panel_layout = QVBoxLayout(panel)
+        panel_layout.setContentsMargins(4, 8, 8, 8)
+        for section in (self.vcam_panel, self.effect_section, self.gallery,
+                        self.source_section, self.tuning_section):
+            panel_layout.addWidget(section)
+        panel_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(PANEL_WIDTH_PX)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(scroll)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+
+    def _preview_bar(self) -> QHBoxLayout:
+        self.compare_button = QPushButton("Hold to see the original")
+        self.compare_button.setToolTip("Shows the camera without the effect while held (Space)")
+        self.compare_button.pressed.connect(lambda: self.engine.set_raw_view(True))
+        self.compare_button.released.connect(lambda: self.engine.set_raw_view(False))
+        self.source_label = QLabel()
+        self.source_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        bar = QHBoxLayout()
+        bar.addWidget(self.compare_button)
+        bar.addStretch(1)
+        bar.addWidget(self.source_label)
+        return bar
+
+    def _make_tray(self, icon: QIcon | None, use_tray: bool | None) -> TrayIcon | None:
+        if use_tray is None:
+            use_tray = TrayIcon.available()
+        if not use_tray or icon is None:
+            return None
+        tray = TrayIcon(icon, self.commands.show_window, self.commands.tray_actions(),
+                        self.commands.quit, self)
+        tray.show()
+        return tray
+
+    def _connect(self) -> None:
+        engine, actions = self.engine, self.commands
+        engine.frame_ready.connect(self._on_frame_ready)
+        engine.started.connect(self._on_engine_started)
+        engine.start_failed.connect(self._on_engine_start_failed)
+        engine.source_switched.connect(self._on_source_switched)
+        engine.source_failed.connect(self._on_source_failed)
+        engine.on_reattach(self._reopen_virtualcam)
+        self.store.changed.connect(self._on_settings_changed)
+        self.store.save_failed.connect(self.show_error)
+        self.source_section.source_requested.connect(self.request_source)
+        self.effect_section.effect_requested.connect(self.effects.set_effect)
+        self.tuning_section.model_requested.connect(self.request_model)
+        self.gallery.background_chosen.connect(self.effects.choose_background)
+        self.gallery.add_requested.connect(self.ask_add_background)
+        self.gallery.remove_requested.connect(self.effects.remove_background)
+        self.vcam_panel.toggled.connect(self.set_virtualcam)
+        self.vcam_panel.pause_toggled.connect(self.set_paused)
+        self.vcam_panel.setup_finished.connect(self._on_setup_finished)
+        connect(actions.add_background, self.ask_add_background)
+        connect(actions.quit, self.quit)
+        connect(actions.show_window, self.toggle_visible)
+        connect(actions.effect_toggle, self.effects.toggle_effect)
+        for kind, action in actions.effects.items():
+            action.triggered.connect(lambda _checked=False, k=kind: self.effects.set_effect(k))
+        actions.virtualcam.triggered.connect(self.set_virtualcam)
+        actions.pause.triggered.connect(self.set_paused)
+        connect(actions.setup_virtualcam, self.vcam_panel.run_setup)
+        connect(actions.refresh_cameras, self._refresh_cameras)
+        actions.split_view.triggered.connect(self._on_split_view)
+        connect(actions.privacy, lambda: self.notice.show_message(PRIVACY_NOTICE, button="Got it"))
+        connect(actions.about, self._show_about)
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(500)
+        self._status_timer.timeout.connect(self._on_status_timer)
+        self._status_timer.start()
+
+    # --- engine -----------------------------------------------------------------------------
+    def _on_engine_started(self, description: str) -> None:
+        self.source_label.setText(description.split(" sending to ")[0])
+        if self.store.settings.output.virtualcam:
+            self._open_virtualcam(remember=False)
+
+    def _on_engine_start_failed(self, message: str, cause: str) -> None:
+        """Say what failed and start again without it: blur, the bundled model, or the demo."""
+        self._start_attempts += 1
+        fallback = self._fallback(cause) if self._start_attempts <= 3 else None
+        if fallback is None:
+            self.show_error(message)
+            self.preview.set_placeholder("Backdrop could not start. See the message above.")
+            return
+        settings, note = fallback
+        self.show_error(f"{message} {note}")
+        self.engine.start(settings)
+
+    def _fallback(self, cause: str) -> tuple[Settings, str] | None:
+        """Settings without the part that failed (background and model changes are saved)."""
+        settings = self.store.settings
+        if cause == "background":
+            return self.store.replace("effect", kind="blur"), "Using blur instead."
+        if cause == "model":
+            return self.store.replace("mask", model="auto"), "Using the bundled model instead."
+        if settings.source.spec != "demo":
+            demo = dataclasses.replace(settings.source, spec="demo")
+            return dataclasses.replace(settings, source=demo), "Showing the demo video instead."
+        return None
+
+    def _on_frame_ready(self) -> None:
+        frame = self.engine.take_frame()
+        if frame is None or self._closed:
+            return
+        self.preview.show_frame(frame)
+        if frame.input_bgr is not None and not self.commands.split_view.isVisible():
+            self.commands.split_view.setVisible(True)
+
+    def _on_status_timer(self) -> None:
+        self.status.show_stats(self.engine.snapshot())
+        messages, virtualcam_lost = self.engine.new_messages()
+        for message in messages:
+            self.status.showMessage(message, 15000)
+        if virtualcam_lost is not None:
+            self.vcam_panel.show_unavailable(virtualcam_lost)
+            self._sync_virtualcam_state()
+
+    def _on_settings_changed(self, settings: Settings) -> None:
+        self.engine.update_settings(settings)
+        self._show_settings(settings)
+
+    def _show_settings(self, settings: Settings) -> None:
+        """Make every control, action and the gallery show `settings`."""
+        self.effect_section.show_settings(settings)
+        self.tuning_section.show_settings(settings)
+        kind = settings.effect.kind
+        for effect_kind, action in self.commands.effects.items():
+            self.commands.set_checked(action, effect_kind == kind)
+        self.commands.set_checked(self.commands.effect_toggle, kind != "none")
+        self.gallery.show_current(current_background(settings))
+
+    # --- sources and models -----------------------------------------------------------------
+    def request_source(self, spec: str, width_px: int, height_px: int, fps: int) -> None:
+        """Open another source (off the GUI thread); it is saved once it works."""
+        self._pending_source = (spec, width_px, height_px, fps)
+        source = dataclasses.replace(self.store.settings.source, spec=spec, width_px=width_px,
+                                     height_px=height_px, fps=fps)
+        self.preview.set_caption("Switching source…")
+        self.engine.switch_source(dataclasses.replace(self.store.settings, source=source))
+
+    def _on_source_switched(self, name: str) -> None:
+        self.preview.set_caption(self._caption())
+        self.source_label.setText(name)
+        if self._pending_source is not None:
+            spec, width_px, height_px, fps = self._pending_source
+            self._pending_source = None
+            self.store.replace("source", spec=spec, width_px=width_px, height_px=height_px,
+                               fps=fps)
+
+    def _on_source_failed(self, message: str) -> None:
+        self._pending_source = None
+        self.preview.set_caption(self._caption())
+        self.show_error(f"{message} The previous source stays on.")
+        self.source_section.show_settings(self.store.settings)
+
+    def request_model(self, choice: str) -> None:
+        """Use another segmentation model if it can be loaded; otherwise say why."""
+        source = self.store.settings.source
+        try:
+            resolve_model(choice, source.width_px, source.height_px)
+        except ModelError as error:
+            self.show_error(str(error))
+            self.tuning_section.show_settings(self.store.settings)
+            return
+        self.store.replace("mask", model=choice)
+
+    def _refresh_cameras(self) -> None:
+        self.source_section.refresh_cameras()
+        self.source_section.show_settings(self.store.settings)
+
+    # --- virtual camera and pause -----------------------------------------------------------
+    def set_virtualcam(self, on: bool) -> None:
+        """Turn the virtual camera on or off; the choice is remembered."""
+        self.store.replace("output", virtualcam=on)
+        if on:
+            self._open_virtualcam(remember=True)
+        else:
+            self.engine.disable_virtualcam()
+            self.vcam_panel.show_off()
+        self._sync_virtualcam_state()
+
+    def _open_virtualcam(self, remember: bool) -> None:
+        del remember  # the wish is stored either way; a failure shows the fix instead
+        try:
+            sink = self.engine.enable_virtualcam(self.store.settings)
+        except SessionError as error:
+            self.vcam_panel.show_unavailable(str(error))
+        else:
+            self.vcam_panel.show_on(sink.device, sink.description)
+        self._sync_virtualcam_state()
+
+    def _reopen_virtualcam(self) -> None:
+        self._open_virtualcam(remember=False)
+
+    def _sync_virtualcam_state(self) -> None:
+        sink = self.engine.virtualcam
+        self.commands.set_checked(self.commands.virtualcam, sink is not None)
+        self.status.show_virtualcam(sink.device or sink.description if sink else None,
+                                    self.engine.paused)
+
+    def _on_setup_finished(self, ok: bool, output: str) -> None:
+        if ok:
+            self.status.showMessage("The virtual camera is set up.", 10000)
+            self.set_virtualcam(True)
+        else:
+            self.show_error("The virtual camera set-up did not finish: "
+                            + html.escape(output or "cancelled"))
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause: the virtual camera gets a still 'Be right back' picture until resumed."""
+        self.engine.set_paused(paused)
+        self.vcam_panel.set_paused(paused)
+        self.commands.set_checked(self.commands.pause, paused)
+        self.preview.set_caption(self._caption())
+        self._sync_virtualcam_state()
+
+    def _caption(self) -> str:
+        if self.engine.paused:
+            return "Paused: the virtual camera shows “Be right back”"
+        return ""
+
+    # --- backgrounds, files and drops -------------------------------------------------------
+    def ask_add_background(self) -> None:
+        path = self.pick_file("Add a background", IMAGE_FILTER)
+        if path:
+            self.effects.add_backgrounds([path])
+
+    def _pick(self, title: str, file_filter: str) -> str | None:
+        return self.pick_file(title, file_filter)
+
+    def _ask_file(self, title: str, file_filter: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self, title, "", file_filter)
+        return path or None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.effects.add_backgrounds(paths)
+
+    def show_error(self, message: str) -> None:
+        """A warning banner above the preview (rich text; plain newlines become breaks)."""
+        self.banner.show_message(message.replace("\n", "<br>"), warning=True)
+
+    # --- raw view on Space, split view ------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            key_event = event
+            assert isinstance(key_event, QKeyEvent)
+            if (key_event.key() == Qt.Key.Key_Space and not key_event.isAutoRepeat()
+                    and isinstance(watched, QWidget) and watched.window() is self
+                    and not isinstance(watched, QLineEdit)):
+                self.engine.set_raw_view(event.type() == QEvent.Type.KeyPress)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _on_split_view(self, on: bool) -> None:
+        self.preview.split_view = on
+        self.store.replace("gui", split_view=on)
+
+    # --- showing, hiding, closing -----------------------------------------------------------
+    def toggle_visible(self) -> None:
+        if self.isVisible():
+            self.hide()
+        else:
+            self.showNormal()
+            self.raise_()
+            self.activateWindow()
+
+    def quit(self) -> None:
+        """Stop everything and end the application (also from the tray)."""
+        self._quitting = True
+        self.close()
+        QApplication.quit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._keep_running_in_tray():
+            event.ignore()
+            self.hide()
+            return
+        self.shutdown()
+        event.accept()
+        if self.tray is not None:  # the application does not quit by itself while in the tray
+            QApplication.quit()
+
+    def _keep_running_in_tray(self) -> bool:
+        """With the virtual camera on and a tray, closing hides; the first time says so."""
+        if self._quitting or self.tray is None or self.engine.virtualcam is None:
+            return False
+        self._save_geometry()
+        if not self._tray_told:
+            self._tray_told = True
+            self.tray.showMessage(
+                "Backdrop is still running",
+                "The virtual camera stays on. Use the tray icon to open Backdrop or quit.",
+            )
+        return True
+
+    def shutdown(self) -> None:
+        """Save, stop the pipeline and every helper thread, close the cameras (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        _application().removeEventFilter(self)
+        self._status_timer.stop()
+        self._save_geometry()
+        self.store.flush()
+        self.vcam_panel.stop_setup()
+        self.engine.stop()
+        if self.tray is not None:
+            self.tray.hide()
+
+    def _save_geometry(self) -> None:
+        geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self.store.replace("gui", geometry=geometry)
+
+    def _restore_geometry(self, geometry: str) -> None:
+        if geometry and self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii"))):
+            return
+        screen = QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        available = screen.availableGeometry()
+        self.resize(min(1440, int(available.width() * 0.9)),
+                    min(900, int(available.height() * 0.9)))
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About Backdrop",
+                          "<b>Backdrop</b><br>A better webcam background: blur or replace it, "
+                          "and send the result to a virtual camera for any meeting app.")
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication), "create the QApplication before the window"
+    return app

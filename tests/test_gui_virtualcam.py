@@ -1,0 +1,156 @@
+"""The window's virtual camera through pyvirtualcam's real Camera and a recording test backend."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import numpy as np
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.gui.vcam_panel import MEETING_HINT
+from app.virtualcam_help import virtualcam_fix
+from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
+    HEIGHT_PX,
+    OFFSCREEN_NOISE,
+    WIDTH_PX,
+    WindowFactory,
+    config_dir_fixture,
+    gui_settings,
+    open_window_fixture,
+    wait_frames,
+)
+from tests.vcam_backend import (  # noqa: F401 - recording_vcam_fixture is a fixture
+    DEFAULT_DEVICE,
+    VcamRecorder,
+    recording_vcam_fixture,
+)
+
+pytestmark = OFFSCREEN_NOISE
+
+
+def test_turning_the_virtual_camera_on_sends_frames_at_the_output_size(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras)
+                    and recording_vcam.last.frames_received >= 5)
+    camera = recording_vcam.last
+    assert (camera.width_px, camera.height_px) == (WIDTH_PX, HEIGHT_PX)
+    assert camera.recent_frames[-1].shape == (HEIGHT_PX, WIDTH_PX, 3)
+    status = window.vcam_panel.status_label.text()
+    assert DEFAULT_DEVICE in status and MEETING_HINT in status
+    assert DEFAULT_DEVICE in window.status.virtualcam_label.text()
+    assert window.commands.virtualcam.isChecked()
+    assert window.store.settings.output.virtualcam
+
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: camera.close_calls == 1)
+    assert not window.vcam_panel.toggle.isChecked()
+    assert window.status.virtualcam_label.text() == "Virtual camera off"
+    assert not window.store.settings.output.virtualcam
+
+
+def test_without_a_virtual_camera_the_fix_is_shown_and_the_preview_goes_on(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    recording_vcam.fail_every_open(RuntimeError("no loopback device"))
+    settings = gui_settings()
+    window = open_window(dataclasses.replace(
+        settings, output=dataclasses.replace(settings.output, virtualcam=True)))
+    qtbot.waitUntil(window.vcam_panel.fix_box.isVisible)
+    fix_text = window.vcam_panel.fix_text.toPlainText()
+    assert "no loopback device" in fix_text
+    assert virtualcam_fix().splitlines()[0] in fix_text
+    assert window.vcam_panel.copy_button.isVisible() == sys.platform.startswith("linux")
+    assert not window.vcam_panel.toggle.isChecked()
+    before = wait_frames(qtbot, window)
+    after = wait_frames(qtbot, window, 5)
+    assert not np.array_equal(before, after), "the preview keeps running"
+
+    recording_vcam.open_error = None  # the driver is installed now
+    qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras)
+                    and recording_vcam.last.frames_received >= 2)
+    assert not window.vcam_panel.fix_box.isVisible()
+
+
+def test_pause_sends_a_still_picture_until_resumed(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    camera = recording_vcam.last
+    qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert window.vcam_panel.pause_button.isChecked()
+    assert "paused" in window.status.virtualcam_label.text()
+    received = camera.frames_received
+    qtbot.waitUntil(lambda: camera.frames_received >= received + 8)
+    still = list(camera.recent_frames)
+    assert all(np.array_equal(still[0], frame) for frame in still[1:]), "one still picture"
+    live = [wait_frames(qtbot, window), wait_frames(qtbot, window, 2)]
+    assert not np.array_equal(live[0], live[1]), "the preview stays live while paused"
+
+    qtbot.mouseClick(window.vcam_panel.pause_button, Qt.MouseButton.LeftButton)
+    assert not window.commands.pause.isChecked()
+    received = camera.frames_received
+    qtbot.waitUntil(lambda: camera.frames_received >= received + 8)
+    resumed = list(camera.recent_frames)
+    assert not np.array_equal(resumed[0], resumed[-1]), "live frames again"
+
+
+def test_a_new_capture_size_reopens_the_virtual_camera_at_that_size(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    window.request_source("demo", 1280, 720, 30)
+    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
+                    and recording_vcam.last.frames_received >= 3, timeout=20000)
+    first, second = recording_vcam.cameras
+    assert first.close_calls == 1
+    assert (second.width_px, second.height_px) == (1280, 720)
+    assert window.vcam_panel.toggle.isChecked()
+    assert not window.banner.isVisible()
+
+
+def test_set_up_runs_the_command_and_then_turns_the_camera_on(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    recording_vcam.fail_every_open(RuntimeError("no loopback device"))
+    window = open_window()
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    assert window.vcam_panel.fix_box.isVisible()
+    recording_vcam.open_error = None  # what the set-up fixes
+    window.vcam_panel.command_factory = lambda: [sys.executable, "-c", "print('set up')"]
+    with qtbot.waitSignal(window.vcam_panel.setup_finished) as finished:
+        qtbot.mouseClick(window.vcam_panel.setup_button, Qt.MouseButton.LeftButton)
+    assert finished.args == [True, "set up"]
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    assert window.vcam_panel.toggle.isChecked()
+
+
+def test_a_virtual_camera_that_fails_mid_call_is_shown_off_and_can_be_turned_on_again(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    recording_vcam.fail_on_send(3)
+    window = open_window()
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    qtbot.waitUntil(lambda: not window.vcam_panel.toggle.isChecked())
+    assert "the device went away" in window.vcam_panel.fix_text.toPlainText()
+    assert window.status.virtualcam_label.text() == "Virtual camera off"
+    wait_frames(qtbot, window, 3)
+    recording_vcam.fail_on_send_number = None
+    window.set_virtualcam(True)
+    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
+                    and recording_vcam.last.frames_received >= 5)
+    assert window.vcam_panel.toggle.isChecked()

@@ -1,0 +1,272 @@
+"""The real main window on the demo source: preview, effects, backgrounds, persistence, closing."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from pytestqt.qtbot import QtBot
+
+from app.demo import Box, demo_person_regions
+from app.gui.actions import PRIVACY_URL
+from app.gui.window import MainWindow
+from app.session import bundled_backgrounds
+from app.settings import load_settings
+from compositing.backgrounds import ImageBackground
+from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
+    HEIGHT_PX,
+    OFFSCREEN_NOISE,
+    WIDTH_PX,
+    WindowFactory,
+    config_dir_fixture,
+    gui_settings,
+    open_window_fixture,
+    settled_frame,
+    wait_frames,
+)
+
+pytestmark = OFFSCREEN_NOISE
+
+PERSON = demo_person_regions(WIDTH_PX, HEIGHT_PX)
+CORNER = Box(0, 0, 60, 60)  # the demo's room, never the person
+
+
+def region(frame_bgr: np.ndarray, box: Box) -> np.ndarray:
+    return frame_bgr[box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+
+
+def detail(frame_bgr: np.ndarray, box: Box) -> float:
+    """How much fine detail (edges, texture) a region has: blur removes it."""
+    gray = cv2.cvtColor(np.ascontiguousarray(frame_bgr[box.y0 : box.y1, box.x0 : box.x1]),
+                        cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+
+
+def mean_difference(first_bgr: np.ndarray, second_bgr: np.ndarray, box: Box) -> float:
+    return float(np.abs(region(first_bgr, box) - region(second_bgr, box)).mean())
+
+
+def mean_colour_difference(first_bgr: np.ndarray, second_bgr: np.ndarray, box: Box) -> float:
+    """How far apart the average colours of a region are (insensitive to the demo's sway)."""
+    first = region(first_bgr, box).reshape(-1, 3).mean(axis=0)
+    second = region(second_bgr, box).reshape(-1, 3).mean(axis=0)
+    return float(np.abs(first - second).max())
+
+
+def test_window_opens_with_a_live_preview(qtbot: QtBot, open_window: WindowFactory) -> None:
+    window = open_window()
+    first = wait_frames(qtbot, window)
+    later = wait_frames(qtbot, window, 5)
+    assert first.shape == (HEIGHT_PX, WIDTH_PX, 3)
+    assert not np.array_equal(first, later), "the demo moves, so the preview must change"
+    assert not window.preview.grab().toImage().isNull()
+    qtbot.waitUntil(lambda: window.status.fps_label.text() != "– fps")
+    assert window.status.virtualcam_label.text() == "Virtual camera off"
+
+
+def test_blur_changes_the_background_and_keeps_the_person(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window(gui_settings(kind="none"))
+    plain = settled_frame(qtbot, window)
+    qtbot.mouseClick(window.effect_section.effect_buttons["blur"], Qt.MouseButton.LeftButton)
+    blurred = settled_frame(qtbot, window)
+    assert window.store.settings.effect.kind == "blur"
+    assert detail(blurred, CORNER) < detail(plain, CORNER) / 4
+    assert detail(blurred, PERSON.face) > detail(plain, PERSON.face) * 0.7
+    assert mean_colour_difference(plain, blurred, PERSON.face) < 4
+
+
+def test_colour_and_image_effects_replace_the_background(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    swatch_rgb = (32, 64, 128)
+    index = [tuple(c) for c in window.effect_section.swatches_rgb].index(swatch_rgb)
+    qtbot.mouseClick(window.effect_section.swatches[index], Qt.MouseButton.LeftButton)
+    coloured = settled_frame(qtbot, window)
+    corner_bgr = region(coloured, CORNER).reshape(-1, 3).mean(axis=0)
+    assert np.abs(corner_bgr - np.array(swatch_rgb[::-1])).max() < 3
+    background = str(bundled_backgrounds()[1])
+    qtbot.mouseClick(window.gallery.buttons[background], Qt.MouseButton.LeftButton)
+    replaced = settled_frame(qtbot, window)
+    expected = ImageBackground(background).frame(WIDTH_PX, HEIGHT_PX)
+    assert window.store.settings.effect.kind == "image"
+    assert mean_difference(replaced, expected, CORNER) < 4
+    assert mean_colour_difference(replaced, coloured, PERSON.face) < 4
+
+
+def test_a_file_that_is_not_an_image_is_refused_and_the_background_stays(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    background = str(bundled_backgrounds()[0])
+    window = open_window(gui_settings(kind="image", background=background))
+    before = settled_frame(qtbot, window)
+    broken = tmp_path / "holiday.png"
+    broken.write_bytes(b"this is not a picture")
+    window.pick_file = lambda _title, _filter: str(broken)
+    qtbot.mouseClick(window.gallery.add_button, Qt.MouseButton.LeftButton)
+    assert window.banner.isVisible()
+    assert "holiday.png" in window.banner.text()
+    assert window.store.settings.effect.background == background
+    assert window.store.settings.gui.user_backgrounds == ()
+    assert str(broken) not in window.gallery.buttons
+    after = settled_frame(qtbot, window)
+    assert mean_difference(before, after, CORNER) < 2
+
+
+def drop_files(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    event = QDropEvent(window.rect().center().toPointF(), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropped_images_join_the_gallery_are_used_and_can_be_removed(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window()
+    own = tmp_path / "my room.png"
+    own_bgr = np.full((300, 400, 3), (10, 200, 240), np.uint8)
+    assert cv2.imwrite(str(own), own_bgr)
+    drop_files(window, [own])
+    assert window.store.settings.gui.user_backgrounds == (str(own),)
+    assert window.store.settings.effect.background == str(own)
+    assert window.gallery.buttons[str(own)].isChecked()
+    frame = settled_frame(qtbot, window)
+    corner_bgr = region(frame, CORNER).reshape(-1, 3).mean(axis=0)
+    assert np.abs(corner_bgr - np.array((10, 200, 240))).max() < 3
+    menu = window.gallery.context_menu(str(own))
+    menu.actions()[0].trigger()
+    assert window.store.settings.gui.user_backgrounds == ()
+    assert str(own) not in window.gallery.buttons
+    assert window.store.settings.effect.background == str(bundled_backgrounds()[0])
+    window.store.flush()
+    assert load_settings().settings.gui.user_backgrounds == ()
+
+
+def test_settings_and_geometry_survive_a_restart(qtbot: QtBot, open_window: WindowFactory) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    window.effect_section.choose_colour((200, 30, 60))
+    window.tuning_section.edge_slider.slider.setValue(73)
+    window.tuning_section.smoothing_slider.slider.setValue(22)
+    refinement = window.tuning_section.refinement_combo
+    refinement.setCurrentIndex(refinement.findData("best"))
+    refinement.activated.emit(refinement.currentIndex())
+    window.tuning_section.mirror_check.setChecked(True)
+    window.resize(799, 577)  # the offscreen screen is 800x600
+    window.close()
+
+    reopened = open_window(load_settings().settings)
+    settings = reopened.store.settings
+    assert settings.effect.kind == "color" and settings.effect.color_rgb == (200, 30, 60)
+    assert reopened.effect_section.effect_buttons["color"].isChecked()
+    assert reopened.tuning_section.edge_slider.value() == 73
+    assert reopened.tuning_section.smoothing_slider.value() == 22
+    assert reopened.tuning_section.refinement_combo.currentData() == "best"
+    assert reopened.tuning_section.mirror_check.isChecked()
+    assert (reopened.width(), reopened.height()) == (799, 577)
+    frame = settled_frame(qtbot, reopened)
+    corner_bgr = region(frame, CORNER).reshape(-1, 3).mean(axis=0)
+    assert np.abs(corner_bgr - np.array((60, 30, 200))).max() < 3
+
+
+def test_holding_space_shows_the_original_camera(qtbot: QtBot, open_window: WindowFactory) -> None:
+    window = open_window(gui_settings(kind="color", color_rgb=(0, 0, 255)))
+    coloured = settled_frame(qtbot, window)
+    qtbot.keyPress(window.preview, Qt.Key.Key_Space)
+    original = settled_frame(qtbot, window)
+    qtbot.keyRelease(window.preview, Qt.Key.Key_Space)
+    again = settled_frame(qtbot, window)
+    assert np.abs(region(coloured, CORNER).mean(axis=(0, 1)) - (255, 0, 0)).max() < 3
+    assert detail(original, CORNER) > 10, "the room, not the blue, while Space is held"
+    assert mean_difference(again, coloured, CORNER) < 2
+    assert window.store.settings.effect.kind == "color", "holding Space never changes settings"
+
+
+def test_keyboard_shortcuts_switch_effects(qtbot: QtBot, open_window: WindowFactory) -> None:
+    window = open_window(gui_settings(kind="none"))
+    wait_frames(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert window.store.settings.effect.kind == "blur"
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert window.store.settings.effect.kind == "none"
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert window.store.settings.effect.kind == "blur"
+    assert "Ctrl+B" in window.effect_section.effect_buttons["blur"].toolTip()
+    assert window.commands.effects["blur"].shortcut().toString() == "Ctrl+B"
+
+
+def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    sizes = window.source_section.size_combo
+    sizes.setCurrentIndex(sizes.findData("1280x720"))
+    sizes.activated.emit(sizes.currentIndex())
+    qtbot.waitUntil(lambda: window.preview.last_output_bgr is not None
+                    and window.preview.last_output_bgr.shape[:2] == (720, 1280), timeout=20000)
+    assert (window.store.settings.source.width_px, window.store.settings.source.height_px) == (
+        1280, 720)
+    window.request_source(str(tmp_path / "missing.mp4"), 1280, 720, 30)
+    qtbot.waitUntil(window.banner.isVisible)
+    assert "missing.mp4" in window.banner.text()
+    assert window.store.settings.source.spec == "demo"
+    assert window.source_section.source_combo.currentData() == "demo"
+    wait_frames(qtbot, window, 3)
+
+
+def test_closing_stops_every_thread(qtbot: QtBot, open_window: WindowFactory) -> None:
+    baseline = set(threading.enumerate())
+    window = open_window()
+    wait_frames(qtbot, window)
+    assert set(threading.enumerate()) - baseline, "the pipeline runs on its own thread"
+    window.close()
+    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    assert window.engine.pipeline is None
+
+
+def test_a_missing_saved_background_falls_back_to_blur_and_says_so(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    gone = tmp_path / "deleted beach.jpg"
+    window = open_window(gui_settings(kind="image", background=str(gone)))
+    frame = wait_frames(qtbot, window)
+    assert "deleted beach.jpg" in window.banner.text()
+    assert window.store.settings.effect.kind == "blur"
+    assert detail(frame, CORNER) < 10
+
+
+def test_pipeline_messages_reach_the_status_bar(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    window.store.replace("effect", kind="image", background=str(broken))  # as a stale file would
+    qtbot.waitUntil(lambda: "broken.jpg" in window.status.currentMessage())
+
+
+def test_the_first_run_notice_links_to_mediapipe_terms_and_shows_once(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    settings = gui_settings()
+    first = open_window(dataclasses.replace(
+        settings, gui=dataclasses.replace(settings.gui, first_run_notice_shown=False)))
+    assert first.notice.isVisible()
+    assert "MediaPipe" in first.notice.text() and PRIVACY_URL in first.notice.text()
+    qtbot.mouseClick(first.notice.close_button, Qt.MouseButton.LeftButton)
+    assert not first.notice.isVisible()
+    first.close()
+    again = open_window(load_settings().settings)
+    assert not again.notice.isVisible()
