@@ -1,0 +1,125 @@
+"""The live preview: the newest output frame, scaled to fit with its aspect ratio kept.
+
+Frames are resized with OpenCV to the widget's pixel size once per frame, so painting is a plain
+copy. With the camera frame available, the split view shows the original on the left half.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.gui.engine import PreviewFrame
+
+
+class PreviewWidget(QWidget):
+    """Paints the newest frame letterboxed on a dark backdrop, plus a short caption if any."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.frames_shown = 0
+        self.last_output_bgr: np.ndarray | None = None
+        self.split_view = False
+        self._image: QImage | None = None
+        self._image_buffer: np.ndarray | None = None  # keeps the QImage's pixels alive
+        self._placeholder = "Starting the camera…"
+        self._caption = ""
+        self.setAccessibleName("Live preview")
+
+    def sizeHint(self) -> QSize:
+        return QSize(960, 540)
+
+    def show_frame(self, frame: PreviewFrame) -> None:
+        """Take the newest frame: scale it once, keep it, repaint."""
+        self.last_output_bgr = frame.output_bgr
+        self.frames_shown += 1
+        shown_bgr = frame.output_bgr
+        if self.split_view and frame.input_bgr is not None:
+            shown_bgr = _split(frame.input_bgr, frame.output_bgr)
+        target = _fit(shown_bgr.shape[1], shown_bgr.shape[0], self._pixel_size())
+        if target.width() < 2 or target.height() < 2:
+            return
+        scaled = cv2.resize(
+            shown_bgr, (target.width(), target.height()), interpolation=cv2.INTER_AREA
+        )
+        self._image_buffer = np.ascontiguousarray(scaled)
+        height_px, width_px = self._image_buffer.shape[:2]
+        self._image = QImage(
+            self._image_buffer.data, width_px, height_px, 3 * width_px, QImage.Format.Format_BGR888
+        )
+        self._image.setDevicePixelRatio(self.devicePixelRatioF())
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown (instead of a frame) until frames arrive, e.g. while starting."""
+        self._placeholder = text
+        if self._image is None:
+            self.update()
+
+    def set_caption(self, text: str) -> None:
+        """A short line over the bottom of the preview ('' for none), e.g. 'Paused'."""
+        self._caption = text
+        self.update()
+
+    def _pixel_size(self) -> QSize:
+        ratio = self.devicePixelRatioF()
+        return QSize(round(self.width() * ratio), round(self.height() * ratio))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(Qt.GlobalColor.black))
+        if self._image is None:
+            painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+        else:
+            logical = self._image.size() / self._image.devicePixelRatio()
+            left = (self.width() - logical.width()) // 2
+            top = (self.height() - logical.height()) // 2
+            painter.drawImage(left, top, self._image)
+            if self.split_view:
+                self._paint_split_labels(painter, QRect(left, top, logical.width(),
+                                                        logical.height()))
+        if self._caption:
+            self._paint_caption(painter)
+        painter.end()
+
+    def _paint_caption(self, painter: QPainter) -> None:
+        metrics = painter.fontMetrics()
+        box = metrics.boundingRect(self._caption).adjusted(-12, -6, 12, 6)
+        box.moveCenter(self.rect().center())
+        box.moveBottom(self.height() - 16)
+        painter.fillRect(box, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(Qt.GlobalColor.white))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._caption)
+
+    def _paint_split_labels(self, painter: QPainter, frame_rect: QRect) -> None:
+        middle = frame_rect.center().x()
+        painter.setPen(QPen(QColor(255, 255, 255, 200), 2))
+        painter.drawLine(middle, frame_rect.top(), middle, frame_rect.bottom())
+        painter.drawText(frame_rect.adjusted(10, 8, 0, 0), "Original")
+        painter.drawText(
+            frame_rect.adjusted(0, 8, -10, 0),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, "Backdrop",
+        )
+
+
+def _fit(width_px: int, height_px: int, bounds: QSize) -> QSize:
+    """The largest size with this aspect ratio inside `bounds`."""
+    scale = min(bounds.width() / width_px, bounds.height() / height_px)
+    return QSize(max(1, int(width_px * scale)), max(1, int(height_px * scale)))
+
+
+def _split(input_bgr: np.ndarray, output_bgr: np.ndarray) -> np.ndarray:
+    """Left half from the original camera frame, right half from the output."""
+    if input_bgr.shape != output_bgr.shape:
+        return output_bgr
+    combined = output_bgr.copy()
+    middle = combined.shape[1] // 2
+    combined[:, :middle] = input_bgr[:, :middle]
+    return combined

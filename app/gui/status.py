@@ -1,0 +1,43 @@
+"""The status bar: output fps, latency, dropped frames and the virtual camera's state."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from app.stats import StatsSnapshot
+
+
+class StatusBar(QStatusBar):
+    """Permanent figures on the right; pipeline messages come and go on the left."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fps_label = QLabel("– fps")
+        self.fps_label.setToolTip("Frames per second Backdrop sends out")
+        self.latency_label = QLabel("latency –")
+        self.latency_label.setToolTip("Time from capture to output (median of recent frames)")
+        self.dropped_label = QLabel("dropped 0")
+        self.dropped_label.setToolTip("Frames skipped so the picture never lags behind")
+        self.virtualcam_label = QLabel("Virtual camera off")
+        for label in (self.fps_label, self.latency_label, self.dropped_label,
+                      self.virtualcam_label):
+            self.addPermanentWidget(label)
+
+    def show_stats(self, snapshot: StatsSnapshot | None) -> None:
+        if snapshot is None:
+            return
+        self.fps_label.setText(f"{snapshot.output_fps:.0f} fps")
+        self.latency_label.setText(f"latency {snapshot.latency_ms_p50:.0f} ms")
+        self.dropped_label.setText(f"dropped {snapshot.dropped_frames}")
+        if snapshot.state == "error" and snapshot.message:
+            self.showMessage(f"Stopped: {snapshot.message}")
+
+    def show_virtualcam(self, device: str | None, paused: bool) -> None:
+        """`device` is where frames go, or None when the virtual camera is off."""
+        if device is None:
+            text = "Virtual camera off"
+        elif paused:
+            text = f"Virtual camera paused ({device})"
+        else:
+            text = f"Virtual camera on: {device}"
+        self.virtualcam_label.setText(text)

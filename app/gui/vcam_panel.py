@@ -1,0 +1,191 @@
+"""The virtual-camera section: on/off, where frames go, pause, and the fix when there is none.
+
+When no virtual camera can be opened the panel shows this OS's fix: on Linux a copyable
+command and a "Set up…" button that runs `backdrop setup-virtualcam --apply` as root through
+pkexec in a QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.virtualcam_help import linux_setup_commands
+
+MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
+
+
+def setup_command() -> list[str]:
+    """`backdrop setup-virtualcam --apply`, run as root through pkexec (or sudo's askpass)."""
+    script = Path(sys.executable).with_name("backdrop")
+    backdrop = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    command = [*backdrop, "setup-virtualcam", "--apply"]
+    if shutil.which("pkexec"):
+        return ["pkexec", *command]
+    return ["sudo", "-A", *command]
+
+
+def copyable_linux_commands() -> str:
+    """The set-up as shell lines a user can paste into a terminal."""
+    return "\n".join("sudo " + shlex.join(command) for command in linux_setup_commands())
+
+
+class VirtualCamPanel(QGroupBox):
+    """Toggle, status line, pause button and (when needed) the fix for this OS."""
+
+    toggled = Signal(bool)
+    pause_toggled = Signal(bool)
+    setup_finished = Signal(bool, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Virtual camera", parent)
+        self.toggle = QCheckBox("Send to the virtual camera")
+        self.toggle.setToolTip("Turn the virtual camera on or off (Ctrl+K)")
+        self.toggle.toggled.connect(self.toggled.emit)
+        self.pause_button = QPushButton("Pause camera")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip(
+            "Send a still, blurred “Be right back” picture until you resume (Ctrl+P)"
+        )
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.addWidget(self.toggle, 1)
+        top.addWidget(self.pause_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self._build_fix_box())
+        self._process: QProcess | None = None
+        self.command_factory = setup_command
+        self.show_off()
+
+    def _build_fix_box(self) -> QWidget:
+        self.fix_box = QWidget()
+        layout = QVBoxLayout(self.fix_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.fix_text = QPlainTextEdit()
+        self.fix_text.setReadOnly(True)
+        self.fix_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.fix_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.fix_text.setMinimumHeight(90)
+        self.fix_text.setMaximumHeight(150)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy these commands to paste them into a terminal")
+        self.copy_button.clicked.connect(self._on_copy_clicked)
+        self.setup_button = QPushButton("Set up…")
+        self.setup_button.setToolTip("Run `backdrop setup-virtualcam --apply` as administrator "
+                                     "(asks for your password)")
+        self.setup_button.clicked.connect(self.run_setup)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.setup_button)
+        buttons.addStretch(1)
+        layout.addWidget(self.fix_text)
+        layout.addLayout(buttons)
+        self.fix_box.hide()
+        return self.fix_box
+
+    # --- states -----------------------------------------------------------------------------
+    def show_on(self, device: str, description: str) -> None:
+        """Sending: say where, and what to pick in the meeting app."""
+        self._set_toggle(True)
+        where = device or description
+        self.status_label.setText(f"Sending to {where}. {MEETING_HINT}")
+        self.status_label.setToolTip(description)
+        self.fix_box.hide()
+
+    def show_off(self) -> None:
+        self._set_toggle(False)
+        self.status_label.setText("Off: only this preview shows the result.")
+        self.status_label.setToolTip("")
+
+    def show_unavailable(self, message: str) -> None:
+        """No virtual camera: the reason and this OS's fix (the preview keeps working)."""
+        self._set_toggle(False)
+        first_line = message.strip().splitlines()[0] if message.strip() else ""
+        self.status_label.setText(
+            f"No virtual camera is available. {first_line} The preview keeps working."
+        )
+        self.status_label.setToolTip("")
+        linux = sys.platform.startswith("linux")
+        self.fix_text.setPlainText(
+            message + ("\n\nCommands:\n" + copyable_linux_commands() if linux else "")
+        )
+        self.copy_button.setVisible(linux)
+        self.setup_button.setVisible(linux)
+        self.fix_box.show()
+
+    def _set_toggle(self, on: bool) -> None:
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(on)
+        self.toggle.blockSignals(False)
+
+    def set_paused(self, paused: bool) -> None:
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume camera" if paused else "Pause camera")
+        self.pause_button.blockSignals(False)
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.set_paused(paused)
+        self.pause_toggled.emit(paused)
+
+    def _on_copy_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(copyable_linux_commands())
+        self.copy_button.setText("Copied")
+
+    # --- set-up process -------------------------------------------------------------------
+    def run_setup(self) -> None:
+        """Start the set-up command; `setup_finished(ok, output)` when it ends."""
+        if self._process is not None:
+            return
+        command = self.command_factory()
+        self._process = QProcess(self)
+        self._process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self._process.finished.connect(self._on_setup_finished)
+        self._process.errorOccurred.connect(self._on_setup_error)
+        self.setup_button.setEnabled(False)
+        self.setup_button.setText("Setting up…")
+        self._process.start(command[0], command[1:])
+
+    def _on_setup_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
+        assert self._process is not None
+        output = bytes(self._process.readAll().data()).decode(errors="replace").strip()
+        self._end_setup(exit_code == 0, output)
+
+    def _on_setup_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._end_setup(False, "Could not start the set-up (is pkexec installed?). "
+                                   "Copy the commands and run them in a terminal instead.")
+
+    def _end_setup(self, ok: bool, output: str) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.deleteLater()
+        self.setup_button.setEnabled(True)
+        self.setup_button.setText("Set up…")
+        self.setup_finished.emit(ok, output)
+
+    def stop_setup(self) -> None:
+        """Kill a running set-up (the window is closing) and wait for it briefly."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.waitForFinished(1000)
