@@ -70,3 +70,13 @@ def test_stronger_blur_is_smoother() -> None:
     blur = BackgroundBlur()
     deviations = [float(blur.apply(frame_bgr, alpha, s).std()) for s in (10, 40, 100)]
     assert deviations[0] > deviations[1] > deviations[2]
+
+
+def test_blur_is_halo_free_at_odd_frame_sizes() -> None:
+    frame_bgr = np.full((363, 641, 3), 20, np.uint8)
+    alpha = np.zeros((363, 641), np.float32)
+    frame_bgr[101:263, 243:405] = 255
+    alpha[101:263, 243:405] = 1.0
+    plate = BackgroundBlur().apply(frame_bgr, alpha, 100)
+    assert plate.shape == frame_bgr.shape
+    assert plate[180, 240, 0] < 40 and plate[180, 408, 0] < 40 and plate[98, 300, 0] < 40
