@@ -270,3 +270,14 @@ def test_the_first_run_notice_links_to_mediapipe_terms_and_shows_once(
     first.close()
     again = open_window(load_settings().settings)
     assert not again.notice.isVisible()
+
+
+def test_closing_while_the_camera_is_still_starting_leaves_nothing_running(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    baseline = set(threading.enumerate())
+    window = open_window()
+    window.request_source("demo", WIDTH_PX, HEIGHT_PX, 15)
+    window.close()
+    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    assert window.engine.pipeline is None

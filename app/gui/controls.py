@@ -189,7 +189,7 @@ class EffectSection(QGroupBox):
         self.blur_slider = PercentSlider("How strongly the background is blurred")
         self.blur_slider.value_changed.connect(lambda value: store.replace("effect", blur=value))
         self.light_wrap_slider = PercentSlider(
-            "How much of the new background's light spills onto your edges (images and videos)"
+            "How much of the new background's light spills onto your edges"
         )
         self.light_wrap_slider.value_changed.connect(
             lambda value: store.replace("effect", light_wrap=value / 100.0)
@@ -210,6 +210,7 @@ class EffectSection(QGroupBox):
         self.swatches_rgb = SWATCHES_RGB
         for rgb in SWATCHES_RGB:
             swatch = QToolButton()
+            swatch.setCheckable(True)
             swatch.setToolTip(f"Use the colour {_hex(rgb)}")
             swatch.setStyleSheet(_swatch_style(rgb))
             swatch.setFixedSize(26, 26)
@@ -229,7 +230,9 @@ class EffectSection(QGroupBox):
         self.blur_slider.set_value(effect.blur)
         self.blur_slider.setEnabled(effect.kind == "blur")
         self.light_wrap_slider.set_value(round(effect.light_wrap * 100))
-        self.light_wrap_slider.setEnabled(effect.kind in ("image", "video"))
+        self.light_wrap_slider.setEnabled(effect.kind in ("image", "video", "color"))
+        for swatch, rgb in zip(self.swatches, self.swatches_rgb, strict=True):
+            swatch.setChecked(effect.kind == "color" and tuple(effect.color_rgb) == rgb)
         self.colour_button.setIcon(_colour_icon(effect.color_rgb))
 
     def choose_colour(self, rgb: tuple[int, int, int]) -> None:
@@ -317,7 +320,8 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 def _swatch_style(rgb: tuple[int, int, int]) -> str:
     """A flat colour square; the border uses the palette's mid colour so it suits dark mode."""
     return (f"QToolButton {{ background: {_hex(rgb)}; border: 1px solid palette(mid); "
-            "border-radius: 4px; } QToolButton:hover { border: 2px solid palette(highlight); }")
+            "border-radius: 4px; } QToolButton:hover, QToolButton:checked "
+            "{ border: 2px solid palette(highlight); }")
 
 
 def _colour_icon(rgb: tuple[int, int, int]) -> QIcon:

@@ -58,11 +58,12 @@ class EngineBridge(QObject):
         self._paused = False
         self._newest: PreviewFrame | None = None
         self._signal_pending = False
-        self._frame_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._source_token = 0
         self._messages_seen = 0
         self._closing = False
+        self._unclaimed: list[Pipeline | FrameSource] = []
         self.virtualcam: FrameSink | None = None
         self._virtualcam_size: tuple[int, int] | None = None
         self._virtualcam_description = ""
@@ -88,14 +89,30 @@ class EngineBridge(QObject):
         except SessionError as error:
             self.start_failed.emit(str(error), _cause(error))
             return
-        if self._closing:
+        if not self._hand_over(pipeline):
             pipeline.stop()
             return
         self._pipeline_opened.emit(pipeline)
 
+    def _hand_over(self, device: Pipeline | FrameSource) -> bool:
+        """Record a pipeline or source a helper opened, so `stop` can close it even before the
+        GUI thread has taken it; False (the caller closes it) when the window is closing."""
+        with self._lock:
+            if self._closing:
+                return False
+            self._unclaimed.append(device)
+            return True
+
+    def _claim(self, device: Pipeline | FrameSource) -> bool:
+        """Take a handed-over device on the GUI thread; False if `stop` already closed it."""
+        with self._lock:
+            if device not in self._unclaimed:
+                return False
+            self._unclaimed.remove(device)
+            return True
+
     def _on_pipeline_opened(self, pipeline: Pipeline) -> None:
-        if self._closing:
-            pipeline.stop()
+        if not self._claim(pipeline):
             return
         self.pipeline = pipeline
         if self._settings is not None:  # settings may have changed while it was starting
@@ -105,10 +122,18 @@ class EngineBridge(QObject):
 
     def stop(self) -> None:
         """Stop the pipeline, close the virtual camera and join every helper thread."""
-        self._closing = True
+        with self._lock:
+            self._closing = True
         for thread in self._threads:
             thread.join(_JOIN_TIMEOUT_S)
         self._threads.clear()
+        with self._lock:
+            unclaimed, self._unclaimed = self._unclaimed, []
+        for device in unclaimed:  # opened by a helper, never taken by the GUI thread
+            if isinstance(device, Pipeline):
+                device.stop()
+            else:
+                device.close()
         if self.pipeline is not None:
             self.pipeline.stop()  # joins the worker; closes source, sink and MediaPipe
             self.pipeline = None
@@ -126,16 +151,17 @@ class EngineBridge(QObject):
     def _on_frame(self, output_bgr: np.ndarray, snapshot: StatsSnapshot, *extra: Any) -> None:
         """Keep the newest frame; signal the GUI only when it has taken the previous one."""
         input_bgr = extra[0] if extra and isinstance(extra[0], np.ndarray) else None
-        with self._frame_lock:
+        with self._lock:
             self._newest = PreviewFrame(output_bgr, input_bgr, snapshot)
-            if self._signal_pending:
+            if self._signal_pending or self._closing:
                 return
             self._signal_pending = True
-        self.frame_ready.emit()
+            self.frame_ready.emit()  # queued: it only posts an event, under the lock that
+            # `stop` takes, so it never races the window's deletion
 
     def take_frame(self) -> PreviewFrame | None:
         """The newest frame since the last call (GUI thread), or None."""
-        with self._frame_lock:
+        with self._lock:
             frame, self._newest = self._newest, None
             self._signal_pending = False
         if frame is not None and self._reattach_size is not None:
@@ -202,12 +228,14 @@ class EngineBridge(QObject):
         except SourceError as error:
             self.source_failed.emit(str(error))
             return
-        if self._closing:
+        if not self._hand_over(source):
             source.close()
             return
         self._source_opened.emit(source, token)
 
     def _on_source_opened(self, source: FrameSource, token: int) -> None:
+        if not self._claim(source):
+            return
         if self._closing or token != self._source_token or self.pipeline is None:
             source.close()  # the user chose another source meanwhile, or the window closed
             return

@@ -67,16 +67,25 @@ class PreviewWidget(QWidget):
         self._caption = text
         self.update()
 
+    def _frame_rect(self, width_px: int, height_px: int) -> QRect:
+        """Where a frame of this shape goes: as large as fits, centred."""
+        size = _fit(width_px, height_px, self.size())
+        rect = QRect(0, 0, size.width(), size.height())
+        rect.moveCenter(self.rect().center())
+        return rect
+
     def _pixel_size(self) -> QSize:
         ratio = self.devicePixelRatioF()
         return QSize(round(self.width() * ratio), round(self.height() * ratio))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(Qt.GlobalColor.black))
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         if self._image is None:
-            painter.setPen(self.palette().color(QPalette.ColorRole.Mid))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            painter.fillRect(self._frame_rect(16, 9), QColor(Qt.GlobalColor.black))
+            painter.setPen(QColor(Qt.GlobalColor.lightGray))
+            painter.drawText(self._frame_rect(16, 9), Qt.AlignmentFlag.AlignCenter,
+                             self._placeholder)
         else:
             logical = self._image.size() / self._image.devicePixelRatio()
             left = (self.width() - logical.width()) // 2

@@ -21,6 +21,7 @@ class StatusBar(QStatusBar):
         self.virtualcam_label = QLabel("Virtual camera off")
         for label in (self.fps_label, self.latency_label, self.dropped_label,
                       self.virtualcam_label):
+            label.setContentsMargins(8, 0, 8, 0)
             self.addPermanentWidget(label)
 
     def show_stats(self, snapshot: StatsSnapshot | None) -> None:

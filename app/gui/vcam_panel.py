@@ -86,7 +86,7 @@ class VirtualCamPanel(QGroupBox):
         self.fix_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.fix_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.fix_text.setMinimumHeight(90)
-        self.fix_text.setMaximumHeight(150)
+        self.fix_text.setMaximumHeight(170)
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy these commands to paste them into a terminal")
         self.copy_button.clicked.connect(self._on_copy_clicked)
@@ -120,14 +120,15 @@ class VirtualCamPanel(QGroupBox):
     def show_unavailable(self, message: str) -> None:
         """No virtual camera: the reason and this OS's fix (the preview keeps working)."""
         self._set_toggle(False)
-        first_line = message.strip().splitlines()[0] if message.strip() else ""
         self.status_label.setText(
-            f"No virtual camera is available. {first_line} The preview keeps working."
+            "No virtual camera is available yet, so meeting apps cannot see Backdrop. "
+            "The preview keeps working. To add one:"
         )
         self.status_label.setToolTip("")
         linux = sys.platform.startswith("linux")
         self.fix_text.setPlainText(
-            message + ("\n\nCommands:\n" + copyable_linux_commands() if linux else "")
+            message + ("\n\nThe commands (Copy puts them on the clipboard):\n"
+                       + copyable_linux_commands() if linux else "")
         )
         self.copy_button.setVisible(linux)
         self.setup_button.setVisible(linux)
@@ -137,6 +138,7 @@ class VirtualCamPanel(QGroupBox):
         self.toggle.blockSignals(True)
         self.toggle.setChecked(on)
         self.toggle.blockSignals(False)
+        self.pause_button.setEnabled(on or self.pause_button.isChecked())
 
     def set_paused(self, paused: bool) -> None:
         self.pause_button.blockSignals(True)

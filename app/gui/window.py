@@ -22,16 +22,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QScrollArea,
-    QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -41,12 +37,13 @@ from app.gui.controls import EffectSection, FilePicker, SourceSection, TuningSec
 from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.engine import EngineBridge
 from app.gui.gallery import BackgroundGallery
+from app.gui.layout import column, scrollable, side_by_side
 from app.gui.preview import PreviewWidget
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
 from app.gui.vcam_panel import VirtualCamPanel
-from app.session import SessionError
+from app.gui.virtualcam import PAUSED_CAPTION, VirtualCamControl
 from app.settings import Settings
 from segmentation.models import ModelError, resolve_model
 
@@ -81,6 +78,9 @@ class MainWindow(QMainWindow):
         self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
         self._build_ui()
         self.effects = EffectChooser(self.store, self.gallery, self.show_error)
+        self.virtualcam = VirtualCamControl(self.engine, self.store, self.vcam_panel,
+                                            self.commands, self.status, self.preview,
+                                            self.show_error)
         self.commands.build_menus()
         self.commands.split_view.setVisible(False)  # shown once the pipeline gives camera frames
         self.tray = self._make_tray(icon, use_tray)
@@ -105,32 +105,11 @@ class MainWindow(QMainWindow):
         self.gallery = BackgroundGallery()
         self.tuning_section = TuningSection(self.store, self._pick)
         self.vcam_panel = VirtualCamPanel()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 8, 4, 8)
-        left_layout.addWidget(self.notice)
-        left_layout.addWidget(self.banner)
-        left_layout.addWidget(self.preview, 1)
-        left_layout.addLayout(self._preview_bar())
-        panel = QWidget()
-        panel_layout = QVBoxLayout(panel)
-        panel_layout.setContentsMargins(4, 8, 8, 8)
-        for section in (self.vcam_panel, self.effect_section, self.gallery,
-                        self.source_section, self.tuning_section):
-            panel_layout.addWidget(section)
-        panel_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(PANEL_WIDTH_PX)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(scroll)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setChildrenCollapsible(False)
+        left = column([self.notice, self.banner, self.preview, self._preview_bar()],
+                      (8, 8, 4, 8), stretch_index=2)
+        panel = column([self.vcam_panel, self.effect_section, self.gallery,
+                        self.source_section, self.tuning_section], (4, 8, 8, 8))
+        self.splitter = side_by_side(left, scrollable(panel, PANEL_WIDTH_PX))
         self.setCentralWidget(self.splitter)
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -165,7 +144,6 @@ class MainWindow(QMainWindow):
         engine.start_failed.connect(self._on_engine_start_failed)
         engine.source_switched.connect(self._on_source_switched)
         engine.source_failed.connect(self._on_source_failed)
-        engine.on_reattach(self._reopen_virtualcam)
         self.store.changed.connect(self._on_settings_changed)
         self.store.save_failed.connect(self.show_error)
         self.source_section.source_requested.connect(self.request_source)
@@ -176,7 +154,6 @@ class MainWindow(QMainWindow):
         self.gallery.remove_requested.connect(self.effects.remove_background)
         self.vcam_panel.toggled.connect(self.set_virtualcam)
         self.vcam_panel.pause_toggled.connect(self.set_paused)
-        self.vcam_panel.setup_finished.connect(self._on_setup_finished)
         connect(actions.add_background, self.ask_add_background)
         connect(actions.quit, self.quit)
         connect(actions.show_window, self.toggle_visible)
@@ -197,9 +174,9 @@ class MainWindow(QMainWindow):
 
     # --- engine -----------------------------------------------------------------------------
     def _on_engine_started(self, description: str) -> None:
-        self.source_label.setText(description.split(" sending to ")[0])
+        self.source_label.setText(description.split(", sending to ")[0])
         if self.store.settings.output.virtualcam:
-            self._open_virtualcam(remember=False)
+            self.virtualcam.open()
 
     def _on_engine_start_failed(self, message: str, cause: str) -> None:
         """Say what failed and start again without it: blur, the bundled model, or the demo."""
@@ -239,8 +216,7 @@ class MainWindow(QMainWindow):
         for message in messages:
             self.status.showMessage(message, 15000)
         if virtualcam_lost is not None:
-            self.vcam_panel.show_unavailable(virtualcam_lost)
-            self._sync_virtualcam_state()
+            self.virtualcam.lost(virtualcam_lost)
 
     def _on_settings_changed(self, settings: Settings) -> None:
         self.engine.update_settings(settings)
@@ -262,11 +238,11 @@ class MainWindow(QMainWindow):
         self._pending_source = (spec, width_px, height_px, fps)
         source = dataclasses.replace(self.store.settings.source, spec=spec, width_px=width_px,
                                      height_px=height_px, fps=fps)
-        self.preview.set_caption("Switching source…")
+        self.preview.set_caption("Switching source…")  # until the new source has opened
         self.engine.switch_source(dataclasses.replace(self.store.settings, source=source))
 
     def _on_source_switched(self, name: str) -> None:
-        self.preview.set_caption(self._caption())
+        self.preview.set_caption(PAUSED_CAPTION if self.engine.paused else "")
         self.source_label.setText(name)
         if self._pending_source is not None:
             spec, width_px, height_px, fps = self._pending_source
@@ -276,7 +252,7 @@ class MainWindow(QMainWindow):
 
     def _on_source_failed(self, message: str) -> None:
         self._pending_source = None
-        self.preview.set_caption(self._caption())
+        self.preview.set_caption(PAUSED_CAPTION if self.engine.paused else "")
         self.show_error(f"{message} The previous source stays on.")
         self.source_section.show_settings(self.store.settings)
 
@@ -298,53 +274,11 @@ class MainWindow(QMainWindow):
     # --- virtual camera and pause -----------------------------------------------------------
     def set_virtualcam(self, on: bool) -> None:
         """Turn the virtual camera on or off; the choice is remembered."""
-        self.store.replace("output", virtualcam=on)
-        if on:
-            self._open_virtualcam(remember=True)
-        else:
-            self.engine.disable_virtualcam()
-            self.vcam_panel.show_off()
-        self._sync_virtualcam_state()
-
-    def _open_virtualcam(self, remember: bool) -> None:
-        del remember  # the wish is stored either way; a failure shows the fix instead
-        try:
-            sink = self.engine.enable_virtualcam(self.store.settings)
-        except SessionError as error:
-            self.vcam_panel.show_unavailable(str(error))
-        else:
-            self.vcam_panel.show_on(sink.device, sink.description)
-        self._sync_virtualcam_state()
-
-    def _reopen_virtualcam(self) -> None:
-        self._open_virtualcam(remember=False)
-
-    def _sync_virtualcam_state(self) -> None:
-        sink = self.engine.virtualcam
-        self.commands.set_checked(self.commands.virtualcam, sink is not None)
-        self.status.show_virtualcam(sink.device or sink.description if sink else None,
-                                    self.engine.paused)
-
-    def _on_setup_finished(self, ok: bool, output: str) -> None:
-        if ok:
-            self.status.showMessage("The virtual camera is set up.", 10000)
-            self.set_virtualcam(True)
-        else:
-            self.show_error("The virtual camera set-up did not finish: "
-                            + html.escape(output or "cancelled"))
+        self.virtualcam.set_enabled(on)
 
     def set_paused(self, paused: bool) -> None:
         """Pause: the virtual camera gets a still 'Be right back' picture until resumed."""
-        self.engine.set_paused(paused)
-        self.vcam_panel.set_paused(paused)
-        self.commands.set_checked(self.commands.pause, paused)
-        self.preview.set_caption(self._caption())
-        self._sync_virtualcam_state()
-
-    def _caption(self) -> str:
-        if self.engine.paused:
-            return "Paused: the virtual camera shows “Be right back”"
-        return ""
+        self.virtualcam.set_paused(paused)
 
     # --- backgrounds, files and drops -------------------------------------------------------
     def ask_add_background(self) -> None:
