@@ -14,6 +14,7 @@ from app.virtualcam_help import virtualcam_fix
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     HEIGHT_PX,
     OFFSCREEN_NOISE,
+    OFFSCREEN_TRAY_NOISE,
     WIDTH_PX,
     WindowFactory,
     config_dir_fixture,
@@ -154,3 +155,25 @@ def test_a_virtual_camera_that_fails_mid_call_is_shown_off_and_can_be_turned_on_
     qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
                     and recording_vcam.last.frames_received >= 5)
     assert window.vcam_panel.toggle.isChecked()
+
+
+@OFFSCREEN_TRAY_NOISE
+def test_closing_with_the_virtual_camera_on_keeps_running_in_the_tray(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window(tray=True)
+    assert window.tray is not None
+    menu_texts = [action.text() for action in window.tray.contextMenu().actions()]
+    assert {"&Show window", "Effect &on", "&Virtual camera", "&Pause camera",
+            "&Quit Backdrop"} <= set(menu_texts)
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    window.close()
+    assert not window.isVisible()
+    received = recording_vcam.last.frames_received
+    qtbot.waitUntil(lambda: recording_vcam.last.frames_received > received + 3)
+    window.commands.show_window.trigger()
+    assert window.isVisible()
+    window.commands.quit.trigger()
+    qtbot.waitUntil(lambda: recording_vcam.last.close_calls == 1)

@@ -281,3 +281,47 @@ def test_closing_while_the_camera_is_still_starting_leaves_nothing_running(
     window.close()
     qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
     assert window.engine.pipeline is None
+
+
+def write_video(path: Path, colours_bgr: list[tuple[int, int, int]]) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (160, 90))
+    for colour in colours_bgr:
+        for _ in range(5):
+            writer.write(np.full((90, 160, 3), colour, np.uint8))
+    writer.release()
+
+
+def test_the_video_effect_asks_for_a_video_then_plays_a_dropped_one(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.effect_section.effect_buttons["video"], Qt.MouseButton.LeftButton)
+    assert window.banner.isVisible() and "Add a video" in window.banner.text()
+    assert window.store.settings.effect.kind == "blur"
+    assert window.effect_section.effect_buttons["blur"].isChecked()
+    clip = tmp_path / "beach.mp4"
+    write_video(clip, [(200, 40, 40), (40, 200, 40)])
+    drop_files(window, [clip])
+    assert window.store.settings.effect.kind == "video"
+    assert window.store.settings.effect.video == str(clip)
+    settled_frame(qtbot, window)
+    corners = {tuple(np.round(region(wait_frames(qtbot, window, 3), CORNER).mean(axis=(0, 1))
+                              / 40).astype(int)) for _ in range(4)}
+    assert corners <= {(5, 1, 1), (1, 5, 1)}, "the corners show the clip's colours"
+
+
+def test_a_model_file_that_cannot_be_used_is_refused(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    bogus = tmp_path / "person.tflite"
+    bogus.write_bytes(b"not a model")
+    window.pick_file = lambda _title, _filter: str(bogus)
+    models = window.tuning_section.model_combo
+    models.activated.emit(models.count() - 1)  # "Custom file…"
+    assert "person.tflite" in window.banner.text()
+    assert window.store.settings.mask.model == "auto"
+    assert models.currentData() == "auto"
+    wait_frames(qtbot, window, 3)

@@ -5,10 +5,13 @@ Importing `app.gui` has already removed the Qt 5 plugin paths cv2 sets, before P
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
@@ -56,6 +59,26 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(loaded.settings, loaded.messages, icon=app.windowIcon())
     app.setQuitOnLastWindowClosed(window.tray is None)
     window.show()
-    code = app.exec()
-    window.shutdown()
+    timer = _quit_on_signals(window)
+    try:
+        code = app.exec()
+    finally:
+        timer.stop()
+        window.shutdown()
     return int(code)
+
+
+def _quit_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl-C and SIGTERM quit cleanly (the camera is released); the timer lets Python run
+    its signal handlers while Qt's event loop waits."""
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        window.quit()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    timer = QTimer()
+    timer.setInterval(250)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+    return timer

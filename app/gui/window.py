@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.store.changed.connect(self._on_settings_changed)
         self.store.save_failed.connect(self.show_error)
         self.source_section.source_requested.connect(self.request_source)
-        self.effect_section.effect_requested.connect(self.effects.set_effect)
+        self.effect_section.effect_requested.connect(self.set_effect)
         self.tuning_section.model_requested.connect(self.request_model)
         self.gallery.background_chosen.connect(self.effects.choose_background)
         self.gallery.add_requested.connect(self.ask_add_background)
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         connect(actions.show_window, self.toggle_visible)
         connect(actions.effect_toggle, self.effects.toggle_effect)
         for kind, action in actions.effects.items():
-            action.triggered.connect(lambda _checked=False, k=kind: self.effects.set_effect(k))
+            action.triggered.connect(lambda _checked=False, k=kind: self.set_effect(k))
         actions.virtualcam.triggered.connect(self.set_virtualcam)
         actions.pause.triggered.connect(self.set_paused)
         connect(actions.setup_virtualcam, self.vcam_panel.run_setup)
@@ -255,6 +255,11 @@ class MainWindow(QMainWindow):
         self.preview.set_caption(PAUSED_CAPTION if self.engine.paused else "")
         self.show_error(f"{message} The previous source stays on.")
         self.source_section.show_settings(self.store.settings)
+
+    def set_effect(self, kind: str) -> None:
+        """Switch effect; when that is refused (no video yet), the controls show the old one."""
+        if not self.effects.set_effect(kind):
+            self._show_settings(self.store.settings)
 
     def request_model(self, choice: str) -> None:
         """Use another segmentation model if it can be loaded; otherwise say why."""
