@@ -55,6 +55,7 @@ class EngineBridge(QObject):
         self.pipeline: Pipeline | None = None
         self._settings: Settings | None = None
         self._raw_view = False
+        self.input_frames_available = False  # the pipeline passes camera frames to on_frame
         self._paused = False
         self._newest: PreviewFrame | None = None
         self._signal_pending = False
@@ -164,6 +165,8 @@ class EngineBridge(QObject):
         with self._lock:
             frame, self._newest = self._newest, None
             self._signal_pending = False
+        if frame is not None and frame.input_bgr is not None:
+            self.input_frames_available = True
         if frame is not None and self._reattach_size is not None:
             self._reattach_if_ready(frame.output_bgr)
         return frame
@@ -176,17 +179,26 @@ class EngineBridge(QObject):
             self.pipeline.update_settings(self._effective(settings))
 
     def set_raw_view(self, raw: bool) -> None:
-        """Show the camera without the effect (while a key is held), without saving anything."""
+        """Show the camera without the effect while a key is held; nothing is saved.
+
+        With camera frames from the pipeline this is preview-only. Without them the effect is
+        switched off in the pipeline, so the virtual camera is paused meanwhile: the meeting
+        must never see the room the user is hiding.
+        """
         self._raw_view = raw
+        if self.input_frames_available:
+            return
         if self._settings is not None:
             self.update_settings(self._settings)
+        if self.pipeline is not None:
+            self.pipeline.set_paused(self._paused or (raw and self.virtualcam is not None))
 
     @property
     def raw_view(self) -> bool:
         return self._raw_view
 
     def _effective(self, settings: Settings) -> Settings:
-        if self._raw_view:
+        if self._raw_view and not self.input_frames_available:
             effect = dataclasses.replace(settings.effect, kind="none")
             return dataclasses.replace(settings, effect=effect)
         return with_default_background(settings)
@@ -194,7 +206,8 @@ class EngineBridge(QObject):
     def set_paused(self, paused: bool) -> None:
         self._paused = paused
         if self.pipeline is not None:
-            self.pipeline.set_paused(paused)
+            self.pipeline.set_paused(paused or (self._raw_view and not self.input_frames_available
+                                                and self.virtualcam is not None))
 
     @property
     def paused(self) -> bool:

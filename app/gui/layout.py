@@ -1,11 +1,19 @@
-"""Layout helpers: the scrollable control column and the preview/controls splitter."""
+"""Layout helpers: the scrollable control column, the splitter, and window geometry."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLayout, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLayout,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def column(widgets: Iterable[QWidget | QLayout], margins: tuple[int, int, int, int],
@@ -45,3 +53,21 @@ def side_by_side(main: QWidget, side: QWidget) -> QSplitter:
     splitter.setStretchFactor(1, 0)
     splitter.setChildrenCollapsible(False)
     return splitter
+
+
+def geometry_text(window: QWidget) -> str:
+    """The window's position, size and state as text for the settings file (base64)."""
+    return bytes(window.saveGeometry().toBase64().data()).decode("ascii")
+
+
+def restore_geometry(window: QWidget, text: str) -> None:
+    """Put the window back where it was; the first time, most of the screen (up to 1440x900)."""
+    if text and window.restoreGeometry(QByteArray.fromBase64(text.encode("ascii"))):
+        return
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        window.resize(1280, 800)
+        return
+    available = screen.availableGeometry()
+    window.resize(min(1440, int(available.width() * 0.9)),
+                  min(900, int(available.height() * 0.9)))

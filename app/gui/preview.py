@@ -26,6 +26,7 @@ class PreviewWidget(QWidget):
         self.frames_shown = 0
         self.last_output_bgr: np.ndarray | None = None
         self.split_view = False
+        self.raw_view = False
         self._image: QImage | None = None
         self._image_buffer: np.ndarray | None = None  # keeps the QImage's pixels alive
         self._placeholder = "Starting the camera…"
@@ -40,7 +41,9 @@ class PreviewWidget(QWidget):
         self.last_output_bgr = frame.output_bgr
         self.frames_shown += 1
         shown_bgr = frame.output_bgr
-        if self.split_view and frame.input_bgr is not None:
+        if self.raw_view and frame.input_bgr is not None:
+            shown_bgr = frame.input_bgr
+        elif self.split_view and frame.input_bgr is not None:
             shown_bgr = _split(frame.input_bgr, frame.output_bgr)
         target = _fit(shown_bgr.shape[1], shown_bgr.shape[0], self._pixel_size())
         if target.width() < 2 or target.height() < 2:
@@ -61,6 +64,10 @@ class PreviewWidget(QWidget):
         self._placeholder = text
         if self._image is None:
             self.update()
+
+    @property
+    def caption(self) -> str:
+        return self._caption
 
     def set_caption(self, text: str) -> None:
         """A short line over the bottom of the preview ('' for none), e.g. 'Paused'."""

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from app.gui.actions import WindowActions
 from app.gui.engine import EngineBridge
-from app.gui.preview import PreviewWidget
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.vcam_panel import VirtualCamPanel
@@ -25,7 +24,7 @@ class VirtualCamControl:
 
     def __init__(
         self, engine: EngineBridge, store: SettingsStore, panel: VirtualCamPanel,
-        commands: WindowActions, status: StatusBar, preview: PreviewWidget,
+        commands: WindowActions, status: StatusBar, update_caption: Callable[[], None],
         show_error: Callable[[str], None],
     ) -> None:
         self._engine = engine
@@ -33,7 +32,7 @@ class VirtualCamControl:
         self._panel = panel
         self._commands = commands
         self._status = status
-        self._preview = preview
+        self._update_caption = update_caption
         self._show_error = show_error
         engine.on_reattach(self.open)
         panel.setup_finished.connect(self._on_setup_finished)
@@ -69,7 +68,7 @@ class VirtualCamControl:
         self._engine.set_paused(paused)
         self._panel.set_paused(paused)
         self._commands.set_checked(self._commands.pause, paused)
-        self._preview.set_caption(PAUSED_CAPTION if paused else "")
+        self._update_caption()
         self.sync()
 
     def sync(self) -> None:

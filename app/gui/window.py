@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -37,7 +37,7 @@ from app.gui.controls import EffectSection, FilePicker, SourceSection, TuningSec
 from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.engine import EngineBridge
 from app.gui.gallery import BackgroundGallery
-from app.gui.layout import column, scrollable, side_by_side
+from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
 from app.gui.preview import PreviewWidget
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
@@ -48,6 +48,8 @@ from app.settings import Settings
 from segmentation.models import ModelError, resolve_model
 
 PANEL_WIDTH_PX = 400
+ABOUT_TEXT = ("<b>Backdrop</b><br>A better webcam background: blur or replace it, and send the "
+              "result to a virtual camera for any meeting app.")
 PRIVACY_NOTICE = (
     "Backdrop finds you in the picture with Google's MediaPipe, which runs on this computer. "
     "MediaPipe sends anonymous usage metrics to Google under its own terms. "
@@ -79,13 +81,13 @@ class MainWindow(QMainWindow):
         self._build_ui()
         self.effects = EffectChooser(self.store, self.gallery, self.show_error)
         self.virtualcam = VirtualCamControl(self.engine, self.store, self.vcam_panel,
-                                            self.commands, self.status, self.preview,
+                                            self.commands, self.status, self._update_caption,
                                             self.show_error)
         self.commands.build_menus()
         self.commands.split_view.setVisible(False)  # shown once the pipeline gives camera frames
         self.tray = self._make_tray(icon, use_tray)
         self._connect()
-        self._restore_geometry(settings.gui.geometry)
+        restore_geometry(self, settings.gui.geometry)
         self._show_settings(settings)
         if messages:
             self.show_error("<br>".join(html.escape(m) for m in messages))
@@ -117,8 +119,9 @@ class MainWindow(QMainWindow):
     def _preview_bar(self) -> QHBoxLayout:
         self.compare_button = QPushButton("Hold to see the original")
         self.compare_button.setToolTip("Shows the camera without the effect while held (Space)")
-        self.compare_button.pressed.connect(lambda: self.engine.set_raw_view(True))
-        self.compare_button.released.connect(lambda: self.engine.set_raw_view(False))
+        self.compare_button.setAutoRepeat(False)
+        self.compare_button.pressed.connect(lambda: self.set_raw_view(True))
+        self.compare_button.released.connect(lambda: self.set_raw_view(False))
         self.source_label = QLabel()
         self.source_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         bar = QHBoxLayout()
@@ -238,21 +241,21 @@ class MainWindow(QMainWindow):
         self._pending_source = (spec, width_px, height_px, fps)
         source = dataclasses.replace(self.store.settings.source, spec=spec, width_px=width_px,
                                      height_px=height_px, fps=fps)
-        self.preview.set_caption("Switching source…")  # until the new source has opened
+        self._update_caption()
         self.engine.switch_source(dataclasses.replace(self.store.settings, source=source))
 
     def _on_source_switched(self, name: str) -> None:
-        self.preview.set_caption(PAUSED_CAPTION if self.engine.paused else "")
         self.source_label.setText(name)
         if self._pending_source is not None:
             spec, width_px, height_px, fps = self._pending_source
             self._pending_source = None
+            self._update_caption()
             self.store.replace("source", spec=spec, width_px=width_px, height_px=height_px,
                                fps=fps)
 
     def _on_source_failed(self, message: str) -> None:
         self._pending_source = None
-        self.preview.set_caption(PAUSED_CAPTION if self.engine.paused else "")
+        self._update_caption()
         self.show_error(f"{message} The previous source stays on.")
         self.source_section.show_settings(self.store.settings)
 
@@ -320,9 +323,28 @@ class MainWindow(QMainWindow):
             if (key_event.key() == Qt.Key.Key_Space and not key_event.isAutoRepeat()
                     and isinstance(watched, QWidget) and watched.window() is self
                     and not isinstance(watched, QLineEdit)):
-                self.engine.set_raw_view(event.type() == QEvent.Type.KeyPress)
+                self.set_raw_view(event.type() == QEvent.Type.KeyPress)
                 return True
         return super().eventFilter(watched, event)
+
+    def set_raw_view(self, raw: bool) -> None:
+        """The camera without the effect, while Space or the compare button is held."""
+        self.preview.raw_view = raw
+        self.engine.set_raw_view(raw)
+        self._update_caption()
+
+    def _update_caption(self) -> None:
+        """The preview's caption: original view, a source switch, or pause, in that order."""
+        caption = ""
+        if self.preview.raw_view:
+            caption = "Original camera"
+            if not self.engine.input_frames_available and self.engine.virtualcam is not None:
+                caption += " (the virtual camera is paused meanwhile)"
+        elif self._pending_source is not None:
+            caption = "Switching source…"
+        elif self.engine.paused:
+            caption = PAUSED_CAPTION
+        self.preview.set_caption(caption)
 
     def _on_split_view(self, on: bool) -> None:
         self.preview.split_view = on
@@ -381,24 +403,10 @@ class MainWindow(QMainWindow):
             self.tray.hide()
 
     def _save_geometry(self) -> None:
-        geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
-        self.store.replace("gui", geometry=geometry)
-
-    def _restore_geometry(self, geometry: str) -> None:
-        if geometry and self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii"))):
-            return
-        screen = QApplication.primaryScreen()
-        if screen is None:
-            self.resize(1280, 800)
-            return
-        available = screen.availableGeometry()
-        self.resize(min(1440, int(available.width() * 0.9)),
-                    min(900, int(available.height() * 0.9)))
+        self.store.replace("gui", geometry=geometry_text(self))
 
     def _show_about(self) -> None:
-        QMessageBox.about(self, "About Backdrop",
-                          "<b>Backdrop</b><br>A better webcam background: blur or replace it, "
-                          "and send the result to a virtual camera for any meeting app.")
+        QMessageBox.about(self, "About Backdrop", ABOUT_TEXT)
 
 
 def _application() -> QApplication:
