@@ -325,3 +325,35 @@ def test_a_model_file_that_cannot_be_used_is_refused(
     assert window.store.settings.mask.model == "auto"
     assert models.currentData() == "auto"
     wait_frames(qtbot, window, 3)
+
+
+class _BrokenSource:
+    """A source whose device fails on the first read, as an unplugged camera may."""
+
+    name = "broken camera"
+    width_px, height_px, fps = WIDTH_PX, HEIGHT_PX, 30.0
+
+    def open(self) -> None:
+        pass
+
+    def read(self, timeout_s: float = 1.0) -> None:
+        raise RuntimeError("the camera was unplugged")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    assert window.engine.pipeline is not None
+    window.engine.pipeline.set_source(_BrokenSource())  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: "the camera was unplugged" in window.banner.text())
+    sizes = window.source_section.size_combo
+    sizes.setCurrentIndex(sizes.findData("1280x720"))
+    sizes.activated.emit(sizes.currentIndex())
+    qtbot.waitUntil(lambda: window.preview.last_output_bgr is not None
+                    and window.preview.last_output_bgr.shape[:2] == (720, 1280), timeout=20000)
+    assert window.store.settings.source.width_px == 1280

@@ -121,6 +121,20 @@ class EngineBridge(QObject):
         pipeline.set_paused(self._paused)
         self.started.emit(pipeline.describe())
 
+    def restart(self, settings: Settings) -> None:
+        """Replace a pipeline that stopped (an error ended its worker) with a new one."""
+        if self.pipeline is not None:
+            self.pipeline.stop()  # its worker has ended; this releases what it still holds
+            self.pipeline = None
+        self.virtualcam = None
+        self._messages_seen = 0
+        self.start(settings)
+
+    @property
+    def failed(self) -> bool:
+        """True when the pipeline's worker ended by an error (the preview has frozen)."""
+        return self.pipeline is not None and self.pipeline.error is not None
+
     def stop(self) -> None:
         """Stop the pipeline, close the virtual camera and join every helper thread."""
         with self._lock:
@@ -258,7 +272,7 @@ class EngineBridge(QObject):
             self.virtualcam = None
             self._reattach_size = size
         self.pipeline.set_source(source)
-        self.source_switched.emit(source.name)
+        self.source_switched.emit(f"{source.name} at {size[0]}x{size[1]}")
 
     # --- virtual camera ---------------------------------------------------------------------
     def enable_virtualcam(self, settings: Settings) -> FrameSink:

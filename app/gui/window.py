@@ -52,8 +52,8 @@ ABOUT_TEXT = ("<b>Backdrop</b><br>A better webcam background: blur or replace it
               "result to a virtual camera for any meeting app.")
 PRIVACY_NOTICE = (
     "Backdrop finds you in the picture with Google's MediaPipe, which runs on this computer. "
-    "MediaPipe sends anonymous usage metrics to Google under its own terms. "
-    f'<a href="{PRIVACY_URL}">Read MediaPipe\'s terms and privacy notice</a>.'
+    "MediaPipe sends usage metrics to Google, as its own terms and privacy notice describe. "
+    f'<a href="{PRIVACY_URL}">Read MediaPipe\'s terms</a>.'
 )
 
 
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self._tray_told = False
         self._pending_source: tuple[str, int, int, int] | None = None
         self._start_attempts = 0
+        self._stopped_shown = False
         self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
         self._build_ui()
         self.effects = EffectChooser(self.store, self.gallery, self.show_error)
@@ -178,6 +179,8 @@ class MainWindow(QMainWindow):
     # --- engine -----------------------------------------------------------------------------
     def _on_engine_started(self, description: str) -> None:
         self.source_label.setText(description.split(", sending to ")[0])
+        if self._pending_source is not None:  # a restart after an error, with a new source
+            self._on_source_switched(self.source_label.text())
         if self.store.settings.output.virtualcam:
             self.virtualcam.open()
 
@@ -214,7 +217,12 @@ class MainWindow(QMainWindow):
             self.commands.split_view.setVisible(True)
 
     def _on_status_timer(self) -> None:
-        self.status.show_stats(self.engine.snapshot())
+        snapshot = self.engine.snapshot()
+        self.status.show_stats(snapshot)
+        if snapshot is not None and snapshot.state == "error" and not self._stopped_shown:
+            self._stopped_shown = True
+            self.show_error(f"The camera stopped: {html.escape(snapshot.message)} "
+                            "Choose a source under Camera to start again.")
         messages, virtualcam_lost = self.engine.new_messages()
         for message in messages:
             self.status.showMessage(message, 15000)
@@ -233,6 +241,8 @@ class MainWindow(QMainWindow):
         for effect_kind, action in self.commands.effects.items():
             self.commands.set_checked(action, effect_kind == kind)
         self.commands.set_checked(self.commands.effect_toggle, kind != "none")
+        self.commands.set_checked(self.commands.split_view, settings.gui.split_view)
+        self.preview.split_view = settings.gui.split_view
         self.gallery.show_current(current_background(settings))
 
     # --- sources and models -----------------------------------------------------------------
@@ -242,10 +252,15 @@ class MainWindow(QMainWindow):
         source = dataclasses.replace(self.store.settings.source, spec=spec, width_px=width_px,
                                      height_px=height_px, fps=fps)
         self._update_caption()
-        self.engine.switch_source(dataclasses.replace(self.store.settings, source=source))
+        settings = dataclasses.replace(self.store.settings, source=source)
+        if self.engine.failed:
+            self._stopped_shown = False
+            self.engine.restart(settings)
+        else:
+            self.engine.switch_source(settings)
 
-    def _on_source_switched(self, name: str) -> None:
-        self.source_label.setText(name)
+    def _on_source_switched(self, description: str) -> None:
+        self.source_label.setText(description)
         if self._pending_source is not None:
             spec, width_px, height_px, fps = self._pending_source
             self._pending_source = None
