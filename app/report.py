@@ -16,14 +16,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from segmentation.refine import AlphaRefiner
 
 from app.settings import Settings
 from app.sources import FrameSource, SourceError, open_source
 from segmentation import quality
+from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
 from segmentation.segmenter import VideoSegmenter
-from segmentation.smoothing import MotionAwareSmoother
 
 _STRIP_FRAMES = 4
 _STRIP_HEIGHT_PX = 180
@@ -59,12 +58,16 @@ class QualityReport:
     def flicker_reduction_percent(self) -> float:
         return 100.0 * (1.0 - self.flicker / self.raw_flicker) if self.raw_flicker else 0.0
 
+    def _flicker_change(self) -> str:
+        reduction = self.flicker_reduction_percent
+        return f"{reduction:.0f}% lower" if reduction >= 0 else f"{-reduction:.0f}% higher"
+
     def text(self) -> str:
         return "\n".join([
             f"backdrop quality: {self.source}, {self.frames} frames",
             "                    raw mask   Backdrop",
             f"  flicker           {self.raw_flicker:8.2f}   {self.flicker:8.2f}"
-            f"   ({self.flicker_reduction_percent:.0f}% lower)",
+            f"   ({self._flicker_change()})",
             f"  lag (frames)      {self.raw_lag_frames:8d}   {self.lag_frames:8d}",
             f"  edge alignment    {self.raw_edge_alignment:8.3f}   {self.edge_alignment:8.3f}",
         ])
@@ -111,8 +114,7 @@ def collect_alphas(
     """Frames, raw alphas and Backdrop's alphas for `count` frames of `source`."""
     spec = None
     segmenter: VideoSegmenter | None = None
-    smoother = MotionAwareSmoother(settings.mask.smoothing)
-    refiner = AlphaRefiner(settings.mask.refinement)
+    chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
     frames: list[np.ndarray] = []
     raw: list[np.ndarray] = []
     ours: list[np.ndarray] = []
@@ -130,8 +132,8 @@ def collect_alphas(
             small_bgr = cv2.resize(frame_bgr, spec.input_size, interpolation=cv2.INTER_AREA)
             confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
             raw.append(cv2.resize(confidence, (width_px, height_px)))
-            smoothed = smoother.update(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
-            ours.append(refiner.refine(smoothed, frame_bgr, settings.mask.edge_softness).copy())
+            smoothed = chain.smooth(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
+            ours.append(chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness).copy())
             frames.append(frame_bgr)
             if progress is not None:
                 progress(index + 1)

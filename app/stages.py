@@ -13,16 +13,15 @@ from typing import Any
 
 import cv2
 import numpy as np
-from segmentation.refine import AlphaRefiner
 
 from app.settings import Settings
 from app.sources import Frame
 from app.stats import PipelineStats
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
+from segmentation.chain import AlphaChain
 from segmentation.models import ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter
-from segmentation.smoothing import MotionAwareSmoother
 
 _RESULT_TIMEOUT_S = 0.25
 
@@ -59,8 +58,7 @@ class FrameStages:
         self._frame_size: tuple[int, int] = (0, 0)
         self._in_flight: dict[int, _InFlight] = {}
         self._last_timestamp_ms = -1
-        self._smoother = MotionAwareSmoother(settings.mask.smoothing)
-        self._refiner = AlphaRefiner(settings.mask.refinement)
+        self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
         self.messages: list[str] = []
         self._pause_cache: tuple[int, np.ndarray] | None = None
@@ -87,8 +85,7 @@ class FrameStages:
             if strict:
                 raise
             messages.append(f"{error} The previous background stays.")
-        self._smoother.ratio = settings.mask.smoothing
-        self._refiner.quality = settings.mask.refinement
+        self._chain.configure(settings.mask.smoothing, settings.mask.refinement)
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
         self._settings = settings
@@ -114,12 +111,12 @@ class FrameStages:
         self._segmenter = segmenter
         self._model_choice = choice
         self._in_flight.clear()
-        self._smoother.reset()
+        self._chain.reset()
 
     def reset(self) -> None:
         """Forget temporal state: a new source starts from a clean slate."""
         self._in_flight.clear()
-        self._smoother.reset()
+        self._chain.reset()
 
     @property
     def model(self) -> ModelSpec | None:
@@ -190,10 +187,10 @@ class FrameStages:
 
     def _finish(self, pending: _InFlight, confidence: np.ndarray, stats: PipelineStats) -> Any:
         started_s = time.perf_counter()
-        smoothed = self._smoother.update(confidence, pending.small_gray)
+        smoothed = self._chain.smooth(confidence, pending.small_gray)
         stats.stage("smooth", _ms_since(started_s))
         started_s = time.perf_counter()
-        alpha = self._refiner.refine(smoothed, pending.frame_bgr, self._settings.mask.edge_softness)
+        alpha = self._chain.alpha(smoothed, pending.frame_bgr, self._settings.mask.edge_softness)
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha)
@@ -208,7 +205,7 @@ class FrameStages:
         choice = self._settings.mask.model
         if self._segmenter is None or choice == "auto":
             self.messages.extend(self._switch_model(choice, width_px, height_px))
-        self._smoother.reset()
+        self._chain.reset()
 
     def pause_frame(self, output_bgr: np.ndarray) -> np.ndarray:
         """The still frame sent while paused: the first paused frame, blurred, captioned."""

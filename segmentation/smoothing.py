@@ -130,6 +130,7 @@ class MotionAwareSmoother:
         self._previous: FloatArray | None = None
         self._previous_gray: FloatArray | None = None
         self._noise_level: float | None = None
+        self._last_hold: FloatArray | None = None
         self._buffers: dict[str, FloatArray] = {}
 
     @property
@@ -147,11 +148,20 @@ class MotionAwareSmoother:
         lower quartile of the spread image change; None before two frames were seen."""
         return self._noise_level
 
+    @property
+    def last_hold(self) -> FloatArray | None:
+        """The per-pixel hold weight of the last update (0 = followed the new mask), or None.
+
+        `AlphaStabilizer` applies the same weights to the full-size alpha.
+        """
+        return self._last_hold
+
     def reset(self) -> None:
         """Forget the previous frame and the noise estimate."""
         self._previous = None
         self._previous_gray = None
         self._noise_level = None
+        self._last_hold = None
 
     def update(self, confidence: npt.ArrayLike, frame_small_gray: npt.ArrayLike) -> FloatArray:
         """Smooth one (h, w) confidence mask given the frame as gray (0..255) at the same size.
@@ -161,16 +171,23 @@ class MotionAwareSmoother:
         new = _own_confidence(confidence, "MotionAwareSmoother.update")
         gray = _blurred_gray(frame_small_gray, new.shape)
         previous, previous_gray = self._previous, self._previous_gray
-        self._previous_gray = gray
         if previous is None or previous_gray is None or previous.shape != new.shape:
+            self._previous_gray = gray
             self._previous = new
             self._buffers = {name: np.empty_like(new) for name in ("change", "hold", "u")}
+            self._last_hold = None
             return new.copy()
         stillness = self._stillness(gray, previous_gray)
         hold = uncertainty(new, out=self._buffers["u"])
         np.maximum(hold, stillness, out=hold)
         hold *= stillness
         hold *= np.float32(min(self._ratio, _MOTION_AWARE_MAX_HOLD))
+        self._last_hold = hold
+        # The reference picture is held exactly as the mask is, so slow motion that stays
+        # within the noise from one frame to the next still adds up against it and is followed.
+        np.subtract(previous_gray, gray, out=previous_gray)
+        previous_gray *= hold
+        previous_gray += gray
         np.subtract(previous, new, out=previous)
         previous *= hold
         previous += new
@@ -211,3 +228,55 @@ def _blurred_gray(frame_small_gray: npt.ArrayLike, shape: tuple[int, ...]) -> Fl
             f"cv2.COLOR_BGR2GRAY) and cv2.resize it to (w, h) = ({shape[1]}, {shape[0]})"
         )
     return cv2.blur(gray.astype(np.float32), (3, 3))
+
+
+def _closeness(previous: FloatArray, new: FloatArray, span: float, out: FloatArray) -> FloatArray:
+    """1 where the two agree, falling linearly to 0 where they differ by `span` or more."""
+    cv2.absdiff(previous, new, dst=out)
+    cv2.addWeighted(out, -1.0 / span, out, 0.0, 1.0, dst=out)
+    cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)
+    return out
+
+# Alpha changes between frames smaller than this are treated as noise the stabiliser may hold;
+# a moving edge changes the alpha by more within a frame, so it is followed at once.
+_ALPHA_NOISE_SPAN = 0.1
+
+
+class AlphaStabilizer:
+    """Applies the smoother's hold weights to the full-size alpha.
+
+    Edge refinement follows the frame's pixels, so sensor noise in a still picture moves the
+    refined edge a little every frame. Holding the alpha where the smoother found the picture
+    still removes that flicker; where the picture moved the weight is 0 and nothing trails.
+    """
+
+    def __init__(self) -> None:
+        self._previous: FloatArray | None = None
+        self._weight: FloatArray | None = None
+        self._change: FloatArray | None = None
+        self._scratch: FloatArray = np.empty((0, 0), np.float32)
+
+    def reset(self) -> None:
+        self._previous = None
+
+    def update(self, alpha: FloatArray, hold_lowres: FloatArray | None) -> FloatArray:
+        """Stabilise `alpha` (float32 H x W) in place and return it; keeps its own copy."""
+        previous = self._previous
+        if hold_lowres is None or previous is None or previous.shape != alpha.shape:
+            self._previous = alpha.copy()
+            self._weight = np.empty_like(alpha)
+            self._change = np.empty_like(alpha)
+            self._scratch = np.empty_like(alpha)
+            return alpha
+        assert self._weight is not None and self._change is not None
+        height_px, width_px = alpha.shape
+        cv2.resize(hold_lowres, (width_px, height_px), dst=self._weight,
+                   interpolation=cv2.INTER_LINEAR)
+        cv2.subtract(previous, alpha, dst=self._change)
+        # Only small changes are noise: a change near _ALPHA_NOISE_SPAN is let through at once.
+        closeness = _closeness(previous, alpha, _ALPHA_NOISE_SPAN, self._scratch)
+        cv2.multiply(self._weight, closeness, dst=self._weight)
+        cv2.multiply(self._change, self._weight, dst=self._change)
+        cv2.add(alpha, self._change, dst=alpha)
+        np.copyto(previous, alpha)
+        return alpha

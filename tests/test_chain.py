@@ -1,0 +1,62 @@
+"""The mask-to-alpha chain: a still picture's refined edge holds, a moving one follows at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segmentation.chain import AlphaChain
+from segmentation.quality import flicker
+from segmentation.smoothing import AlphaStabilizer
+
+WIDTH_PX, HEIGHT_PX = 640, 360
+MASK_W, MASK_H = 128, 72
+
+
+def _scene(edge_x_px: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A bright person left of `edge_x_px` on a dark wall, with sensor noise; its model mask."""
+    xs = np.arange(WIDTH_PX, dtype=np.float32)
+    row = np.where(xs < edge_x_px, 200.0, 60.0)
+    frame = np.repeat(row[None, :], HEIGHT_PX, axis=0)[:, :, None].repeat(3, axis=2)
+    frame = np.clip(frame + rng.normal(0, 3.0, frame.shape), 0, 255).astype(np.uint8)
+    mask_xs = (np.arange(MASK_W, dtype=np.float32) + 0.5) * WIDTH_PX / MASK_W
+    mask_row = 1.0 / (1.0 + np.exp((mask_xs - edge_x_px) / 6.0))
+    mask = np.repeat(mask_row[None, :], MASK_H, axis=0).astype(np.float32)
+    mask += rng.normal(0, 0.01, mask.shape).astype(np.float32)
+    small = frame[::5, ::5, 0].astype(np.uint8)
+    return frame, np.clip(mask, 0, 1), small
+
+
+def _alphas(chain: AlphaChain, edges_px: list[float]) -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    alphas = []
+    for edge_x_px in edges_px:
+        frame, mask, small = _scene(edge_x_px, rng)
+        alphas.append(chain.alpha(chain.smooth(mask, small), frame, 0.4).copy())
+    return alphas
+
+
+def test_a_still_picture_flickers_much_less_with_smoothing_than_without() -> None:
+    still = [320.0] * 30
+    raw_flicker = flicker(_alphas(AlphaChain(0.0, "fast"), still))
+    smooth_flicker = flicker(_alphas(AlphaChain(0.7, "fast"), still))
+    assert raw_flicker > 0
+    assert smooth_flicker < 0.5 * raw_flicker
+
+
+def test_a_moving_edge_is_followed_on_the_same_frame() -> None:
+    edges = [320.0] * 10 + [360.0] * 3
+    alphas = _alphas(AlphaChain(0.7, "fast"), edges)
+    row = alphas[10][HEIGHT_PX // 2]
+    crossing_px = int(np.argmax(row < 0.5))
+    assert abs(crossing_px - 360) <= 4
+
+
+def test_the_stabilizer_keeps_its_own_copy() -> None:
+    stabilizer = AlphaStabilizer()
+    hold = np.full((MASK_H, MASK_W), 0.7, np.float32)
+    first = np.full((HEIGHT_PX, WIDTH_PX), 0.5, np.float32)
+    stabilizer.update(first, hold)
+    first[:] = 0.0  # the caller reuses its buffer
+    second = np.full((HEIGHT_PX, WIDTH_PX), 0.52, np.float32)
+    out = stabilizer.update(second, hold)
+    assert np.allclose(out, 0.52 + (0.5 - 0.52) * 0.7 * 0.8, atol=1e-4)
