@@ -21,13 +21,14 @@ from app.clock import Clock, SystemClock
 from app.settings import Settings
 from app.sinks import FrameSink, SinkError
 from app.sources import Frame, FrameSource, SourceError
-from app.stages import FrameStages
+from app.stages import Finished, FrameStages
 from app.stats import PipelineStats, StatsSnapshot
 from segmentation.models import ModelError
 
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
+PREVIEW_MODES = ("output", "raw", "split")
 _READ_TIMEOUT_S = 0.5
 
 
@@ -69,6 +70,7 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self._stages: FrameStages | None = None
         self._paused = False
+        self._preview_mode = "output"
         self.error: BaseException | None = None
         self.messages: list[str] = []
 
@@ -133,6 +135,15 @@ class Pipeline:
         with self._lock:
             self._pending_sink = (sink,)
 
+    def set_preview_mode(self, mode: str) -> None:
+        """What `on_frame` receives: 'output', 'raw' (the camera) or 'split' (raw | output).
+
+        Only the preview changes; the sink always receives the output.
+        """
+        if mode not in PREVIEW_MODES:
+            raise ValueError(f"preview mode must be one of {', '.join(PREVIEW_MODES)}")
+        self._preview_mode = mode
+
     def set_paused(self, paused: bool) -> None:
         """While paused the sink receives a still, blurred 'be right back' frame."""
         self._paused = paused
@@ -188,11 +199,12 @@ class Pipeline:
                 self._stop.set()
             return
         self.stats.frame_in(self._clock.now_s())
-        for output_bgr, captured_s in self._stages.process(frame, self.stats):
-            self._deliver(output_bgr, captured_s)
+        for finished in self._stages.process(frame, self.stats):
+            self._deliver(finished)
 
-    def _deliver(self, output_bgr: np.ndarray, captured_s: float) -> None:
+    def _deliver(self, finished: Finished) -> None:
         assert self._stages is not None
+        output_bgr, captured_s = finished.output_bgr, finished.captured_s
         if self._paused:
             sent_bgr = self._stages.pause_frame(output_bgr)
         else:
@@ -209,7 +221,7 @@ class Pipeline:
         self._record("sink", started_s)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
-            self._on_frame(output_bgr, self.stats.snapshot())
+            self._on_frame(preview_frame(finished, self._preview_mode), self.stats.snapshot())
 
     def _sink_failed(self, error: SinkError) -> None:
         """Keep the preview running without the sink; the status says what happened."""
@@ -270,6 +282,19 @@ def _even(width_px: int, height_px: int) -> tuple[int, int]:
 
 def _sink_fps(source: FrameSource) -> int:
     return round(source.fps) if source.fps and source.fps > 0 else 30
+
+
+def preview_frame(finished: Finished, mode: str) -> np.ndarray:
+    """The frame the preview shows for `mode`; 'split' is a new array, the others are shared."""
+    if mode == "raw":
+        return finished.input_bgr
+    if mode == "split":
+        split = finished.output_bgr.copy()
+        half = split.shape[1] // 2
+        split[:, :half] = finished.input_bgr[:, :half]
+        split[:, half - 1:half + 1] = 255
+        return split
+    return finished.output_bgr
 
 
 def crop_even(frame_bgr: np.ndarray) -> np.ndarray:

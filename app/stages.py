@@ -37,6 +37,17 @@ class _InFlight:
         self.small_gray = small_gray
 
 
+class Finished:
+    """An output frame, with the (mirrored) camera frame it was made from."""
+
+    __slots__ = ("output_bgr", "input_bgr", "captured_s")
+
+    def __init__(self, output_bgr: np.ndarray, pending: _InFlight) -> None:
+        self.output_bgr = output_bgr
+        self.input_bgr = pending.frame_bgr
+        self.captured_s = pending.captured_s
+
+
 class FrameStages:
     """Segment, smooth, refine and composite, with state that follows the settings."""
 
@@ -123,8 +134,8 @@ class FrameStages:
         return self._segmenter.spec if self._segmenter is not None else None
 
     # --- frames ---------------------------------------------------------------------------
-    def process(self, frame: Frame, stats: PipelineStats) -> Iterator[tuple[np.ndarray, float]]:
-        """Feed one frame; yield (output_bgr, captured_s) for each frame now complete."""
+    def process(self, frame: Frame, stats: PipelineStats) -> Iterator[Finished]:
+        """Feed one frame; yield each frame now complete."""
         started_s = time.perf_counter()
         frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror)
         self._ensure_segmenter(frame_bgr)
@@ -141,7 +152,7 @@ class FrameStages:
             started_s = time.perf_counter()
             confidence = self._segmenter.segment(small_rgb, timestamp_ms)
             stats.stage("segment", _ms_since(started_s))
-            yield self._finish(pending, confidence, stats), frame.captured_s
+            yield Finished(self._finish(pending, confidence, stats), pending)
             return
         if self._pipelined:
             # Collect the previous frame's mask first so MediaPipe is idle when this frame
@@ -173,7 +184,7 @@ class FrameStages:
 
     def _collect(
         self, results: dict[int, np.ndarray], stats: PipelineStats
-    ) -> Iterator[tuple[np.ndarray, float]]:
+    ) -> Iterator[Finished]:
         """Composite the newest finished frame; older unfinished ones are dropped."""
         if not results:
             return
@@ -183,7 +194,7 @@ class FrameStages:
             stats.dropped()
         pending = self._in_flight.pop(newest_ms, None)
         if pending is not None:
-            yield self._finish(pending, results[newest_ms], stats), pending.captured_s
+            yield Finished(self._finish(pending, results[newest_ms], stats), pending)
 
     def _finish(self, pending: _InFlight, confidence: np.ndarray, stats: PipelineStats) -> Any:
         started_s = time.perf_counter()

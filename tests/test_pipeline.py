@@ -187,3 +187,24 @@ def test_stats_report_rates_and_latency(running: list[Pipeline]) -> None:
     assert 0 < snapshot.latency_ms_p50 < 1000
     assert {"prepare", "smooth", "refine", "composite", "sink"} <= set(snapshot.stage_ms_p50)
     assert "fps out" in snapshot.status_line()
+
+
+def test_the_preview_can_show_the_raw_camera_or_a_split_while_the_sink_gets_the_output(
+    recording_vcam: VcamRecorder, running: list[Pipeline]
+) -> None:
+    frames = _Frames()
+    pipeline = open_pipeline(_settings(kind="color", color_rgb=(0, 200, 0)), "virtualcam",
+                             on_frame=frames)
+    running.append(pipeline)
+    frames.wait_for(3)
+    pipeline.set_preview_mode("raw")
+    raw = frames.wait_for(len(frames.frames) + 3)[-1]
+    assert np.abs(_corner_mean(raw) - GREEN_BGR).max() > 40  # the room, not the green
+    sent = recording_vcam.last.recent_frames[-1]
+    assert np.abs(_corner_mean(sent) - GREEN_BGR).max() < 6  # the camera still gets green
+    pipeline.set_preview_mode("split")
+    split = frames.wait_for(len(frames.frames) + 3)[-1]
+    assert np.abs(_corner_mean(split) - GREEN_BGR).max() > 40
+    assert np.abs(split[:40, -40:].reshape(-1, 3).mean(axis=0) - GREEN_BGR).max() < 6
+    with pytest.raises(ValueError, match="preview mode"):
+        pipeline.set_preview_mode("sideways")
