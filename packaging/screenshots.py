@@ -1,7 +1,7 @@
 """Screenshots of the real main window in its main states, for the README and for review.
 
 Run under a virtual screen: `bash packaging/screenshots.sh` (xvfb-run). States: blur, image,
-colour and first run with a virtual camera (a stand-in pyvirtualcam backend that reports
+split view, colour and first run with a virtual camera (a stand-in pyvirtualcam backend that reports
 /dev/video10, as v4l2loopback would), and "no virtual camera" with this machine's real backends.
 """
 
@@ -102,6 +102,10 @@ def take(folder: Path, suffix: str) -> None:
     window.effects.choose_background(str(bundled_backgrounds()[1]))
     settle(window)
     save(window, folder, "image", suffix)
+    window.commands.split_view.trigger()
+    settle(window)
+    save(window, folder, "split", suffix)
+    window.commands.split_view.trigger()
     window.effect_section.choose_colour((40, 120, 80))
     settle(window)
     save(window, folder, "colour", suffix)

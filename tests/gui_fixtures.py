@@ -93,7 +93,7 @@ def wait_frames(qtbot: QtBot, window: MainWindow, count: int = 1) -> np.ndarray:
     """Wait until the preview has shown `count` more frames; return the newest output frame."""
     target = window.preview.frames_shown + count
     qtbot.waitUntil(lambda: window.preview.frames_shown >= target, timeout=FRAME_TIMEOUT_MS)
-    frame = window.preview.last_output_bgr
+    frame = window.preview.last_frame_bgr
     assert frame is not None
     return frame.copy()
 

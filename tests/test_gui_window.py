@@ -192,6 +192,20 @@ def test_holding_space_shows_the_original_camera(qtbot: QtBot, open_window: Wind
     assert window.store.settings.effect.kind == "color", "holding Space never changes settings"
 
 
+def test_split_view_shows_the_original_beside_the_effect_and_is_remembered(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window(gui_settings(kind="color", color_rgb=(0, 0, 255)))
+    wait_frames(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    split = settled_frame(qtbot, window)
+    right_corner = Box(WIDTH_PX - 60, 0, WIDTH_PX, 60)
+    assert detail(split, CORNER) > 10, "the original room on the left"
+    assert np.abs(region(split, right_corner).mean(axis=(0, 1)) - (255, 0, 0)).max() < 3
+    assert window.store.settings.gui.split_view
+    assert window.commands.split_view.isChecked()
+
+
 def test_keyboard_shortcuts_switch_effects(qtbot: QtBot, open_window: WindowFactory) -> None:
     window = open_window(gui_settings(kind="none"))
     wait_frames(qtbot, window)
@@ -213,8 +227,8 @@ def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
     sizes = window.source_section.size_combo
     sizes.setCurrentIndex(sizes.findData("1280x720"))
     sizes.activated.emit(sizes.currentIndex())
-    qtbot.waitUntil(lambda: window.preview.last_output_bgr is not None
-                    and window.preview.last_output_bgr.shape[:2] == (720, 1280), timeout=20000)
+    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None
+                    and window.preview.last_frame_bgr.shape[:2] == (720, 1280), timeout=20000)
     assert (window.store.settings.source.width_px, window.store.settings.source.height_px) == (
         1280, 720)
     window.request_source(str(tmp_path / "missing.mp4"), 1280, 720, 30)
@@ -354,6 +368,6 @@ def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
     sizes = window.source_section.size_combo
     sizes.setCurrentIndex(sizes.findData("1280x720"))
     sizes.activated.emit(sizes.currentIndex())
-    qtbot.waitUntil(lambda: window.preview.last_output_bgr is not None
-                    and window.preview.last_output_bgr.shape[:2] == (720, 1280), timeout=20000)
+    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None
+                    and window.preview.last_frame_bgr.shape[:2] == (720, 1280), timeout=20000)
     assert window.store.settings.source.width_px == 1280

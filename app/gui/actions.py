@@ -80,8 +80,8 @@ class WindowActions:
         camera_menu.addAction(self.setup_virtualcam)
         camera_menu.addAction(self.refresh_cameras)
         view_menu = bar.addMenu("&View")
-        hold = view_menu.addAction("Hold Space to see the original")
-        hold.setEnabled(False)
+        hold = view_menu.addAction("Hold Space to see the original camera")
+        hold.setEnabled(False)  # a hint: holding a key cannot be a menu command
         view_menu.addAction(self.split_view)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.privacy)

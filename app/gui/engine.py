@@ -32,10 +32,9 @@ _JOIN_TIMEOUT_S = 1.5
 
 @dataclasses.dataclass(frozen=True)
 class PreviewFrame:
-    """The newest output frame, the camera frame it came from (when known), and the stats."""
+    """The newest preview frame (output, raw camera or split, as the mode says) and the stats."""
 
-    output_bgr: np.ndarray
-    input_bgr: np.ndarray | None
+    frame_bgr: np.ndarray
     snapshot: StatsSnapshot
 
 
@@ -55,7 +54,7 @@ class EngineBridge(QObject):
         self.pipeline: Pipeline | None = None
         self._settings: Settings | None = None
         self._raw_view = False
-        self.input_frames_available = False  # the pipeline passes camera frames to on_frame
+        self._split_view = False
         self._paused = False
         self._newest: PreviewFrame | None = None
         self._signal_pending = False
@@ -85,7 +84,7 @@ class EngineBridge(QObject):
     def _open_pipeline(self, settings: Settings) -> None:
         try:
             pipeline = open_pipeline(
-                self._effective(settings), "null", on_frame=self._on_frame, paced=True
+                with_default_background(settings), "null", on_frame=self._on_frame, paced=True
             )
         except SessionError as error:
             self.start_failed.emit(str(error), _cause(error))
@@ -117,8 +116,9 @@ class EngineBridge(QObject):
             return
         self.pipeline = pipeline
         if self._settings is not None:  # settings may have changed while it was starting
-            pipeline.update_settings(self._effective(self._settings))
+            pipeline.update_settings(with_default_background(self._settings))
         pipeline.set_paused(self._paused)
+        pipeline.set_preview_mode(self.preview_mode)
         self.started.emit(pipeline.describe())
 
     def restart(self, settings: Settings) -> None:
@@ -163,11 +163,10 @@ class EngineBridge(QObject):
         thread.start()
 
     # --- frames, on the pipeline's worker thread ---------------------------------------------
-    def _on_frame(self, output_bgr: np.ndarray, snapshot: StatsSnapshot, *extra: Any) -> None:
+    def _on_frame(self, frame_bgr: np.ndarray, snapshot: StatsSnapshot) -> None:
         """Keep the newest frame; signal the GUI only when it has taken the previous one."""
-        input_bgr = extra[0] if extra and isinstance(extra[0], np.ndarray) else None
         with self._lock:
-            self._newest = PreviewFrame(output_bgr, input_bgr, snapshot)
+            self._newest = PreviewFrame(frame_bgr, snapshot)
             if self._signal_pending or self._closing:
                 return
             self._signal_pending = True
@@ -179,10 +178,8 @@ class EngineBridge(QObject):
         with self._lock:
             frame, self._newest = self._newest, None
             self._signal_pending = False
-        if frame is not None and frame.input_bgr is not None:
-            self.input_frames_available = True
         if frame is not None and self._reattach_size is not None:
-            self._reattach_if_ready(frame.output_bgr)
+            self._reattach_if_ready(frame.frame_bgr)
         return frame
 
     # --- live changes ---------------------------------------------------------------------
@@ -190,38 +187,23 @@ class EngineBridge(QObject):
         """Apply settings now (source changes go through `switch_source`)."""
         self._settings = settings
         if self.pipeline is not None:
-            self.pipeline.update_settings(self._effective(settings))
+            self.pipeline.update_settings(with_default_background(settings))
 
-    def set_raw_view(self, raw: bool) -> None:
-        """Show the camera without the effect while a key is held; nothing is saved.
-
-        With camera frames from the pipeline this is preview-only. Without them the effect is
-        switched off in the pipeline, so the virtual camera is paused meanwhile: the meeting
-        must never see the room the user is hiding.
-        """
-        self._raw_view = raw
-        if self.input_frames_available:
-            return
-        if self._settings is not None:
-            self.update_settings(self._settings)
+    def set_preview(self, raw: bool, split: bool) -> None:
+        """What the preview shows: the raw camera (while a key is held), raw | output, or the
+        output. Only the preview changes; the virtual camera always gets the output."""
+        self._raw_view, self._split_view = raw, split
         if self.pipeline is not None:
-            self.pipeline.set_paused(self._paused or (raw and self.virtualcam is not None))
+            self.pipeline.set_preview_mode(self.preview_mode)
 
     @property
-    def raw_view(self) -> bool:
-        return self._raw_view
-
-    def _effective(self, settings: Settings) -> Settings:
-        if self._raw_view and not self.input_frames_available:
-            effect = dataclasses.replace(settings.effect, kind="none")
-            return dataclasses.replace(settings, effect=effect)
-        return with_default_background(settings)
+    def preview_mode(self) -> str:
+        return "raw" if self._raw_view else "split" if self._split_view else "output"
 
     def set_paused(self, paused: bool) -> None:
         self._paused = paused
         if self.pipeline is not None:
-            self.pipeline.set_paused(paused or (self._raw_view and not self.input_frames_available
-                                                and self.virtualcam is not None))
+            self.pipeline.set_paused(paused)
 
     @property
     def paused(self) -> bool:
@@ -304,8 +286,8 @@ class EngineBridge(QObject):
         """Called (GUI thread) when the virtual camera must be reopened at a new size."""
         self._reattach = callback
 
-    def _reattach_if_ready(self, output_bgr: np.ndarray) -> None:
-        height_px, width_px = output_bgr.shape[:2]
+    def _reattach_if_ready(self, frame_bgr: np.ndarray) -> None:
+        height_px, width_px = frame_bgr.shape[:2]
         if (width_px, height_px) == self._reattach_size:
             self._reattach_size = None
             if self._reattach is not None:

@@ -1,7 +1,7 @@
 """The live preview: the newest output frame, scaled to fit with its aspect ratio kept.
 
 Frames are resized with OpenCV to the widget's pixel size once per frame, so painting is a plain
-copy. With the camera frame available, the split view shows the original on the left half.
+copy. What the frame shows (output, raw camera, or split) is the pipeline's preview mode.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.engine import PreviewFrame
@@ -24,9 +24,8 @@ class PreviewWidget(QWidget):
         self.setMinimumSize(320, 180)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.frames_shown = 0
-        self.last_output_bgr: np.ndarray | None = None
-        self.split_view = False
-        self.raw_view = False
+        self.last_frame_bgr: np.ndarray | None = None
+        self.split_view = False  # labels the halves of the pipeline's split frames
         self._image: QImage | None = None
         self._image_buffer: np.ndarray | None = None  # keeps the QImage's pixels alive
         self._placeholder = "Starting the camera…"
@@ -38,13 +37,9 @@ class PreviewWidget(QWidget):
 
     def show_frame(self, frame: PreviewFrame) -> None:
         """Take the newest frame: scale it once, keep it, repaint."""
-        self.last_output_bgr = frame.output_bgr
+        shown_bgr = frame.frame_bgr
+        self.last_frame_bgr = shown_bgr
         self.frames_shown += 1
-        shown_bgr = frame.output_bgr
-        if self.raw_view and frame.input_bgr is not None:
-            shown_bgr = frame.input_bgr
-        elif self.split_view and frame.input_bgr is not None:
-            shown_bgr = _split(frame.input_bgr, frame.output_bgr)
         target = _fit(shown_bgr.shape[1], shown_bgr.shape[0], self._pixel_size())
         if target.width() < 2 or target.height() < 2:
             return
@@ -106,23 +101,29 @@ class PreviewWidget(QWidget):
         painter.end()
 
     def _paint_caption(self, painter: QPainter) -> None:
-        metrics = painter.fontMetrics()
-        box = metrics.boundingRect(self._caption).adjusted(-12, -6, 12, 6)
+        box = painter.fontMetrics().boundingRect(self._caption).adjusted(-12, -6, 12, 6)
         box.moveCenter(self.rect().center())
         box.moveBottom(self.height() - 16)
-        painter.fillRect(box, QColor(0, 0, 0, 170))
-        painter.setPen(QColor(Qt.GlobalColor.white))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._caption)
+        _paint_label(painter, self._caption, box)
 
     def _paint_split_labels(self, painter: QPainter, frame_rect: QRect) -> None:
-        middle = frame_rect.center().x()
-        painter.setPen(QPen(QColor(255, 255, 255, 200), 2))
-        painter.drawLine(middle, frame_rect.top(), middle, frame_rect.bottom())
-        painter.drawText(frame_rect.adjusted(10, 8, 0, 0), "Original")
-        painter.drawText(
-            frame_rect.adjusted(0, 8, -10, 0),
-            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, "Backdrop",
-        )
+        """'Original' over the left half, 'Backdrop' over the right (the pipeline draws the
+        dividing line)."""
+        for text, left_side in (("Original", True), ("Backdrop", False)):
+            box = painter.fontMetrics().boundingRect(text).adjusted(-8, -4, 8, 4)
+            box.moveTop(frame_rect.top() + 10)
+            if left_side:
+                box.moveLeft(frame_rect.left() + 10)
+            else:
+                box.moveRight(frame_rect.right() - 10)
+            _paint_label(painter, text, box)
+
+
+def _paint_label(painter: QPainter, text: str, box: QRect) -> None:
+    """White text on a translucent dark box: readable over any video."""
+    painter.fillRect(box, QColor(0, 0, 0, 170))
+    painter.setPen(QColor(Qt.GlobalColor.white))
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def _fit(width_px: int, height_px: int, bounds: QSize) -> QSize:
@@ -130,12 +131,3 @@ def _fit(width_px: int, height_px: int, bounds: QSize) -> QSize:
     scale = min(bounds.width() / width_px, bounds.height() / height_px)
     return QSize(max(1, int(width_px * scale)), max(1, int(height_px * scale)))
 
-
-def _split(input_bgr: np.ndarray, output_bgr: np.ndarray) -> np.ndarray:
-    """Left half from the original camera frame, right half from the output."""
-    if input_bgr.shape != output_bgr.shape:
-        return output_bgr
-    combined = output_bgr.copy()
-    middle = combined.shape[1] // 2
-    combined[:, :middle] = input_bgr[:, :middle]
-    return combined

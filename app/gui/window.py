@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self._pending_source: tuple[str, int, int, int] | None = None
         self._start_attempts = 0
         self._stopped_shown = False
+        self._raw_view = False
         self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
         self._build_ui()
         self.effects = EffectChooser(self.store, self.gallery, self.show_error)
@@ -85,7 +86,6 @@ class MainWindow(QMainWindow):
                                             self.commands, self.status, self._update_caption,
                                             self.show_error)
         self.commands.build_menus()
-        self.commands.split_view.setVisible(False)  # shown once the pipeline gives camera frames
         self.tray = self._make_tray(icon, use_tray)
         self._connect()
         restore_geometry(self, settings.gui.geometry)
@@ -213,8 +213,6 @@ class MainWindow(QMainWindow):
         if frame is None or self._closed:
             return
         self.preview.show_frame(frame)
-        if frame.input_bgr is not None and not self.commands.split_view.isVisible():
-            self.commands.split_view.setVisible(True)
 
     def _on_status_timer(self) -> None:
         snapshot = self.engine.snapshot()
@@ -242,7 +240,7 @@ class MainWindow(QMainWindow):
             self.commands.set_checked(action, effect_kind == kind)
         self.commands.set_checked(self.commands.effect_toggle, kind != "none")
         self.commands.set_checked(self.commands.split_view, settings.gui.split_view)
-        self.preview.split_view = settings.gui.split_view
+        self._apply_preview_mode()
         self.gallery.show_current(current_background(settings))
 
     # --- sources and models -----------------------------------------------------------------
@@ -343,18 +341,22 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def set_raw_view(self, raw: bool) -> None:
-        """The camera without the effect, while Space or the compare button is held."""
-        self.preview.raw_view = raw
-        self.engine.set_raw_view(raw)
+        """The camera without the effect in the preview, while Space or the button is held.
+        The virtual camera keeps sending the effect: the meeting never sees the room."""
+        self._raw_view = raw
+        self._apply_preview_mode()
         self._update_caption()
+
+    def _apply_preview_mode(self) -> None:
+        split = self.store.settings.gui.split_view
+        self.engine.set_preview(raw=self._raw_view, split=split)
+        self.preview.split_view = split and not self._raw_view
 
     def _update_caption(self) -> None:
         """The preview's caption: original view, a source switch, or pause, in that order."""
         caption = ""
-        if self.preview.raw_view:
-            caption = "Original camera"
-            if not self.engine.input_frames_available and self.engine.virtualcam is not None:
-                caption += " (the virtual camera is paused meanwhile)"
+        if self._raw_view:
+            caption = "Original camera (only here: the virtual camera keeps the effect)"
         elif self._pending_source is not None:
             caption = "Switching source…"
         elif self.engine.paused:
@@ -362,7 +364,6 @@ class MainWindow(QMainWindow):
         self.preview.set_caption(caption)
 
     def _on_split_view(self, on: bool) -> None:
-        self.preview.split_view = on
         self.store.replace("gui", split_view=on)
 
     # --- showing, hiding, closing -----------------------------------------------------------
