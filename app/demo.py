@@ -10,6 +10,8 @@ few milliseconds (one warpAffine of the cut-out, a blend in her region, a noise 
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -397,6 +399,69 @@ class DemoRenderer:
                      dst=frame_bgr)
 
 
+class _Prefetcher:
+    """Renders the next frame on its own thread while the consumer works on the current one.
+
+    A camera decodes on its own thread too, so an unpaced benchmark of the demo measures the
+    pipeline rather than the demo's drawing.
+    """
+
+    def __init__(self, render: Callable[[int], np.ndarray]) -> None:
+        self._render = render
+        self._condition = threading.Condition()
+        self._wanted: int | None = None
+        self._ready: tuple[int, np.ndarray] | None = None
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="backdrop-demo-render", daemon=True)
+        self._thread.start()
+
+    def request(self, index: int) -> None:
+        with self._condition:
+            self._wanted = index
+            self._condition.notify_all()
+
+    def take(self, index: int, timeout_s: float) -> np.ndarray | None:
+        """The frame `index` once rendered, or None after `timeout_s`."""
+        with self._condition:
+            self._condition.wait_for(
+                lambda: self._error is not None
+                or (self._ready is not None and self._ready[0] == index),
+                timeout=timeout_s,
+            )
+            if self._error is not None:
+                raise self._error
+            if self._ready is None or self._ready[0] != index:
+                return None
+            image_bgr, self._ready = self._ready[1], None
+            return image_bgr
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._wanted is not None or self._stopping)
+                if self._stopping:
+                    return
+                index, self._wanted = self._wanted, None
+            assert index is not None
+            try:
+                image_bgr = self._render(index)
+            except Exception as error:  # handed to the reader, which raises it
+                with self._condition:
+                    self._error = error
+                    self._condition.notify_all()
+                return
+            with self._condition:
+                self._ready = (index, image_bgr)
+                self._condition.notify_all()
+
+    def close(self) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+        self._thread.join(2.0)
+
+
 class DemoSource:
     """The embedded default source: the demo person in a room, at any even size.
 
@@ -429,6 +494,7 @@ class DemoSource:
         self._clock: Clock = clock or SystemClock()
         self._renderer: DemoRenderer | None = None
         self._pacer: FramePacer | None = None
+        self._prefetcher: _Prefetcher | None = None
         self._next_index = 0
 
     def open(self) -> None:
@@ -444,14 +510,27 @@ class DemoSource:
         if self._renderer is None or self._pacer is None:
             raise RuntimeError("demo: call open() before read()")
         index = self._next_index
-        if self.paced:
-            due_index = self._pacer.next_due(timeout_s)
-            if due_index is None:
-                return None
-            self.dropped_frames += due_index - index
-            index = due_index
+        if not self.paced:
+            return self._read_prefetched(index, timeout_s)
+        due_index = self._pacer.next_due(timeout_s)
+        if due_index is None:
+            return None
+        self.dropped_frames += due_index - index
+        self._next_index = due_index + 1
+        image_bgr = self._renderer.render(due_index / self.fps)
+        return Frame(image_bgr, self._clock.now_s(), due_index)
+
+    def _read_prefetched(self, index: int, timeout_s: float) -> Frame | None:
+        renderer = self._renderer
+        assert renderer is not None
+        if self._prefetcher is None:
+            self._prefetcher = _Prefetcher(lambda i: renderer.render(i / self.fps))
+            self._prefetcher.request(index)
+        image_bgr = self._prefetcher.take(index, timeout_s)
+        if image_bgr is None:
+            return None
         self._next_index = index + 1
-        image_bgr = self._renderer.render(index / self.fps)
+        self._prefetcher.request(index + 1)
         return Frame(image_bgr, self._clock.now_s(), index)
 
     def person_alpha(self, index: int) -> np.ndarray:
@@ -461,5 +540,8 @@ class DemoSource:
         return self._renderer.person_alpha(index / self.fps)
 
     def close(self) -> None:
-        """Free the scene. Idempotent."""
+        """Stop the render thread and free the scene. Idempotent."""
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
         self._renderer, self._pacer = None, None

@@ -272,11 +272,14 @@ class AlphaStabilizer:
         height_px, width_px = alpha.shape
         cv2.resize(hold_lowres, (width_px, height_px), dst=self._weight,
                    interpolation=cv2.INTER_LINEAR)
-        cv2.subtract(previous, alpha, dst=self._change)
-        # Only small changes are noise: a change near _ALPHA_NOISE_SPAN is let through at once.
-        closeness = _closeness(previous, alpha, _ALPHA_NOISE_SPAN, self._scratch)
+        change = cv2.subtract(previous, alpha, dst=self._change)
+        # Only small changes are noise: weight *= max(0, 1 - |change| / span), so a change of
+        # _ALPHA_NOISE_SPAN or more is followed at once.
+        closeness = cv2.absdiff(previous, alpha, dst=self._scratch)
+        cv2.addWeighted(closeness, -1.0 / _ALPHA_NOISE_SPAN, closeness, 0.0, 1.0, dst=closeness)
+        cv2.max(closeness, 0.0, dst=closeness)
         cv2.multiply(self._weight, closeness, dst=self._weight)
-        cv2.multiply(self._change, self._weight, dst=self._change)
-        cv2.add(alpha, self._change, dst=alpha)
+        cv2.multiply(change, self._weight, dst=change)
+        cv2.add(alpha, change, dst=alpha)
         np.copyto(previous, alpha)
         return alpha
