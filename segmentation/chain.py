@@ -12,7 +12,6 @@ import numpy as np
 from segmentation.refine import AlphaRefiner
 from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother
 
-
 # 'fast' refinement of frames wider than this works on the frame at half size and upsamples the
 # alpha once: the mask is 256 px wide, so a 960 px alpha (for 1080p) still places edges within
 # about a pixel of the output, at a quarter of the full-size cost. 'best' always works at full
