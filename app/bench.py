@@ -52,6 +52,7 @@ class BenchResult:
     dropped_frames: int
     stage_ms_p50: dict[str, float]
     stage_ms_p95: dict[str, float]
+    latencies_ms: list[float] = dataclasses.field(default_factory=list, repr=False)
 
     def text(self) -> str:
         lines = [
@@ -82,7 +83,9 @@ def bench_command(args: argparse.Namespace) -> int:
         if isinstance(error, SessionError):
             raise UserError(str(error)) from error
         raise
-    print(json.dumps(dataclasses.asdict(result), indent=2) if args.json else result.text())
+    figures = dataclasses.asdict(result)
+    figures.pop("latencies_ms")
+    print(json.dumps(figures, indent=2) if args.json else result.text())
     if args.plot is not None:
         from app.bench_plot import plot_bench
 
@@ -134,6 +137,7 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
         dropped_frames=snapshot.dropped_frames,
         stage_ms_p50={name: _pct(v, 50) for name, v in stages.items()},
         stage_ms_p95={name: _pct(v, 95) for name, v in stages.items()},
+        latencies_ms=list(latencies),
     )
 
 

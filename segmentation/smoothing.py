@@ -277,7 +277,7 @@ class AlphaStabilizer:
         # _ALPHA_NOISE_SPAN or more is followed at once.
         closeness = cv2.absdiff(previous, alpha, dst=self._scratch)
         cv2.addWeighted(closeness, -1.0 / _ALPHA_NOISE_SPAN, closeness, 0.0, 1.0, dst=closeness)
-        cv2.max(closeness, 0.0, dst=closeness)
+        cv2.threshold(closeness, 0.0, 0.0, cv2.THRESH_TOZERO, dst=closeness)
         cv2.multiply(self._weight, closeness, dst=self._weight)
         cv2.multiply(change, self._weight, dst=change)
         cv2.add(alpha, change, dst=alpha)

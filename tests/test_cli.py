@@ -172,3 +172,12 @@ def test_setup_virtualcam_prints_the_commands(tmp_path: Path) -> None:
     if sys.platform.startswith("linux"):
         assert "modprobe v4l2loopback" in result.stdout
         assert "/etc/modprobe.d/" in result.stdout
+
+
+def test_bench_draws_its_plot(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "bench", "--size", "640x360", "--seconds", "1", "--paced", "30",
+                      "--plot", "bench.png")
+    assert result.returncode == 0, result.stderr
+    plot = cv2.imread(str(tmp_path / "bench.png"))
+    assert plot is not None and plot.shape[1] > 800
+    assert "latency" in result.stdout
