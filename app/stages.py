@@ -15,13 +15,14 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.degrade import Degradation, LoadGovernor
 from app.settings import Settings
 from app.sources import Frame
 from app.stats import PipelineStats
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
 from segmentation.chain import AlphaChain
-from segmentation.models import ModelError, ModelSpec, resolve_model
+from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter
 
 _RESULT_TIMEOUT_S = 0.25
@@ -137,6 +138,11 @@ class FrameStages:
         self.messages: list[str] = []
         self._pause_cache: tuple[int, np.ndarray] | None = None
         self._worker = _CompositeWorker(self._finish) if pipelined else None
+        # Live, paced frames only: unpaced runs (bench, files) want every frame at full quality.
+        self._governor = LoadGovernor() if not (pipelined or every_frame) else None
+        self._degradation = Degradation()
+        self._last_smoothed: np.ndarray | None = None
+        self._carry_next = False
         self.configure(settings, strict=True)
         self._frame_size = (width_px, height_px)
         self.messages.extend(self._switch_model(settings.mask.model, width_px, height_px))
@@ -161,15 +167,22 @@ class FrameStages:
             if strict:
                 raise
             messages.append(f"{error} The previous background stays.")
-        self._chain.configure(settings.mask.smoothing, settings.mask.refinement)
+        self._settings = settings
+        self._chain.configure(settings.mask.smoothing, self._refinement())
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
-        self._settings = settings
         return messages
+
+    def _refinement(self) -> str:
+        cap = self._degradation.refinement_cap
+        wanted = self._settings.mask.refinement
+        return cap if cap is not None and wanted == "best" else wanted
 
     def _switch_model(self, choice: str, width_px: int, height_px: int) -> list[str]:
         try:
             spec = resolve_model(choice, width_px, height_px)
+            if self._degradation.force_landscape and choice in ("auto", "general"):
+                spec = LANDSCAPE
             segmenter = (VideoSegmenter if self._every_frame else LiveSegmenter)(spec)
         except ModelError as error:
             if self._segmenter is not None:
@@ -197,13 +210,17 @@ class FrameStages:
         self._chain.reset()
 
     @property
+    def degradation(self) -> Degradation:
+        return self._degradation
+
+    @property
     def model(self) -> ModelSpec | None:
         return self._segmenter.spec if self._segmenter is not None else None
 
     # --- frames ---------------------------------------------------------------------------
     def process(self, frame: Frame, stats: PipelineStats) -> Iterator[Finished]:
         """Feed one frame; yield each frame now complete."""
-        started_s = time.perf_counter()
+        started_s = frame_started_s = time.perf_counter()
         frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror)
         self._ensure_segmenter(frame_bgr)
         assert self._segmenter is not None
@@ -228,10 +245,43 @@ class FrameStages:
             # while MediaPipe infers this one.
             results = self._await_results(stats) if self._in_flight else {}
             self._submit(pending, small_rgb, timestamp_ms, stats)
+        elif self._carry_next and self._last_smoothed is not None:
+            # Degraded: this frame reuses the previous mask instead of being segmented.
+            self._carry_next = False
+            yield Finished(self._finish(pending, None, stats), pending)
+            self._observe_load(frame_started_s)
+            return
         else:
+            self._carry_next = self._degradation.every_other_frame
             self._submit(pending, small_rgb, timestamp_ms, stats)
             results = self._await_results(stats)
         yield from self._collect(results, stats)
+        self._observe_load(frame_started_s)
+
+    def _observe_load(self, started_s: float) -> None:
+        """Feed the governor this frame's time; degrade or recover a step when it says so."""
+        if self._governor is None:
+            return
+        budget_ms = 1000.0 / max(self._settings.source.fps, 1)
+        change = self._governor.observe(_ms_since(started_s), budget_ms, self._step_applies)
+        if change is None:
+            return
+        before = self._degradation
+        self._degradation = change
+        self._chain.configure(self._settings.mask.smoothing, self._refinement())
+        if change.force_landscape != before.force_landscape:
+            self.messages.extend(self._switch_model(self._model_choice, *self._frame_size))
+        self.messages.append(change.message or "Backdrop keeps up again: full quality is back.")
+
+    def _step_applies(self, level: int) -> bool:
+        """Whether degradation `level` would change anything with the current settings."""
+        if level == 1:
+            return self._settings.mask.refinement == "best"
+        if level == 2:
+            return self._settings.mask.model in ("auto", "general") and (
+                self.model is not None and self.model != LANDSCAPE
+            )
+        return True
 
     def _submit(
         self, pending: _InFlight, small_rgb: np.ndarray, timestamp_ms: int, stats: PipelineStats
@@ -276,9 +326,17 @@ class FrameStages:
         if self._worker is not None:
             self._worker.take()
 
-    def _finish(self, pending: _InFlight, confidence: np.ndarray, stats: PipelineStats) -> Any:
+    def _finish(
+        self, pending: _InFlight, confidence: np.ndarray | None, stats: PipelineStats
+    ) -> Any:
+        """Smooth, refine and composite one frame; no confidence carries the last mask on."""
         started_s = time.perf_counter()
-        smoothed = self._chain.smooth(confidence, pending.small_gray)
+        if confidence is None and self._last_smoothed is not None:
+            smoothed = self._last_smoothed
+        else:
+            assert confidence is not None
+            smoothed = self._chain.smooth(confidence, pending.small_gray)
+            self._last_smoothed = smoothed
         stats.stage("smooth", _ms_since(started_s))
         started_s = time.perf_counter()
         alpha = self._chain.alpha(
