@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+import app.camera
 import app.sources
 from app.clock import FakeClock
 from app.demo import DemoSource
@@ -166,7 +167,7 @@ def test_unknown_specs_list_what_is_accepted() -> None:
 def test_a_missing_camera_suggests_the_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.sources, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
+    monkeypatch.setattr(app.camera, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
     with pytest.raises(SourceError, match=r"No camera found at index 0\..*--source demo"):
         open_source("camera").open()
 

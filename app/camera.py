@@ -1,0 +1,285 @@
+"""Webcams: a reader thread that keeps only the newest frame, and the list of cameras."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from app.clock import Clock, SystemClock
+from app.frames import (
+    _PLAUSIBLE_FPS_RANGE,
+    CaptureFactory,
+    Frame,
+    SourceError,
+    VideoCaptureLike,
+    _as_bgr,
+)
+
+_DEMO_HINT = "try `backdrop run --source demo` to see Backdrop without one"
+_SYSFS_VIDEO_DIR = Path("/sys/class/video4linux")
+_DEV_DIR = Path("/dev")
+# A camera that delivers nothing for this long is treated as gone (unplugged, taken).
+_CAMERA_STALL_S = 5.0
+_CAMERA_RETRY_WAIT_S = 0.01
+# Longest a blocked camera read can hold up close(); V4L2 reads time out well before.
+_CAMERA_JOIN_TIMEOUT_S = 12.0
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """A camera the user can pick: `camera:<index>` or its device `path` (may be empty)."""
+
+    index: int
+    name: str
+    path: str
+
+
+
+def camera_backend() -> int:
+    """The OpenCV capture API that opens cameras fastest on this platform."""
+    if sys.platform.startswith("linux"):
+        return int(cv2.CAP_V4L2)
+    if sys.platform == "win32":
+        return int(cv2.CAP_DSHOW)
+    if sys.platform == "darwin":
+        return int(cv2.CAP_AVFOUNDATION)
+    return int(cv2.CAP_ANY)
+
+
+def _open_cv_capture(index_or_path: int | str, backend: int) -> VideoCaptureLike:
+    capture: VideoCaptureLike = cv2.VideoCapture(index_or_path, backend)
+    return capture
+
+
+class CameraSource:
+    """A webcam read by a thread that keeps only the newest frame (older ones are dropped).
+
+    `dropped_frames` counts frames the consumer never saw because a newer one replaced them.
+    """
+
+    def __init__(
+        self,
+        index_or_path: int | str,
+        width_px: int = 1280,
+        height_px: int = 720,
+        fps: float = 30.0,
+        clock: Clock | None = None,
+        capture_factory: CaptureFactory | None = None,
+    ) -> None:
+        self._device = index_or_path
+        self.name = f"camera {index_or_path}" if isinstance(index_or_path, int) else index_or_path
+        self.width_px, self.height_px, self.fps = width_px, height_px, float(fps)
+        self.dropped_frames = 0
+        self._clock: Clock = clock or SystemClock()
+        self._capture_factory = capture_factory or _open_cv_capture
+        self._check_device_node = capture_factory is None
+        self._capture: VideoCaptureLike | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._condition = threading.Condition()
+        self._latest: Frame | None = None
+        self._last_returned_index = -1
+        self._next_index = 0
+        self._last_good_s = 0.0
+        self._failure: str | None = None
+
+    def _describe(self) -> str:
+        if isinstance(self._device, int):
+            return f"at index {self._device}"
+        return f"at {self._device}"
+
+    def _not_found(self) -> SourceError:
+        return SourceError(
+            f"No camera found {self._describe()}. Connect a camera, or {_DEMO_HINT}."
+        )
+
+    def _device_node_missing(self) -> bool:
+        """On Linux a camera is a /dev/video* node; without one, OpenCV cannot open it."""
+        if not (self._check_device_node and sys.platform.startswith("linux")):
+            return False
+        device = self._device
+        node = _DEV_DIR / f"video{device}" if isinstance(device, int) else Path(device)
+        return not node.exists()
+
+    def _configure(self, capture: VideoCaptureLike) -> None:
+        """Ask for MJPG (full frame rate over USB 2), our size and rate, and a short buffer."""
+        capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width_px)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height_px)
+        capture.set(cv2.CAP_PROP_FPS, self.fps)
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+
+    def open(self) -> None:
+        """Open the camera, wait for its first frame and start the reader thread."""
+        if self._thread is not None:
+            return
+        if self._device_node_missing():
+            raise self._not_found()
+        capture = self._capture_factory(self._device, camera_backend())
+        if not capture.isOpened():
+            capture.release()
+            raise self._not_found()
+        self._configure(capture)
+        ok, image = capture.read()
+        if not ok or image is None:
+            capture.release()
+            raise SourceError(
+                f"The camera {self._describe()} opened but sent no picture. Close other apps "
+                f"that may be using it (video calls, the camera app) and retry, or {_DEMO_HINT}."
+            )
+        image = _as_bgr(image)
+        self.height_px, self.width_px = image.shape[:2]
+        reported_fps = capture.get(cv2.CAP_PROP_FPS)
+        if _PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= _PLAUSIBLE_FPS_RANGE[1]:
+            self.fps = float(reported_fps)
+        self._last_good_s = self._clock.now_s()
+        self._latest = Frame(image, self._last_good_s, 0)
+        self._next_index, self._last_returned_index = 1, -1
+        self._failure, self.dropped_frames = None, 0
+        self._capture = capture
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(capture,), name=f"backdrop {self.name} reader", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, capture: VideoCaptureLike) -> None:
+        """Reader thread: keep replacing the newest frame until stopped or the camera dies."""
+        while not self._stop.is_set():
+            ok, image = capture.read()
+            now_s = self._clock.now_s()
+            if not ok or image is None:
+                if now_s - self._last_good_s > _CAMERA_STALL_S:
+                    self._fail(
+                        f"The camera {self._describe()} stopped sending pictures. Check that it "
+                        "is still connected and that no other app took it over."
+                    )
+                    return
+                self._stop.wait(_CAMERA_RETRY_WAIT_S)
+                continue
+            self._last_good_s = now_s
+            with self._condition:
+                if self._latest is not None and self._latest.index > self._last_returned_index:
+                    self.dropped_frames += 1
+                self._latest = Frame(_as_bgr(image), now_s, self._next_index)
+                self._next_index += 1
+                self._condition.notify_all()
+
+    def _fail(self, message: str) -> None:
+        with self._condition:
+            self._failure = message
+            self._condition.notify_all()
+
+    def _has_new_frame(self) -> bool:
+        return self._latest is not None and self._latest.index > self._last_returned_index
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """The newest frame not yet returned; SourceError once the camera is gone."""
+        if self._thread is None:
+            raise RuntimeError(f"{self.name}: call open() before read()")
+        with self._condition:
+            self._condition.wait_for(
+                lambda: self._has_new_frame() or self._failure is not None, timeout=timeout_s
+            )
+            if not self._has_new_frame():
+                if self._failure is not None:
+                    raise SourceError(self._failure)
+                return None
+            frame = self._latest
+            assert frame is not None
+            self._last_returned_index = frame.index
+            return frame
+
+    def close(self) -> None:
+        """Stop and join the reader thread, then release the camera. Idempotent."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout=_CAMERA_JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                return  # still inside a driver read: releasing now could crash OpenCV
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+_VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
+_V4L2_CAP_VIDEO_CAPTURE = 0x00000001
+_V4L2_CAP_VIDEO_CAPTURE_MPLANE = 0x00001000
+_V4L2_CAP_DEVICE_CAPS = 0x80000000
+
+
+def _v4l2_capabilities(device: Path) -> tuple[str, int] | None:
+    """(driver, device capabilities) from VIDIOC_QUERYCAP, or None if the query failed."""
+    import fcntl  # POSIX only; this is reached on Linux alone
+    import os
+
+    try:
+        descriptor = os.open(device, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        buffer = bytearray(104)
+        fcntl.ioctl(descriptor, _VIDIOC_QUERYCAP, buffer)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    driver = bytes(buffer[0:16]).split(b"\0", 1)[0].decode("ascii", "replace")
+    capabilities = int.from_bytes(buffer[84:88], "little")
+    if capabilities & _V4L2_CAP_DEVICE_CAPS:
+        capabilities = int.from_bytes(buffer[88:92], "little")
+    return driver, capabilities
+
+
+def _is_usable_camera(device: Path) -> bool:
+    """True unless V4L2 says it cannot capture (metadata node) or is a loopback (a virtual
+    camera, possibly our own output). A device that cannot be queried is kept."""
+    queried = _v4l2_capabilities(device)
+    if queried is None:
+        return True
+    driver, capabilities = queried
+    capture_bits = _V4L2_CAP_VIDEO_CAPTURE | _V4L2_CAP_VIDEO_CAPTURE_MPLANE
+    return bool(capabilities & capture_bits) and "loopback" not in driver
+
+
+def _list_linux_cameras(sysfs_dir: Path, dev_dir: Path) -> list[CameraInfo]:
+    cameras = []
+    for entry in sysfs_dir.glob("video*"):
+        suffix = entry.name.removeprefix("video")
+        device = dev_dir / entry.name
+        if not suffix.isdigit() or not device.exists() or not _is_usable_camera(device):
+            continue
+        try:
+            name = (entry / "name").read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            name = ""
+        cameras.append(CameraInfo(int(suffix), name or entry.name, str(device)))
+    return sorted(cameras, key=lambda camera: camera.index)
+
+
+def _probe_cameras(max_index: int) -> list[CameraInfo]:
+    cameras = []
+    for index in range(max_index):
+        capture = cv2.VideoCapture(index, camera_backend())
+        if capture.isOpened():
+            cameras.append(CameraInfo(index, f"Camera {index}", ""))
+        capture.release()
+    return cameras
+
+
+def list_cameras(
+    max_index: int = 5, sysfs_dir: Path = _SYSFS_VIDEO_DIR, dev_dir: Path = _DEV_DIR
+) -> list[CameraInfo]:
+    """Cameras present, cheaply: on Linux from sysfs names and the existing /dev/video*
+    capture nodes (virtual loopback cameras left out); elsewhere by opening indices
+    0..max_index-1."""
+    if sys.platform.startswith("linux"):
+        return _list_linux_cameras(sysfs_dir, dev_dir)
+    return _probe_cameras(max_index)
+
+
