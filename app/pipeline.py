@@ -12,28 +12,45 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-import cv2
 import numpy as np
 
 from app.clock import Clock, SystemClock
+from app.resilience import (
+    LIVE,
+    NONE,
+    DeviceSlot,
+    LinkStatus,
+    ResilientSink,
+    ResilientSource,
+    SubstituteFrame,
+    blurred_still,
+    close_quietly,
+)
 from app.settings import Settings
-from app.sinks import FrameSink, SinkError
-from app.sources import Frame, FrameSource, SourceError
+from app.sinks import FrameSink, SinkError, VideoFileSink
+from app.sources import Frame, FrameSource
 from app.stages import Finished, FrameStages
 from app.stats import PipelineStats, StatsSnapshot
-from segmentation.models import ModelError
 
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
 PREVIEW_MODES = ("output", "raw", "split")
 _READ_TIMEOUT_S = 0.5
+# stop() waits this share of its budget for the worker, then releases what the worker is not using.
+_JOIN_SHARE = 0.6
+
 
 
 class Pipeline:
-    """Runs the stages on a worker thread; settings, source and sink change live."""
+    """Runs the stages on a worker thread; settings, source and sink change live.
+
+    Live runs are resilient: a camera lost mid-run is replaced by a captioned still while it
+    reconnects, and a virtual camera that fails is reopened with backoff; the snapshot's
+    `source_state` and `sink_state` say so. `stop()` returns within its timeout even when a
+    device call hangs.
+    """
 
     def __init__(
         self,
@@ -46,20 +63,26 @@ class Pipeline:
         every_frame: bool = False,
         pipelined: bool = False,
         max_frames: int | None = None,
+        resilient: bool | None = None,
+        sink_must_open: bool = True,
     ) -> None:
         """`every_frame` segments every frame synchronously (files, tests); otherwise live.
 
         `pipelined` lets inference of one frame overlap compositing of the previous one, for
-        unpaced sources where throughput matters more than a frame of latency.
+        unpaced sources where throughput matters more than a frame of latency. `resilient`
+        (default: live runs) survives devices failing mid-run; with `sink_must_open=False` a
+        sink that cannot open at start is retried instead of raising.
         """
         self.stats = PipelineStats()
         self._clock = clock or SystemClock()
+        self._resilient = not every_frame if resilient is None else resilient
         self._settings = settings
         self._pending_settings: Settings | None = None
-        self._source = source
+        self._sources = DeviceSlot[FrameSource](self._wrap_source(source))
         self._pending_source: FrameSource | None = None
-        self._sink = sink
-        self._pending_sink: tuple[FrameSink | None] | None = None
+        self._sinks = DeviceSlot[FrameSink](self._wrap_sink(sink, self._resilient))
+        self._sink_must_open = sink_must_open
+        self._pending_sink: tuple[FrameSink | None, bool, bool] | None = None
         self._on_frame = on_frame
         self._every_frame = every_frame
         self._pipelined = pipelined
@@ -71,20 +94,33 @@ class Pipeline:
         self._stages: FrameStages | None = None
         self._paused = False
         self._preview_mode = "output"
+        self._last_output: np.ndarray | None = None
+        self._lost_still: np.ndarray | None = None
+        self._recoveries_seen = 0
         self.error: BaseException | None = None
         self.messages: list[str] = []
+
+    @property
+    def _source(self) -> FrameSource:
+        source = self._sources.device
+        assert source is not None
+        return source
 
     # --- control, from any thread -------------------------------------------------------
     def start(self) -> None:
         """Open the source and sink here, so their errors reach the caller, then run."""
         self._source.open()
         width_px, height_px = _even(self._source.width_px, self._source.height_px)
-        if self._sink is not None:
-            try:
-                self._sink.open(width_px, height_px, _sink_fps(self._source))
-            except BaseException:
-                self._source.close()
-                raise
+        sink = self._sinks.device
+        try:
+            if isinstance(sink, ResilientSink):
+                sink.open(width_px, height_px, _sink_fps(self._source),
+                          must_open=self._sink_must_open)
+            elif sink is not None:
+                sink.open(width_px, height_px, _sink_fps(self._source))
+        except BaseException:
+            self._source.close()
+            raise
         try:
             self._stages = FrameStages(
                 self._settings, width_px, height_px, every_frame=self._every_frame,
@@ -93,19 +129,28 @@ class Pipeline:
         except BaseException:
             self._close_devices()
             raise
+        self._sync_links()
         self._thread = threading.Thread(target=self._run, name="backdrop-pipeline", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop the worker, join it, and release the source, sink and segmenter."""
+        """Stop the worker and release the source, sink and segmenter, within `timeout_s`.
+
+        A worker stuck inside a device call (a driver that never returns) is left to end by
+        itself; whichever device it is not using is released anyway.
+        """
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.warning("pipeline worker did not stop within %.1f s", timeout_s)
-            self._thread = None
-        else:
+        thread, self._thread = self._thread, None
+        if thread is None:
             self._close_devices()
+            return
+        deadline_s = time.monotonic() + timeout_s
+        thread.join(timeout_s * _JOIN_SHARE)
+        if not thread.is_alive():
+            return
+        log.warning("pipeline worker is stuck in a device call; releasing what it does not use")
+        for slot in (self._sinks, self._sources):
+            slot.release((deadline_s - time.monotonic()) / 2)
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the worker ends by itself (frame limit, end of file, error)."""
@@ -130,10 +175,15 @@ class Pipeline:
         with self._lock:
             self._pending_source = source
 
-    def set_sink(self, sink: FrameSink | None) -> None:
-        """Switch to an opened sink (or none) at the next frame; the old one is closed."""
+    def set_sink(self, sink: FrameSink | None, *, retry: bool = False, opened: bool = True) -> None:
+        """Switch to a sink (or none) at the next frame; the old one is closed.
+
+        `opened=False` lets the worker open it. With `retry` a sink that fails (or cannot open)
+        is reopened with backoff and `snapshot().sink_state` says so; without, it is dropped
+        with a message "<description> stopped: <reason>".
+        """
         with self._lock:
-            self._pending_sink = (sink,)
+            self._pending_sink = (sink, retry, opened)
 
     def set_preview_mode(self, mode: str) -> None:
         """What `on_frame` receives: 'output', 'raw' (the camera) or 'split' (raw | output).
@@ -162,7 +212,8 @@ class Pipeline:
     def describe(self) -> str:
         """What runs: size, source, model and where the frames go."""
         width_px, height_px = self.output_size
-        target = self._sink.description if self._sink is not None else "the preview only"
+        sink = self._sinks.device
+        target = sink.description if sink is not None else "the preview only"
         model = self._stages.model.name if self._stages and self._stages.model else "no"
         return (
             f"{self._source.name} at {width_px}x{height_px}, {model} model, "
@@ -192,15 +243,27 @@ class Pipeline:
     def _step(self) -> None:
         assert self._stages is not None
         started_s = time.perf_counter()
-        frame = self._source.read(_READ_TIMEOUT_S)
+        frame, source_finished = self._read()
         self._record("read", started_s)
-        if frame is None:
-            if getattr(self._source, "finished", False):
+        self._sync_links()
+        if frame is None or self._stop.is_set():
+            if source_finished:
                 self._stop.set()
+            return  # nothing new, or stop() came while the read was waiting
+        if isinstance(frame, SubstituteFrame):
+            self._deliver_substitute(frame)
             return
         self.stats.frame_in(self._clock.now_s())
         for finished in self._stages.process(frame, self.stats):
             self._deliver(finished)
+
+    def _read(self) -> tuple[Frame | None, bool]:
+        """The next frame and whether a file source has ended; nothing once stop() released it."""
+        with self._sources.use() as source:
+            if source is None or self._stop.is_set():
+                return None, False
+            frame = source.read(_READ_TIMEOUT_S)
+            return frame, frame is None and bool(getattr(source, "finished", False))
 
     def _deliver(self, finished: Finished) -> None:
         assert self._stages is not None
@@ -210,25 +273,48 @@ class Pipeline:
         else:
             self._stages.resume()
             sent_bgr = output_bgr
+        self._last_output, self._lost_still = output_bgr, None
         while self._stages.messages:
             self._remember(self._stages.messages.pop(0))
-        started_s = time.perf_counter()
-        if self._sink is not None:
-            try:
-                self._sink.send(sent_bgr)
-            except SinkError as error:
-                self._sink_failed(error)
-        self._record("sink", started_s)
+        self._drain(self._background_messages())
+        self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
             self._on_frame(preview_frame(finished, self._preview_mode), self.stats.snapshot())
 
-    def _sink_failed(self, error: SinkError) -> None:
+    def _deliver_substitute(self, frame: SubstituteFrame) -> None:
+        """While the camera is lost: the last output, blurred and captioned (or the pause
+        still), to the sink and the preview, at the camera's rate."""
+        assert self._stages is not None
+        if self._paused and self._last_output is not None:
+            still_bgr = self._stages.pause_frame(self._last_output)
+        else:
+            if self._lost_still is None:
+                self._lost_still = (
+                    blurred_still(self._last_output, frame.caption)
+                    if self._last_output is not None else crop_even(frame.image_bgr)
+                )
+            still_bgr = self._lost_still
+        self._send(still_bgr)
+        self.stats.frame_out(self._clock.now_s(), None)
+        if self._on_frame is not None:
+            self._on_frame(still_bgr, self.stats.snapshot())
+
+    def _send(self, frame_bgr: np.ndarray) -> None:
+        started_s = time.perf_counter()
+        with self._sinks.use() as sink:
+            if sink is not None:
+                try:
+                    sink.send(frame_bgr)
+                except SinkError as error:
+                    self._sink_failed(sink, error)
+        self._record("sink", started_s)
+
+    def _sink_failed(self, sink: FrameSink, error: SinkError) -> None:
         """Keep the preview running without the sink; the status says what happened."""
-        self._remember(f"{self._sink_description()} stopped: {error}")
-        if self._sink is not None:
-            self._safe_close(self._sink)
-        self._sink = None
+        self._remember(f"{sink.description} stopped: {error}")
+        close_quietly(self._sinks.swap(None))
+        self._sync_links()
 
     def _record(self, stage: str, started_s: float) -> None:
         self.stats.stage(stage, (time.perf_counter() - started_s) * 1000.0)
@@ -240,39 +326,90 @@ class Pipeline:
             sink, self._pending_sink = self._pending_sink, None
         assert self._stages is not None
         if source is not None:
-            self._safe_close(self._source)
-            self._source = source
+            close_quietly(self._sources.swap(self._wrap_source(source)))
             self._stages.reset()
+            self._last_output = self._lost_still = None
+            self._recoveries_seen = 0
         if sink is not None:
-            if self._sink is not None:
-                self._safe_close(self._sink)
-            self._sink = sink[0]
+            close_quietly(self._sinks.swap(self._install_sink(*sink)))
         if settings is not None:
             for message in self._stages.configure(settings):
                 self._remember(message)
             self._settings = settings
+        if source is not None or sink is not None:
+            self._sync_links()
+
+    def _install_sink(self, sink: FrameSink | None, retry: bool, opened: bool) -> FrameSink | None:
+        """Wrap a sink set live (if it should retry) and open it if the caller did not."""
+        sink = self._wrap_sink(sink, retry)
+        width_px, height_px = self.output_size
+        fps = _sink_fps(self._source)
+        if isinstance(sink, ResilientSink):
+            if opened:
+                sink.adopt(width_px, height_px, fps)
+            else:
+                sink.open(width_px, height_px, fps, must_open=False)
+        elif sink is not None and not opened:
+            try:
+                sink.open(width_px, height_px, fps)
+            except SinkError as error:
+                self._remember(f"{sink.description} stopped: {error}")
+                return None
+        return sink
+
+    def _wrap_source(self, source: FrameSource) -> FrameSource:
+        if not self._resilient or isinstance(source, ResilientSource):
+            return source
+        return ResilientSource(source, self._clock)
+
+    def _wrap_sink(self, sink: FrameSink | None, retry: bool) -> FrameSink | None:
+        """Sinks that can be reopened retry; a file cannot (reopening would truncate it)."""
+        if sink is None or not retry or isinstance(sink, (ResilientSink, VideoFileSink)):
+            return sink
+        return ResilientSink(sink, self._clock)
+
+    def _sync_links(self) -> None:
+        """Pass the source's and sink's news to the messages and their states to the stats."""
+        source, sink = self._sources.device, self._sinks.device
+        source_status = LinkStatus(LIVE)
+        if isinstance(source, ResilientSource):
+            self._drain(source.messages)
+            source_status = source.status
+            if source.recoveries != self._recoveries_seen:  # the camera is back: start afresh
+                self._recoveries_seen = source.recoveries
+                if self._stages is not None:
+                    self._stages.reset()
+        sink_status = LinkStatus(NONE) if sink is None else LinkStatus(LIVE)
+        if isinstance(sink, ResilientSink):
+            self._drain(sink.messages)
+            sink_status = sink.status
+        self.stats.set_links(
+            (source_status.state, source_status.message), (sink_status.state, sink_status.message)
+        )
+
+    def _drain(self, messages: list[str]) -> None:
+        while messages:
+            self._remember(messages.pop(0))
+
+    def _background_messages(self) -> list[str]:
+        """What the compositor had to say about a background that went bad while in use.
+
+        Until FrameStages forwards these itself, they are read from its compositor here.
+        """
+        compositor = getattr(self._stages, "_compositor", None)
+        messages = getattr(compositor, "messages", None)
+        return messages if isinstance(messages, list) else []
 
     def _remember(self, message: str) -> None:
         log.warning("%s", message)
         self.messages.append(message)
         self.stats.set_state("running", message)
 
-    def _sink_description(self) -> str:
-        return getattr(self._sink, "description", "output")
-
     def _close_devices(self) -> None:
         if self._stages is not None:
             self._stages.close()
-        self._safe_close(self._source)
-        if self._sink is not None:
-            self._safe_close(self._sink)
-
-    @staticmethod
-    def _safe_close(device: Any) -> None:
-        try:
-            device.close()
-        except (OSError, SourceError, SinkError, RuntimeError, ModelError) as error:
-            log.warning("closing %s failed: %s", device, error)
+        self._sources.release()
+        self._sinks.release()
 
 
 def _even(width_px: int, height_px: int) -> tuple[int, int]:
@@ -301,20 +438,6 @@ def crop_even(frame_bgr: np.ndarray) -> np.ndarray:
     """A view of the frame cropped to even width and height."""
     height_px, width_px = frame_bgr.shape[:2]
     return frame_bgr[: height_px - height_px % 2, : width_px - width_px % 2]
-
-
-def blurred_still(frame_bgr: np.ndarray, text: str = "Be right back") -> np.ndarray:
-    """A heavily blurred copy of a frame with a short centred caption."""
-    height_px, width_px = frame_bgr.shape[:2]
-    small = cv2.resize(frame_bgr, (max(width_px // 16, 1), max(height_px // 16, 1)))
-    still = cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (width_px, height_px))
-    scale = max(width_px / 900.0, 0.5)
-    thickness = max(int(scale * 2), 1)
-    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
-    origin = ((width_px - text_w) // 2, (height_px + text_h) // 2)
-    cv2.putText(still, text, origin, cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), thickness,
-                cv2.LINE_AA)
-    return still
 
 
 __all__ = ["Frame", "Pipeline", "blurred_still", "crop_even"]

@@ -10,6 +10,7 @@ import numpy as np
 
 # Rates and percentiles are taken over the most recent frames only, so they follow changes.
 _WINDOW_FRAMES = 120
+_HEALTHY = ("live", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,15 +27,34 @@ class StatsSnapshot:
     stage_ms_p50: dict[str, float] = dataclasses.field(default_factory=dict)
     state: str = "starting"
     message: str = ""
+    # The camera and the output device: "live", "lost" (failed mid-run, reconnecting),
+    # "unavailable" (cannot be opened, retrying) or "none" (no output device).
+    source_state: str = "live"
+    source_message: str = ""
+    sink_state: str = "none"
+    sink_message: str = ""
+
+    @property
+    def degraded(self) -> bool:
+        """True while the camera or the output device is away and Backdrop reconnects."""
+        return self.source_state not in _HEALTHY or self.sink_state not in _HEALTHY
 
     def status_line(self) -> str:
-        """One line for a terminal: fps, latency, drops, and any message."""
+        """One line for a terminal: fps, latency, drops, then what is wrong (or the message)."""
         line = (
             f"{self.output_fps:5.1f} fps out ({self.input_fps:5.1f} in) | "
             f"latency {self.latency_ms_p50:5.1f} ms (p95 {self.latency_ms_p95:5.1f}) | "
             f"dropped {self.dropped_frames}"
         )
-        return f"{line} | {self.message}" if self.message else line
+        notes = [
+            message
+            for state, message in ((self.source_state, self.source_message),
+                                   (self.sink_state, self.sink_message))
+            if state not in _HEALTHY and message
+        ]
+        if not notes and self.message:
+            notes = [self.message]
+        return " | ".join([line, *notes])
 
 
 class PipelineStats:
@@ -53,18 +73,21 @@ class PipelineStats:
         self._dropped = 0
         self._state = "starting"
         self._message = ""
+        self._links = (("live", ""), ("none", ""))
 
     def frame_in(self, now_s: float) -> None:
         with self._lock:
             self._frames_in += 1
             self._input_times_s.append(now_s)
 
-    def frame_out(self, now_s: float, latency_ms: float) -> None:
+    def frame_out(self, now_s: float, latency_ms: float | None) -> None:
+        """Count a frame sent; `latency_ms` None for a frame not captured (a substitute)."""
         with self._lock:
             self._frames_out += 1
             self._output_times_s.append(now_s)
-            self._latencies_ms.append(latency_ms)
-            self.all_latencies_ms.append(latency_ms)
+            if latency_ms is not None:
+                self._latencies_ms.append(latency_ms)
+                self.all_latencies_ms.append(latency_ms)
 
     def dropped(self, count: int = 1) -> None:
         with self._lock:
@@ -82,6 +105,11 @@ class PipelineStats:
             self._state = state
             self._message = message
 
+    def set_links(self, source: tuple[str, str], sink: tuple[str, str]) -> None:
+        """The (state, message) of the camera and of the output device."""
+        with self._lock:
+            self._links = (source, sink)
+
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
             latencies = list(self._latencies_ms)
@@ -96,6 +124,10 @@ class PipelineStats:
                 stage_ms_p50={k: _percentile(list(v), 50) for k, v in self._stage_ms.items()},
                 state=self._state,
                 message=self._message,
+                source_state=self._links[0][0],
+                source_message=self._links[0][1],
+                sink_state=self._links[1][0],
+                sink_message=self._links[1][1],
             )
 
 

@@ -1,0 +1,465 @@
+"""Keep frames flowing when a camera or virtual camera goes away, and reconnect by itself.
+
+`ResilientSource` wraps a FrameSource: when the camera fails mid-run it hands out captioned
+substitute frames at the camera's rate and reopens the camera with backoff on a helper thread.
+`ResilientSink` wraps a FrameSink: when sending fails it drops frames and reopens with backoff.
+`DeviceSlot` lets `Pipeline.stop` release a device without racing a worker stuck inside it.
+Time comes from an injectable clock, so backoff is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any, Generic, Protocol, TypeVar
+
+import cv2
+import numpy as np
+
+from app.clock import Clock, FramePacer, SystemClock
+from app.sinks import FrameSink, SinkError
+from app.sources import Frame, FrameSource, SourceError
+
+log = logging.getLogger(__name__)
+
+LIVE = "live"  # working normally
+LOST = "lost"  # failed while running; reconnecting
+UNAVAILABLE = "unavailable"  # could not be opened; retrying
+NONE = "none"  # no device (a pipeline without a sink)
+
+# OpenCV's Hershey fonts are ASCII only: no dash or ellipsis on the frame itself.
+LOST_CAPTION = "Camera lost - reconnecting..."
+# A camera that sends nothing for this long is treated as lost (CameraSource gives up at 5 s).
+STALL_S = 2.0
+# How long close() waits for a reconnection attempt that is still opening the device.
+ATTEMPT_JOIN_S = 0.5
+_FALLBACK_FPS = 30.0
+_CARD_BGR = (48, 40, 36)
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkStatus:
+    """What a device is doing (`live`, `lost`, `unavailable` or `none`) and a line for users."""
+
+    state: str = LIVE
+    message: str = ""
+
+
+class Backoff:
+    """When to retry: `initial_s`, doubling to `max_s`; back to `initial_s` once a device has
+    worked for `stable_s` (so a device that fails right after each reconnect is not hammered)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        initial_s: float = 0.5,
+        max_s: float = 8.0,
+        factor: float = 2.0,
+        stable_s: float = 5.0,
+    ) -> None:
+        if not 0 < initial_s <= max_s or factor < 1:
+            raise ValueError(f"backoff needs 0 < initial_s <= max_s and factor >= 1, got "
+                             f"{initial_s}, {max_s}, {factor}")
+        self._clock = clock
+        self.initial_s, self.max_s, self.factor, self.stable_s = initial_s, max_s, factor, stable_s
+        self._failures = 0
+        self._due_s = clock.now_s()
+        self._working_since_s: float | None = None
+
+    def failed(self) -> float:
+        """Record a failure; return the delay until the next attempt is due."""
+        now_s = self._clock.now_s()
+        if self._working_since_s is not None and now_s - self._working_since_s >= self.stable_s:
+            self._failures = 0
+        self._working_since_s = None
+        delay_s = min(self.initial_s * self.factor ** self._failures, self.max_s)
+        self._failures += 1
+        self._due_s = now_s + delay_s
+        return delay_s
+
+    def succeeded(self) -> None:
+        """The device works again; the delays start over once it has kept working."""
+        self._working_since_s = self._clock.now_s()
+
+    def ready(self) -> bool:
+        """True once the next attempt is due."""
+        return self._clock.now_s() >= self._due_s
+
+    def remaining_s(self) -> float:
+        return max(self._due_s - self._clock.now_s(), 0.0)
+
+
+def blurred_still(frame_bgr: np.ndarray, text: str = "Be right back") -> np.ndarray:
+    """A heavily blurred copy of a frame with a short centred caption (ASCII)."""
+    height_px, width_px = frame_bgr.shape[:2]
+    small = cv2.resize(frame_bgr, (max(width_px // 16, 1), max(height_px // 16, 1)),
+                       interpolation=cv2.INTER_AREA)  # averages: the colours stay, detail goes
+    still = cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (width_px, height_px))
+    scale = max(width_px / 900.0, 0.5)
+    thickness = max(int(scale * 2), 1)
+    (text_w, text_h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
+    origin = ((width_px - text_w) // 2, (height_px + text_h) // 2)
+    cv2.putText(still, text, origin, cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255), thickness,
+                cv2.LINE_AA)
+    return still
+
+
+def close_quietly(device: Any) -> None:
+    """Close a source or sink (if any); a failure to close is logged, never raised."""
+    if device is None:
+        return
+    try:
+        device.close()
+    except Exception as error:  # noqa: BLE001 - a driver can fail in any way while closing
+        log.warning("closing %s failed: %s", device, error)
+
+
+def first_line(text: str) -> str:
+    """The first line of a message (virtual camera errors append a multi-line fix)."""
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SubstituteFrame(Frame):
+    """A frame made while the camera is lost, not captured; `caption` says why."""
+
+    caption: str = LOST_CAPTION
+
+
+class _Attempt:
+    """One reconnection try on its own thread: close the source (if asked), then open it.
+
+    If its owner abandons it while the open is still running, it closes what it opened.
+    """
+
+    def __init__(self, source: FrameSource, close_first: bool) -> None:
+        self.error: str | None = None
+        self.done = threading.Event()
+        self._source = source
+        self._close_first = close_first
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._thread = threading.Thread(
+            target=self._run, name="backdrop source reconnect", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self._close_first:
+                close_quietly(self._source)
+            self._source.open()
+        except Exception as error:  # noqa: BLE001 - any failure is a reason shown to the user
+            self.error = str(error) or type(error).__name__
+        with self._lock:
+            self.done.set()
+            opened_for_nobody = self._abandoned and self.error is None
+        if opened_for_nobody:
+            close_quietly(self._source)
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for the attempt; True if it has ended."""
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def abandon(self) -> bool:
+        """Give the attempt up; True if it had already ended (the caller closes the source)."""
+        with self._lock:
+            self._abandoned = True
+            return self.done.is_set()
+
+
+class ResilientSource:
+    """A FrameSource that outlives its camera.
+
+    When the inner source raises, or sends nothing for `stall_s`, `read` returns
+    `SubstituteFrame`s at the source's rate (the last good frame, blurred and captioned) while
+    a helper thread reopens the source with backoff; real frames resume when it is back.
+    `messages` collects what happened (the pipeline drains it); `status` is the state now.
+    """
+
+    def __init__(
+        self,
+        inner: FrameSource,
+        clock: Clock | None = None,
+        *,
+        stall_s: float = STALL_S,
+        backoff: Backoff | None = None,
+        attempt_join_s: float = ATTEMPT_JOIN_S,
+    ) -> None:
+        self.inner = inner
+        self._clock = clock or SystemClock()
+        self._stall_s = stall_s
+        self._backoff = backoff or Backoff(self._clock)
+        self._attempt_join_s = attempt_join_s
+        self._state = LIVE
+        self._reason = ""
+        self.messages: list[str] = []
+        self.recoveries = 0
+        self._last_image: np.ndarray | None = None
+        self._last_good_s = self._clock.now_s()
+        self._pacer: FramePacer | None = None
+        self._still: np.ndarray | None = None
+        self._attempt: _Attempt | None = None
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def width_px(self) -> int:
+        return self.inner.width_px
+
+    @property
+    def height_px(self) -> int:
+        return self.inner.height_px
+
+    @property
+    def fps(self) -> float:
+        return self.inner.fps
+
+    @property
+    def finished(self) -> bool:
+        """A file that ended (not a camera that was lost)."""
+        return self._state == LIVE and bool(getattr(self.inner, "finished", False))
+
+    @property
+    def status(self) -> LinkStatus:
+        if self._state == LIVE:
+            return LinkStatus(LIVE)
+        waiting = (
+            "trying now" if self._attempt else f"next try in {self._backoff.remaining_s():.0f} s"
+        )
+        return LinkStatus(LOST, f"Camera lost — reconnecting… ({waiting}): {self._reason}")
+
+    def open(self) -> None:
+        """Open the inner source; its errors reach the caller (nothing to fall back to yet)."""
+        self.inner.open()
+        self._last_good_s = self._clock.now_s()
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """A camera frame, a substitute while the camera is lost, or None on timeout."""
+        if self._state == LIVE:
+            frame = self._read_live(timeout_s)
+            if self._state == LIVE:
+                return frame
+        return self._read_lost(timeout_s)
+
+    def _read_live(self, timeout_s: float) -> Frame | None:
+        try:
+            frame = self.inner.read(timeout_s)
+        except (SourceError, OSError) as error:
+            self._lose(str(error))
+            return None
+        now_s = self._clock.now_s()
+        if frame is not None:
+            self._last_image, self._last_good_s = frame.image_bgr, now_s
+        elif now_s - self._last_good_s > self._stall_s and not self.finished:
+            self._lose(f"{self.inner.name} sent no picture for {self._stall_s:g} s.")
+        return frame
+
+    def _lose(self, reason: str) -> None:
+        self._state, self._reason = LOST, first_line(reason)
+        self._pacer = FramePacer(self._clock, self.inner.fps or _FALLBACK_FPS)
+        self._still = None
+        self.messages.append(
+            f"Camera lost: {first_line(reason)} Backdrop sends a still picture and reconnects."
+        )
+        self._attempt = _Attempt(self.inner, close_first=True)
+
+    def _read_lost(self, timeout_s: float) -> Frame | None:
+        self._poll_attempt()
+        if self._state == LIVE:
+            return None  # the next read gets a camera frame
+        if self._attempt is None and self._backoff.ready():
+            self._attempt = _Attempt(self.inner, close_first=False)
+        assert self._pacer is not None
+        index = self._pacer.next_due(timeout_s)
+        if index is None:
+            return None
+        return SubstituteFrame(self._substitute_bgr(), self._clock.now_s(), index)
+
+    def _poll_attempt(self) -> None:
+        attempt = self._attempt
+        if attempt is None or not attempt.done.is_set():
+            return
+        attempt.join()
+        self._attempt = None
+        if attempt.error is None:
+            self._state, self.recoveries = LIVE, self.recoveries + 1
+            self._last_good_s = self._clock.now_s()
+            self._backoff.succeeded()
+            self.messages.append(f"{self.inner.name} is back.")
+            return
+        self._backoff.failed()
+        self._reason = first_line(attempt.error)
+
+    def _substitute_bgr(self) -> np.ndarray:
+        """The last good frame, blurred and captioned; a plain card if there was none."""
+        if self._still is None:
+            if self._last_image is not None:
+                still = blurred_still(self._last_image, LOST_CAPTION)
+            else:
+                card = np.empty((self.inner.height_px, self.inner.width_px, 3), np.uint8)
+                card[:] = _CARD_BGR
+                still = blurred_still(card, LOST_CAPTION)
+            still.flags.writeable = False
+            self._still = still
+        return self._still
+
+    def settle(self, timeout_s: float | None = None) -> bool:
+        """Wait for a reconnection attempt in progress to end; True if none is running."""
+        attempt = self._attempt
+        return attempt is None or attempt.join(timeout_s)
+
+    def close(self) -> None:
+        """Close the inner source; an attempt still opening it closes it when it ends."""
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None and not attempt.join(self._attempt_join_s):
+            if not attempt.abandon():
+                log.warning("%s is still reconnecting; it is closed when that ends", self.name)
+                return
+        self.inner.close()
+
+
+class ResilientSink:
+    """A FrameSink that survives its device failing: frames are dropped (the preview goes on)
+    and the device is reopened with backoff, on the caller's thread (opening is quick)."""
+
+    def __init__(
+        self, inner: FrameSink, clock: Clock | None = None, *, backoff: Backoff | None = None
+    ) -> None:
+        self.inner = inner
+        self._clock = clock or SystemClock()
+        self._backoff = backoff or Backoff(self._clock)
+        self._format: tuple[int, int, int] | None = None
+        self._state = UNAVAILABLE
+        self._reason = "not opened yet"
+        self._name = inner.description
+        self.messages: list[str] = []
+        self.recoveries = 0
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+    @property
+    def device(self) -> str:
+        return self.inner.device
+
+    @property
+    def status(self) -> LinkStatus:
+        if self._state == LIVE:
+            return LinkStatus(LIVE)
+        what = "lost" if self._state == LOST else "unavailable"
+        return LinkStatus(
+            self._state,
+            f"{self._name} {what}, retrying in {self._backoff.remaining_s():.0f} s: {self._reason}",
+        )
+
+    def open(self, width_px: int, height_px: int, fps: int, *, must_open: bool = True) -> None:
+        """Open the device; with `must_open=False` a failure is retried instead of raised."""
+        self._format = (width_px, height_px, fps)
+        try:
+            self.inner.open(width_px, height_px, fps)
+        except SinkError as error:
+            if must_open:
+                raise
+            self._fail(UNAVAILABLE, str(error))
+            return
+        self._working()
+
+    def adopt(self, width_px: int, height_px: int, fps: int) -> None:
+        """Take over an inner sink the caller already opened at this format."""
+        self._format = (width_px, height_px, fps)
+        self._working()
+
+    def _working(self) -> None:
+        self._state, self._reason = LIVE, ""
+        self._name = self.inner.description
+        self._backoff.succeeded()
+
+    def send(self, frame_bgr: np.ndarray) -> None:
+        """Send, or drop the frame while the device is away; never raises SinkError."""
+        if self._state != LIVE and not (self._backoff.ready() and self._reopen()):
+            return
+        try:
+            self.inner.send(frame_bgr)
+        except SinkError as error:
+            self._fail(LOST, str(error))
+
+    def _reopen(self) -> bool:
+        assert self._format is not None, "open() or adopt() comes first"
+        try:
+            self.inner.open(*self._format)
+        except SinkError as error:
+            close_quietly(self.inner)
+            self._backoff.failed()
+            self._reason = first_line(str(error))
+            return False
+        reason = self._reason
+        self._working()
+        self.recoveries += 1
+        self.messages.append(f"{self._name} works again (after: {reason}).")
+        return True
+
+    def _fail(self, state: str, reason: str) -> None:
+        self._name = self.inner.description
+        close_quietly(self.inner)
+        delay_s = self._backoff.failed()
+        self._state, self._reason = state, first_line(reason)
+        self.messages.append(
+            f"{reason.strip()} Retrying in {delay_s:g} s; the preview keeps running."
+        )
+
+    def close(self) -> None:
+        self._state, self._reason = UNAVAILABLE, "closed"
+        self.inner.close()
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+DeviceT = TypeVar("DeviceT", bound=_Closable)
+
+
+class DeviceSlot(Generic[DeviceT]):
+    """A device one worker thread uses and another thread may release without racing it.
+
+    The worker holds the slot while it calls the device; `release` waits at most `timeout_s`
+    for that call to end, so a read or send that hangs never holds up shutdown.
+    """
+
+    def __init__(self, device: DeviceT | None) -> None:
+        self.device = device  # also after release, so it can still be described
+        self._lock = threading.RLock()
+        self._released = False
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[DeviceT | None]:
+        """The device to call (None once released), held until the block ends."""
+        with self._lock:
+            yield None if self._released else self.device
+
+    def swap(self, device: DeviceT | None) -> DeviceT | None:
+        """Put another device in; return the previous one (the caller closes it)."""
+        with self._lock:
+            previous, self.device = self.device, device
+            return None if self._released else previous
+
+    def release(self, timeout_s: float | None = None) -> bool:
+        """Close the device unless it is in use for longer than `timeout_s`; True if closed."""
+        if not self._lock.acquire(timeout=-1 if timeout_s is None else max(timeout_s, 0.0)):
+            return False
+        try:
+            device = None if self._released else self.device
+            self._released = True
+        finally:
+            self._lock.release()
+        if device is not None:
+            close_quietly(device)
+        return True
