@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -211,14 +212,22 @@ def _devices_command(_args: argparse.Namespace) -> int:
     if not cameras:
         print("  none found. Connect a camera, or use `backdrop run --source demo`.")
     print("Virtual-camera backends:")
-    for name, ok, reason in available_backends():
+    backends = available_backends()
+    for name, ok, reason in backends:
         print(f"  {name}: {'available' if ok else 'not available'}")
         if not ok:
             print("    " + reason.replace("\n", "\n    "))
+    if not any(ok for _name, ok, _reason in backends):
+        from app.virtualcam_help import virtualcam_fix
+
+        print("\nHow to get a virtual camera:\n  " + virtualcam_fix().replace("\n", "\n  "))
     return 0
 
 
 def _open_window() -> int:
+    problem = window_problem()
+    if problem:
+        raise UserError(problem)
     try:
         from app.gui.main import run_gui
     except ImportError as error:
@@ -227,6 +236,26 @@ def _open_window() -> int:
             "`backdrop run --source demo --output demo.mp4 --seconds 5`."
         ) from error
     return run_gui()
+
+
+HEADLESS_HINT = (
+    "Run without a window instead, for example:\n"
+    "  backdrop run --source demo --output demo.mp4 --seconds 5\n"
+    "  backdrop run --source camera --effect blur --output virtualcam"
+)
+
+
+def window_problem(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> str:
+    """Why the window cannot open here ('' when it can): no display, or Qt's libraries missing."""
+    environ = os.environ if environ is None else environ
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        return f"no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window " \
+            f"cannot open.\n{HEADLESS_HINT}"
+    from app.qtcheck import missing_libraries_message, missing_qt_libraries
+
+    return missing_libraries_message(missing_qt_libraries())
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -181,3 +181,22 @@ def test_bench_draws_its_plot(tmp_path: Path) -> None:
     plot = cv2.imread(str(tmp_path / "bench.png"))
     assert plot is not None and plot.shape[1] > 800
     assert "latency" in result.stdout
+
+
+def test_without_a_display_the_bare_command_says_how_to_run_headless(tmp_path: Path) -> None:
+    env = _env(tmp_path / "config")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "-m", "app.cli"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60, check=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux desktops can lack a display server")
+    _assert_clear_failure(result, "no display found", "backdrop run --source demo")
+
+
+def test_window_problem_is_silent_with_a_display_or_an_explicit_qt_platform() -> None:
+    from app.cli import window_problem
+
+    assert "no display" in window_problem({}, "linux")
+    assert window_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") == ""
+    assert window_problem({}, "win32") == ""
