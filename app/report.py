@@ -49,8 +49,8 @@ class QualityReport:
     frames: int
     raw_flicker: float
     flicker: float
-    raw_lag_frames: int
-    lag_frames: int
+    raw_lag_frames: int | None
+    lag_frames: int | None
     raw_edge_alignment: float
     edge_alignment: float
 
@@ -68,7 +68,9 @@ class QualityReport:
             "                    raw mask   Backdrop",
             f"  flicker           {self.raw_flicker:8.2f}   {self.flicker:8.2f}"
             f"   ({self._flicker_change()})",
-            f"  lag (frames)      {self.raw_lag_frames:8d}   {self.lag_frames:8d}",
+            (f"  lag (frames)      {self.raw_lag_frames:8d}   {self.lag_frames:8d}"
+             if self.lag_frames is not None and self.raw_lag_frames is not None
+             else "  lag (frames)      n/a on a static clip (nothing moves to trail behind)"),
             f"  edge alignment    {self.raw_edge_alignment:8.3f}   {self.edge_alignment:8.3f}",
         ])
 
@@ -82,7 +84,7 @@ def quality_command(args: argparse.Namespace) -> int:
     except SourceError as error:
         raise UserError(str(error)) from error
     frames, raw, ours = collect_alphas(source, args.frames, Settings(), _Progress(args.frames))
-    report = measure(frames, raw, ours, _describe(args))
+    report = measure(frames, raw, ours, _describe(args), moving=not args.static)
     args.out.mkdir(parents=True, exist_ok=True)
     write_strip(frames, raw, ours, args.out / "quality_strip.png")
     write_video(frames, raw, ours, args.out / "quality.mp4")
@@ -145,17 +147,21 @@ def collect_alphas(
 
 
 def measure(
-    frames: list[np.ndarray], raw: list[np.ndarray], ours: list[np.ndarray], source: str
+    frames: list[np.ndarray],
+    raw: list[np.ndarray],
+    ours: list[np.ndarray],
+    source: str,
+    moving: bool = True,
 ) -> QualityReport:
-    """The three figures for the raw mask and for Backdrop's alpha."""
+    """The three figures for the raw mask and for Backdrop's alpha (lag only when moving)."""
     band = quality.edge_band(raw)
     return QualityReport(
         source=source,
         frames=len(frames),
         raw_flicker=quality.flicker(raw, band),
         flicker=quality.flicker(ours, band),
-        raw_lag_frames=quality.lag(raw, raw),
-        lag_frames=quality.lag(ours, raw),
+        raw_lag_frames=quality.lag(raw, raw) if moving else None,
+        lag_frames=quality.lag(ours, raw) if moving else None,
         raw_edge_alignment=_mean_alignment(raw, frames),
         edge_alignment=_mean_alignment(ours, frames),
     )

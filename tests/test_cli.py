@@ -200,3 +200,25 @@ def test_window_problem_is_silent_with_a_display_or_an_explicit_qt_platform() ->
     assert "no display" in window_problem({}, "linux")
     assert window_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") == ""
     assert window_problem({}, "win32") == ""
+
+
+def test_quality_reports_figures_and_writes_pictures_a_person_can_look_at(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "quality", "--source", "demo", "--frames", "12", "--size",
+                      "640x360", "--out", "q", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["frames"] == 12
+    assert figures["raw_flicker"] > 0 and figures["edge_alignment"] > 0
+    assert figures["lag_frames"] in range(6)
+    strip = cv2.imread(str(tmp_path / "q" / "quality_strip.png"))
+    assert strip is not None and strip.shape[1] > strip.shape[0]
+    assert len(_frames(tmp_path / "q" / "quality.mp4")) == 12
+    assert "12/12 frames" in result.stderr  # the progress bar reached the end
+
+
+def test_quality_on_a_static_clip_does_not_claim_a_lag(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "quality", "--source", "demo", "--static", "--frames", "8",
+                      "--size", "640x360", "--out", "q")
+    assert result.returncode == 0, result.stderr
+    assert "n/a on a static clip" in result.stdout
+    assert "flicker" in result.stdout
