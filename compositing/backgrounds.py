@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from collections import OrderedDict
 
 import cv2
@@ -10,6 +11,14 @@ import numpy as np
 
 # Longest side kept after decoding, so an 8000x8000 photo does not pin 200 MB for the session.
 MAX_IMAGE_SIDE_PX = 3840
+# Images whose header promises more pixels than this are refused before decoding (a 100 MP
+# decode takes 300 MB); large JPEGs are decoded at 1/2, 1/4 or 1/8 size and count as that.
+MAX_DECODED_PIXELS = 100_000_000
+_JPEG_SOI = b"\xff\xd8"
+_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE_MARKERS = frozenset(range(0xD0, 0xDA)) | {0x01}
+# A video background that cannot be read any more is tried again every this many frames.
+_VIDEO_RETRY_FRAMES = 150
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CACHED_SIZES = 4
@@ -94,16 +103,74 @@ def _to_bgr_u8(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's start-of-frame segment, or None if there is none."""
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+        elif marker in _JPEG_STANDALONE_MARKERS:
+            position += 2
+        elif marker in _JPEG_SOF_MARKERS:
+            height_px, width_px = struct.unpack(">HH", data[position + 5 : position + 9])
+            return width_px, height_px
+        else:
+            position += 2 + struct.unpack(">H", data[position + 2 : position + 4])[0]
+    return None
+
+
+def encoded_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) a PNG or JPEG header declares, without decoding; None for others."""
+    head = data[:24].tobytes()
+    if head.startswith(_PNG_SIGNATURE) and len(head) == 24 and head[12:16] == b"IHDR":
+        width_px, height_px = struct.unpack(">II", head[16:24])
+        return width_px, height_px
+    if head.startswith(_JPEG_SOI):
+        return _jpeg_size(data[: 1 << 20].tobytes())  # the frame header comes early
+    return None
+
+
+def _jpeg_reduction(size: tuple[int, int] | None) -> int:
+    """1, 2, 4 or 8: how much smaller libjpeg may decode while staying above the kept size."""
+    longest_px = max(size) if size else 0
+    factor = 1
+    while factor < 8 and longest_px // (factor * 2) >= MAX_IMAGE_SIDE_PX:
+        factor *= 2
+    return factor
+
+
+_REDUCED_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
+                  4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
 def decode_image(data: np.ndarray) -> np.ndarray | None:
-    """Decode encoded image bytes to uint8 BGR, EXIF orientation applied; None if not an image."""
+    """Decode encoded image bytes to uint8 BGR, EXIF orientation applied; None if not an image.
+
+    Raises BackgroundTooLarge when the header declares more than MAX_DECODED_PIXELS.
+    """
+    size = encoded_size(data)
+    reduction = _jpeg_reduction(size) if data[:2].tobytes() == _JPEG_SOI else 1
+    if size is not None and size[0] * size[1] // (reduction * reduction) > MAX_DECODED_PIXELS:
+        raise BackgroundTooLarge(size)
     if data[: len(_PNG_SIGNATURE)].tobytes() == _PNG_SIGNATURE:
         # PNGs keep their transparency (flattened below); they rarely carry EXIF orientation.
         decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     else:
-        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)  # applies EXIF orientation
+        decoded = cv2.imdecode(data, _REDUCED_COLOR[reduction])  # applies EXIF orientation
     if decoded is None or decoded.size == 0:
         return None
     return _to_bgr_u8(decoded)
+
+
+class BackgroundTooLarge(Exception):
+    """An image header declares more pixels than Backdrop decodes."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__(f"{size[0]}x{size[1]}")
+        self.size = size
 
 
 def _limit_size(image_bgr: np.ndarray) -> np.ndarray:
@@ -127,6 +194,12 @@ class ImageBackground:
             image_bgr = decode_image(data)
         except cv2.error:
             image_bgr = None
+        except BackgroundTooLarge as error:
+            raise BackgroundError(
+                f"cannot use background image '{self.path}': it is {error} pixels, more than "
+                f"the {MAX_DECODED_PIXELS // 1_000_000} megapixels Backdrop decodes. Save a "
+                f"smaller copy (at most {MAX_IMAGE_SIDE_PX} pixels wide is plenty)."
+            ) from None
         if image_bgr is None:
             raise BackgroundError(
                 f"cannot read background image '{self.path}': not an image file "
@@ -177,7 +250,11 @@ class ColorBackground:
 
 
 class VideoBackground:
-    """A video file played one frame per call, rewinding at the end so it loops forever."""
+    """A video file played one frame per call, rewinding at the end so it loops forever.
+
+    If the file goes bad while in use (deleted, truncated, overwritten), frame() keeps
+    returning the last good frame, `problem` says why, and the file is tried again now and then.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = str(path)
@@ -197,32 +274,56 @@ class VideoBackground:
             )
         self._last_bgr = decoded
         self._pending_bgr: np.ndarray | None = decoded
+        self.problem: str | None = None
+        self._frames_until_retry = 0
+        self._closed = False
 
     def _read(self) -> np.ndarray | None:
         """Decode the next frame as uint8 BGR, or None at the end of the file."""
         if not self._capture.isOpened():
             return None
-        ok, decoded = self._capture.read()
+        try:
+            ok, decoded = self._capture.read()
+        except cv2.error:
+            return None
         if not ok or decoded is None or decoded.size == 0:
             return None
         return _to_bgr_u8(decoded)
 
-    def _next_bgr(self) -> np.ndarray:
-        """The next frame, rewinding (or reopening) at the end; the last frame if all else fails."""
-        if self._pending_bgr is not None:
-            first_bgr, self._pending_bgr = self._pending_bgr, None
-            return first_bgr
+    def _restart(self) -> np.ndarray | None:
+        """The first frame again: rewind, or reopen the file (some containers cannot seek)."""
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
         decoded = self._read()
         if decoded is None:
-            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            decoded = self._read()
-        if decoded is None:  # some containers cannot seek: start again from scratch
             self._capture.release()
             self._capture = cv2.VideoCapture(self.path)
             decoded = self._read()
-        if decoded is not None:
-            self._last_bgr = decoded
-        return self._last_bgr
+        return decoded
+
+    def _next_bgr(self) -> np.ndarray:
+        """The next frame, looping; the last good frame while the file cannot be read."""
+        if self._pending_bgr is not None:
+            first_bgr, self._pending_bgr = self._pending_bgr, None
+            return first_bgr
+        if self._closed:
+            return self._last_bgr
+        if self.problem is not None:
+            self._frames_until_retry -= 1
+            if self._frames_until_retry > 0:
+                return self._last_bgr
+        decoded = self._read() if self.problem is None else None
+        if decoded is None:
+            decoded = self._restart()
+        if decoded is None:
+            self.problem = (
+                f"background video '{self.path}' cannot be read any more ({_why(self.path)}); "
+                "Backdrop keeps its last frame and tries the file again every few seconds."
+            )
+            self._frames_until_retry = _VIDEO_RETRY_FRAMES
+            return self._last_bgr
+        self.problem = None
+        self._last_bgr = decoded
+        return decoded
 
     def frame(self, width_px: int, height_px: int) -> np.ndarray:
         """The next video frame, cover-fitted to this size (a new array each call)."""
@@ -230,7 +331,17 @@ class VideoBackground:
 
     def close(self) -> None:
         """Release the decoder; frame() keeps returning the last frame afterwards."""
+        self._closed = True
         self._capture.release()
+
+
+def _why(path: str) -> str:
+    """A short reason a file that used to work cannot be read now."""
+    if not os.path.exists(path):
+        return "the file was deleted or moved"
+    if os.path.getsize(path) == 0:
+        return "the file is empty now"
+    return "the file is damaged or was replaced by something that is not a video"
 
 
 Background = ImageBackground | ColorBackground | VideoBackground

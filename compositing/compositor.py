@@ -47,6 +47,8 @@ class Compositor:
     """Blurs or replaces the background of frames; configure() changes what it does, live.
 
     Not thread-safe: configure() and apply() must be called from the same thread.
+    `messages` collects news for the user (a background that went bad while in use, and when
+    it recovers); the caller drains it.
     """
 
     def __init__(self) -> None:
@@ -56,6 +58,8 @@ class Compositor:
         self._blur = BackgroundBlur()
         self._blur_plate: np.ndarray | None = None
         self._light_wrap = LightWrap()
+        self.messages: list[str] = []
+        self._reported_problem: str | None = None
 
     @property
     def config(self) -> CompositorConfig:
@@ -83,6 +87,7 @@ class Compositor:
         background = self._background_for(config)
         if background is not self._background and self._background is not None:
             self._background.close()
+            self._reported_problem = None
         self._background = background
         self._config = config
 
@@ -130,10 +135,21 @@ class Compositor:
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape
         background_bgr = self._background.frame(width_px, height_px)
+        self._report(getattr(self._background, "problem", None))
         output = self._blender.composite(frame_bgr, alpha, background_bgr)
         if config.light_wrap > 0.0:
             self._light_wrap.apply(output, alpha, background_bgr, config.light_wrap, out=output)
         return output
+
+    def _report(self, problem: str | None) -> None:
+        """Say once that the background went bad, and once that it works again."""
+        if problem == self._reported_problem:
+            return
+        if problem is not None:
+            self.messages.append(problem[:1].upper() + problem[1:])
+        elif isinstance(self._background, VideoBackground):
+            self.messages.append(f"Background video '{self._background.path}' plays again.")
+        self._reported_problem = problem
 
     def close(self) -> None:
         """Release a video background's decoder."""
