@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 from app.clock import SystemClock
-from app.settings import Settings, SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings, save_settings
 
 EFFECTS = ("none", "blur", "image", "color", "video")
 EXIT_USAGE = 2
@@ -58,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from app.bench import add_bench_parser
     from app.report import add_quality_parser
+    from app.soak import add_soak_parser
     from app.virtualcam_setup import add_setup_parser
 
     add_bench_parser(commands)
     add_quality_parser(commands)
     add_setup_parser(commands)
+    add_soak_parser(commands)
     return parser
 
 
@@ -89,11 +91,34 @@ def settings_for_run(args: argparse.Namespace) -> Settings:
     loaded = load_settings()
     for message in loaded.messages:
         print(f"backdrop: {message}", file=sys.stderr)
-    settings = loaded.settings
+    settings = _first_run_notice(loaded.settings)
     try:
         return _apply_flags(settings, args)
     except SettingsError as error:
         raise UserError(str(error)) from error
+
+
+MEDIAPIPE_NOTICE = (
+    "Note: Backdrop finds you in the picture with Google's MediaPipe, which runs on this "
+    "computer. Your video never leaves it, but MediaPipe sends usage metrics about its own "
+    "performance to Google (see its terms: https://ai.google.dev/edge/mediapipe/legal/tos). "
+    "This note is shown once."
+)
+
+
+def _first_run_notice(settings: Settings) -> Settings:
+    """Say once, plainly, what MediaPipe sends; remember that it was said."""
+    if settings.gui.first_run_notice_shown:
+        return settings
+    print(f"backdrop: {MEDIAPIPE_NOTICE}", file=sys.stderr)
+    shown = dataclasses.replace(
+        settings, gui=dataclasses.replace(settings.gui, first_run_notice_shown=True)
+    )
+    try:
+        save_settings(shown)
+    except SettingsError as error:
+        print(f"backdrop: {error}", file=sys.stderr)
+    return shown
 
 
 def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:

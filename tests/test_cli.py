@@ -222,3 +222,12 @@ def test_quality_on_a_static_clip_does_not_claim_a_lag(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "n/a on a static clip" in result.stdout
     assert "flicker" in result.stdout
+
+
+def test_the_first_run_says_once_what_mediapipe_sends(tmp_path: Path) -> None:
+    args = ("run", "--source", "demo", "--output", "null", "--frames", "2", "--size", "640x360")
+    first = backdrop(tmp_path, *args)
+    second = backdrop(tmp_path, *args)
+    assert first.returncode == 0 and second.returncode == 0
+    assert "usage metrics" in first.stderr and "Google" in first.stderr
+    assert "usage metrics" not in second.stderr
