@@ -91,6 +91,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._thread: threading.Thread | None = None
+        self._worker_started = False
         self._stages: FrameStages | None = None
         self._paused = False
         self._preview_mode = "output"
@@ -98,6 +99,8 @@ class Pipeline:
         self._lost_still: np.ndarray | None = None
         self._recoveries_seen = 0
         self.error: BaseException | None = None
+        # Frames the sink accepted (None until one did): a file's true frame count.
+        self.frames_sent: int | None = None
         self.messages: list[str] = []
 
     @property
@@ -131,6 +134,7 @@ class Pipeline:
             raise
         self._sync_links()
         self._thread = threading.Thread(target=self._run, name="backdrop-pipeline", daemon=True)
+        self._worker_started = True
         self._thread.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
@@ -142,7 +146,8 @@ class Pipeline:
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is None:
-            self._close_devices()
+            if not self._worker_started:  # a worker closes everything itself when it ends
+                self._close_devices()
             return
         deadline_s = time.monotonic() + timeout_s
         thread.join(timeout_s * _JOIN_SHARE)
@@ -306,12 +311,19 @@ class Pipeline:
             if sink is not None:
                 try:
                     sink.send(frame_bgr)
+                    self.frames_sent = (self.frames_sent or 0) + 1
                 except SinkError as error:
                     self._sink_failed(sink, error)
         self._record("sink", started_s)
 
     def _sink_failed(self, sink: FrameSink, error: SinkError) -> None:
-        """Keep the preview running without the sink; the status says what happened."""
+        """Keep the preview running without the sink; the status says what happened.
+
+        A file that cannot be written ends the run instead: going on would lose every frame.
+        """
+        if isinstance(sink, VideoFileSink):
+            self.error = error
+            self._stop.set()
         self._remember(f"{sink.description} stopped: {error}")
         close_quietly(self._sinks.swap(None))
         self._sync_links()
