@@ -29,6 +29,7 @@ LIVE = "live"  # working normally
 LOST = "lost"  # failed while running; reconnecting
 UNAVAILABLE = "unavailable"  # could not be opened; retrying
 NONE = "none"  # no device (a pipeline without a sink)
+_CLOSED = "closed"
 
 # OpenCV's Hershey fonts are ASCII only: no dash or ellipsis on the frame itself.
 LOST_CAPTION = "Camera lost - reconnecting..."
@@ -352,8 +353,8 @@ class ResilientSink:
 
     @property
     def status(self) -> LinkStatus:
-        if self._state == LIVE:
-            return LinkStatus(LIVE)
+        if self._state in (LIVE, _CLOSED):
+            return LinkStatus(LIVE if self._state == LIVE else NONE)
         what = "lost" if self._state == LOST else "unavailable"
         return LinkStatus(
             self._state,
@@ -383,7 +384,9 @@ class ResilientSink:
         self._backoff.succeeded()
 
     def send(self, frame_bgr: np.ndarray) -> None:
-        """Send, or drop the frame while the device is away; never raises SinkError."""
+        """Send, or drop the frame while the device is away; raises only after close()."""
+        if self._state == _CLOSED:
+            raise SinkError(f"Cannot send a frame: {self._name} is closed.")
         if self._state != LIVE and not (self._backoff.ready() and self._reopen()):
             return
         try:
@@ -416,7 +419,8 @@ class ResilientSink:
         )
 
     def close(self) -> None:
-        self._state, self._reason = UNAVAILABLE, "closed"
+        """Close the device for good (a closed sink is never reopened)."""
+        self._state, self._reason = _CLOSED, "closed"
         self.inner.close()
 
 

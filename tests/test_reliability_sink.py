@@ -89,6 +89,9 @@ def test_a_failing_sink_drops_frames_and_is_reopened_with_backoff() -> None:
     _send_for(sink, clock, 1.0)
     assert inner.frames_sent == sent + 30  # every frame again
     sink.close()
+    with pytest.raises(SinkError, match="closed"):
+        sink.send(FRAME)  # a closed sink is never reopened behind the caller's back
+    assert len(inner.open_times) == 5  # the start, three failed tries and the one that worked
 
 
 def test_a_sink_that_cannot_open_at_start_is_retried_when_asked() -> None:
