@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
+import math
 import os
 import signal
 import sys
@@ -27,6 +29,7 @@ class UserError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backdrop` console script."""
     args = build_parser().parse_args(argv)
+    _configure_logging(getattr(args, "debug", False))
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
@@ -35,6 +38,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"backdrop: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("backdrop: interrupted", file=sys.stderr)
+        return 130
+
+
+def _configure_logging(debug: bool) -> None:
+    """One line per warning on stderr; tracebacks only with --debug."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter("backdrop: %(message)s", show_traceback=debug))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler],
+                        force=True)
+
+
+class _OneLineFormatter(logging.Formatter):
+    def __init__(self, fmt: str, show_traceback: bool) -> None:
+        super().__init__(fmt)
+        self._show_traceback = show_traceback
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._show_traceback:
+            return super().format(record)
+        error = f": {record.exc_info[1]}" if record.exc_info and record.exc_info[1] else ""
+        return f"backdrop: {record.getMessage()}{error}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "to a virtual camera that Zoom, Meet, Teams or OBS can select.",
         epilog="Run without a command to open the window.",
     )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     run = commands.add_parser("run", help="run headless: source to virtual camera or file")
     add_pipeline_arguments(run)
@@ -184,8 +211,20 @@ def _report_end(pipeline: object, output: str) -> int:
     if pipeline.error is not None:
         print(f"backdrop: stopped: {pipeline.error}", file=sys.stderr)
         return 1
-    where = "" if output in ("virtualcam", "null") else f" to {Path(output).resolve()}"
-    print(f"backdrop: wrote {snapshot.frames_out} frames{where}", file=sys.stderr)
+    if output in ("virtualcam", "null"):
+        print(f"backdrop: sent {snapshot.frames_out} frames", file=sys.stderr)
+        return 0
+    written = pipeline.frames_sent or 0
+    if output.lower().endswith(".mp4"):
+        from app.sinks import playable_frames
+
+        written = min(written, playable_frames(Path(output)))
+    if written < snapshot.frames_out:
+        print(f"backdrop: only {written} of {snapshot.frames_out} frames reached {output}: the "
+              "file is incomplete. Is the disk full, or the file too large for it?",
+              file=sys.stderr)
+        return 1
+    print(f"backdrop: wrote {written} frames to {Path(output).resolve()}", file=sys.stderr)
     return 0
 
 
@@ -320,7 +359,7 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{value} must be above 0")
     return value
 

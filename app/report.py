@@ -25,6 +25,9 @@ from segmentation.models import resolve_model
 from segmentation.segmenter import VideoSegmenter
 
 _STRIP_FRAMES = 4
+# Flicker needs two frames; lag compares offsets 0..5, so it needs seven.
+MIN_STATIC_FRAMES = 2
+MIN_MOVING_FRAMES = 7
 _STRIP_HEIGHT_PX = 180
 
 
@@ -79,13 +82,22 @@ def quality_command(args: argparse.Namespace) -> int:
     from app.cli import UserError
 
     width_px, height_px = args.size
+    needed = MIN_STATIC_FRAMES if args.static else MIN_MOVING_FRAMES
+    if args.frames < needed:
+        raise UserError(f"--frames {args.frames} is too few: the report needs at least {needed}.")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"cannot create the folder '{args.out}': {error.strerror}.") from error
     try:
         source = _open(args.source, width_px, height_px, args.static)
     except SourceError as error:
         raise UserError(str(error)) from error
     frames, raw, ours = collect_alphas(source, args.frames, Settings(), _Progress(args.frames))
+    if len(frames) < needed:
+        raise UserError(f"'{args.source}' gave only {len(frames)} frames; the report needs "
+                        f"at least {needed}.")
     report = measure(frames, raw, ours, _describe(args), moving=not args.static)
-    args.out.mkdir(parents=True, exist_ok=True)
     write_strip(frames, raw, ours, args.out / "quality_strip.png")
     write_video(frames, raw, ours, args.out / "quality.mp4")
     print(json.dumps(dataclasses.asdict(report), indent=2) if args.json else report.text())

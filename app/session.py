@@ -50,7 +50,7 @@ def open_pipeline(
         resolve_model(settings.mask.model, settings.source.width_px, settings.source.height_px)
         source = open_source(
             source_spec, settings.source.width_px, settings.source.height_px,
-            settings.source.fps, clock=clock, paced=paced,
+            settings.source.fps, clock=clock, paced=paced, loop=not transcoding,
         )
         sink = open_sink(output, settings.output.backend or None, settings.output.device or None)
     except (ModelError, SourceError, SinkError) as error:

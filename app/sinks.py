@@ -287,3 +287,19 @@ def open_sink(spec: str, backend: str | None = None, device: str | None = None) 
         f"Unknown output '{spec}'. Use 'virtualcam', 'null', or a file name ending in "
         f"{' or '.join(FILE_SUFFIXES)}."
     )
+
+
+def playable_frames(path: Path) -> int:
+    """How many frames a finished video file says it holds (0 if it cannot be opened).
+
+    OpenCV's writer reports no errors (a full disk only shows in FFmpeg's log), so a finished
+    .mp4 is checked by opening it again: an unwritten index makes it unplayable.
+    """
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return 0
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        capture.release()
+

@@ -158,9 +158,10 @@ def open_source(
     fps: float = 30.0,
     clock: Clock | None = None,
     paced: bool = True,
+    loop: bool = True,
 ) -> FrameSource:
     """Make (not open) the source a user named. Cameras and the demo take the requested
-    size and rate; a video file plays at its own."""
+    size and rate; a video file plays at its own, looping unless `loop` is False."""
     from app.demo import DemoSource  # app.demo imports this module
 
     clock = clock or SystemClock()
@@ -187,6 +188,6 @@ def open_source(
         return CameraSource(text, width_px, height_px, fps, clock)
     path = Path(text).expanduser()
     if path.is_file():
-        return VideoFileSource(path, clock, loop=True, paced=paced)
+        return VideoFileSource(path, clock, loop=loop, paced=paced)
     problem = "no such file or directory" if not path.exists() else "not a file"
     raise SourceError(f"Unknown source '{spec}' ({problem}). Accepted sources: {ACCEPTED_SOURCES}.")

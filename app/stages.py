@@ -340,7 +340,8 @@ class FrameStages:
         stats.stage("smooth", _ms_since(started_s))
         started_s = time.perf_counter()
         alpha = self._chain.alpha(
-            smoothed, pending.frame_bgr, self._settings.mask.edge_softness, pending.work_bgr
+            smoothed, pending.frame_bgr, self._settings.mask.edge_softness, pending.work_bgr,
+            carried=confidence is None,
         )
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
@@ -356,7 +357,7 @@ class FrameStages:
         choice = self._settings.mask.model
         if self._segmenter is None or choice == "auto":
             self.messages.extend(self._switch_model(choice, width_px, height_px))
-        self._chain.reset()
+        self.reset()
 
     def pause_frame(self, output_bgr: np.ndarray) -> np.ndarray:
         """The still frame sent while paused: the first paused frame, blurred, captioned."""

@@ -46,17 +46,20 @@ class AlphaChain:
         frame_bgr: np.ndarray,
         edge_softness: float,
         work_bgr: np.ndarray | None = None,
+        carried: bool = False,
     ) -> np.ndarray:
         """The full-size alpha for the frame, stabilised where the picture is still.
 
-        `work_bgr` is `work_frame(frame_bgr)` when the caller made it already. The returned
-        array is reused by the next call; copy it to keep it.
+        `work_bgr` is `work_frame(frame_bgr)` when the caller made it already. `carried` says the
+        mask is an earlier frame's (no fresh hold weights apply). The returned array is reused
+        by the next call; copy it to keep it.
         """
         if work_bgr is None:
             work_bgr = self.work_frame(frame_bgr)
         alpha = self.refiner.refine(smoothed, work_bgr, edge_softness)
         if self.smoother.ratio > 0.0:
-            alpha = self.stabilizer.update(alpha, self.smoother.last_hold)
+            hold = None if carried else self.smoother.last_hold
+            alpha = self.stabilizer.update(alpha, hold)
         if work_bgr is frame_bgr:
             return alpha
         height_px, width_px = frame_bgr.shape[:2]

@@ -231,3 +231,23 @@ def test_the_first_run_says_once_what_mediapipe_sends(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0
     assert "usage metrics" in first.stderr and "Google" in first.stderr
     assert "usage metrics" not in second.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses RLIMIT_FSIZE")
+@pytest.mark.parametrize("name", ["full.y4m", "full.mp4"])
+def test_a_file_that_cannot_be_written_fails_the_run_and_says_so(tmp_path: Path, name: str) -> None:
+    import resource
+
+    def small_file_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", name,
+         "--frames", "150", "--size", "640x360"],
+        capture_output=True, text=True, env=_env(tmp_path / "config"), cwd=tmp_path,
+        timeout=120, check=False, preexec_fn=small_file_limit,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert name in result.stderr
+    assert "wrote 150 frames" not in result.stderr
