@@ -251,3 +251,22 @@ def test_a_file_that_cannot_be_written_fails_the_run_and_says_so(tmp_path: Path,
     assert "Traceback" not in result.stderr
     assert name in result.stderr
     assert "wrote 150 frames" not in result.stderr
+
+
+def test_a_video_file_into_a_file_is_processed_once_frame_by_frame(tmp_path: Path) -> None:
+    writer = cv2.VideoWriter(str(tmp_path / "clip.avi"), cv2.VideoWriter.fourcc(*"MJPG"), 10,
+                             (320, 180))
+    portrait = cv2.resize(cv2.imread(str(ROOT / "assets" / "demo" / "astronaut.png")), (180, 180))
+    for shift in range(10):
+        frame = np.full((180, 320, 3), 90, np.uint8)
+        frame[:, 60 + shift:240 + shift] = portrait
+        writer.write(frame)
+    writer.release()
+    result = backdrop(tmp_path, "run", "--source", "clip.avi", "--output", "out.mp4",
+                      "--effect", "color", "--color", "0,0,255")
+    assert result.returncode == 0, result.stderr
+    frames = _frames(tmp_path / "out.mp4")
+    assert len(frames) == 10
+    assert frames[0].shape == (180, 320, 3)
+    corner = frames[-1][:20, :20].reshape(-1, 3).mean(axis=0)
+    assert corner[0] > 200 and corner[2] < 50  # --color is R,G,B: blue
