@@ -106,6 +106,7 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
     settings = _bench_settings(Settings(), args)
     started_s = time.perf_counter()
     pipeline = open_pipeline(settings, "null", paced=bool(args.paced))
+    pipeline.stats.keep_history = True  # the warm-up below is cut from the figures anyway
     try:
         while pipeline.snapshot().frames_out == 0 and not pipeline.wait(0.002):
             pass

@@ -66,6 +66,8 @@ class PipelineStats:
         self._output_times_s: collections.deque[float] = collections.deque(maxlen=_WINDOW_FRAMES)
         self._latencies_ms: collections.deque[float] = collections.deque(maxlen=_WINDOW_FRAMES)
         self._stage_ms: dict[str, collections.deque[float]] = {}
+        # Every frame's figures, kept only when asked (bench): a long run must not grow.
+        self.keep_history = False
         self.all_latencies_ms: list[float] = []
         self.all_stage_ms: dict[str, list[float]] = {}
         self._frames_in = 0
@@ -87,7 +89,8 @@ class PipelineStats:
             self._output_times_s.append(now_s)
             if latency_ms is not None:
                 self._latencies_ms.append(latency_ms)
-                self.all_latencies_ms.append(latency_ms)
+                if self.keep_history:
+                    self.all_latencies_ms.append(latency_ms)
 
     def dropped(self, count: int = 1) -> None:
         with self._lock:
@@ -98,7 +101,8 @@ class PipelineStats:
             self._stage_ms.setdefault(name, collections.deque(maxlen=_WINDOW_FRAMES)).append(
                 milliseconds
             )
-            self.all_stage_ms.setdefault(name, []).append(milliseconds)
+            if self.keep_history:
+                self.all_stage_ms.setdefault(name, []).append(milliseconds)
 
     def set_state(self, state: str, message: str = "") -> None:
         with self._lock:

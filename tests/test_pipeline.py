@@ -208,3 +208,15 @@ def test_the_preview_can_show_the_raw_camera_or_a_split_while_the_sink_gets_the_
     assert np.abs(split[:40, -40:].reshape(-1, 3).mean(axis=0) - GREEN_BGR).max() < 6
     with pytest.raises(ValueError, match="preview mode"):
         pipeline.set_preview_mode("sideways")
+
+
+def test_a_long_run_keeps_no_per_frame_history_unless_asked(running: list[Pipeline]) -> None:
+    frames = _Frames()
+    pipeline = open_pipeline(_settings(kind="blur"), "null", on_frame=frames)
+    running.append(pipeline)
+    frames.wait_for(10)
+    assert pipeline.stats.all_latencies_ms == []
+    assert pipeline.stats.all_stage_ms == {}
+    pipeline.stats.keep_history = True
+    frames.wait_for(len(frames.frames) + 5)
+    assert len(pipeline.stats.all_latencies_ms) >= 4
