@@ -8,9 +8,20 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-from app.virtualcam_help import linux_setup_commands, virtualcam_fix
+from app.virtualcam_help import (
+    MODPROBE_CONF_CONTENT,
+    MODPROBE_CONF_PATH,
+    MODULE_NAME,
+    MODULE_OPTIONS,
+    MODULES_LOAD_PATH,
+    linux_setup_commands,
+    virtualcam_fix,
+)
+
+_LOADED_MODULE = Path("/sys/module") / MODULE_NAME
 
 
 def add_setup_parser(commands: Any) -> None:
@@ -25,11 +36,34 @@ def add_setup_parser(commands: Any) -> None:
     parser.set_defaults(handler=_setup_command)
 
 
-def privileged_commands(is_root: bool | None = None, have: Any = shutil.which) -> list[list[str]]:
-    """The Linux set-up commands, prefixed with sudo or pkexec unless already root."""
+def shell_lines(module_loaded: bool | None = None) -> list[str]:
+    """The set-up as a person would type it (what `setup-virtualcam` prints)."""
+    if module_loaded is None:
+        module_loaded = _LOADED_MODULE.exists()
+    options = " ".join(MODULE_OPTIONS)
+    lines = [f"sudo modprobe -r {MODULE_NAME}"] if module_loaded else []
+    return lines + [
+        f"sudo modprobe {MODULE_NAME} {options}",
+        f"echo {MODULE_NAME} | sudo tee {MODULES_LOAD_PATH}",
+        f"echo {shlex.quote(MODPROBE_CONF_CONTENT.strip())} | sudo tee {MODPROBE_CONF_PATH}",
+    ]
+
+
+def privileged_commands(
+    is_root: bool | None = None, have: Any = shutil.which, module_loaded: bool | None = None
+) -> list[list[str]]:
+    """The Linux set-up commands, prefixed with sudo or pkexec unless already root.
+
+    A module already loaded (perhaps without exclusive_caps) is unloaded first, so the new
+    options take effect.
+    """
     if is_root is None:
         is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if module_loaded is None:
+        module_loaded = _LOADED_MODULE.exists()
     commands = linux_setup_commands()
+    if module_loaded:
+        commands = [["modprobe", "-r", MODULE_NAME], *commands]
     if is_root:
         return commands
     elevate = "sudo" if have("sudo") else "pkexec" if have("pkexec") else None
@@ -44,8 +78,8 @@ def _setup_command(args: argparse.Namespace) -> int:
         return 0
     if not args.apply:
         print("Run these commands to load v4l2loopback now and at every boot:\n")
-        for command in linux_setup_commands():
-            print("  sudo " + shlex.join(command))
+        for line in shell_lines():
+            print("  " + line)
         print("\nOr run `backdrop setup-virtualcam --apply` to have Backdrop run them.")
         print("The module comes from the v4l2loopback-dkms package (Debian/Ubuntu) or "
               "akmod-v4l2loopback (Fedora, RPM Fusion).")

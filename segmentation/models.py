@@ -49,6 +49,9 @@ def resolve_model(choice: str, frame_width_px: int, frame_height_px: int) -> Mod
 
 def custom_model(path: Path) -> ModelSpec:
     """Inspect a user-supplied .tflite file and read its input size."""
+    if path.is_dir():
+        raise ModelError(f"'{path}' is a folder, not a model file. Choose a .tflite file, "
+                         "or use --model auto.")
     if not path.is_file():
         raise ModelError(
             f"Model file '{path}' does not exist. Choose an existing .tflite file, "
