@@ -10,13 +10,74 @@ import cv2
 import numpy as np
 
 from segmentation.refine import AlphaRefiner
-from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother
+from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother, strips_around
 
 # 'fast' refinement of frames wider than this works on the frame at half size and upsamples the
 # alpha once: the mask is 256 px wide, so a 960 px alpha (for 1080p) still places edges within
 # about a pixel of the output, at a quarter of the full-size cost. 'best' always works at full
 # size. Measured on the demo: at 720p, half size would lower edge alignment from 0.55 to 0.45.
 FAST_MAX_WORK_WIDTH_PX = 1280
+
+
+# Refinement works only in the box around pixels whose smoothed confidence exceeds this (plus a
+# margin wider than the guided filter's window); everywhere else the alpha is 0 for certain.
+_BOX_CONFIDENCE = 0.05
+_BOX_MARGIN_MASK_PX = 8
+# A box covering more of the frame than this is not worth cropping to.
+_BOX_MAX_AREA_SHARE = 0.8
+
+
+_Box = tuple[tuple[slice, slice], tuple[slice, slice]]
+# A smaller box replaces the kept one only once it is below this share of its area.
+_KEEP_BOX_AREA_SHARE = 0.6
+
+
+def _inside(inner: tuple[slice, slice], outer: tuple[slice, slice]) -> bool:
+    return all(o.start <= i.start and i.stop <= o.stop for i, o in zip(inner, outer, strict=True))
+
+
+def _area(box: tuple[slice, slice]) -> int:
+    return int((box[0].stop - box[0].start) * (box[1].stop - box[1].start))
+
+
+def person_box(
+    smoothed: np.ndarray, work_width_px: int, work_height_px: int
+) -> _Box | None:
+    """The box around the person in mask and in work-frame pixels, or None to refine it all.
+
+    Box edges fall on mask pixels that map to whole work pixels, so refining the crop gives
+    the same alpha as refining the frame and cropping.
+    """
+    mask_height, mask_width = smoothed.shape
+    quantum = _aligned_quantum(mask_width, work_width_px, mask_height, work_height_px)
+    rows = np.flatnonzero(smoothed.max(axis=1) > _BOX_CONFIDENCE)
+    if quantum is None or rows.size == 0:
+        return None
+    cols = np.flatnonzero(smoothed.max(axis=0) > _BOX_CONFIDENCE)
+    row_span = _widen(rows[0], rows[-1] + 1, quantum, mask_height)
+    col_span = _widen(cols[0], cols[-1] + 1, quantum, mask_width)
+    area = (row_span[1] - row_span[0]) * (col_span[1] - col_span[0])
+    if area > _BOX_MAX_AREA_SHARE * mask_height * mask_width:
+        return None
+    y_scale, x_scale = work_height_px / mask_height, work_width_px / mask_width
+    mask_box = (slice(*row_span), slice(*col_span))
+    work_box = (slice(round(row_span[0] * y_scale), round(row_span[1] * y_scale)),
+                slice(round(col_span[0] * x_scale), round(col_span[1] * x_scale)))
+    return mask_box, work_box
+
+
+def _aligned_quantum(mask_w: int, work_w: int, mask_h: int, work_h: int) -> int | None:
+    """The smallest step in mask pixels that lands on whole work pixels both ways."""
+    for quantum in range(1, 17):
+        if (quantum * work_w) % mask_w == 0 and (quantum * work_h) % mask_h == 0:
+            return quantum
+    return None
+
+
+def _widen(start: int, stop: int, quantum: int, limit: int) -> tuple[int, int]:
+    start = max(0, (start - _BOX_MARGIN_MASK_PX) // quantum * quantum)
+    stop = min(limit, -(-(stop + _BOX_MARGIN_MASK_PX) // quantum) * quantum)
+    return int(start), int(stop)
 
 
 class AlphaChain:
@@ -27,6 +88,8 @@ class AlphaChain:
         self.refiner = AlphaRefiner(refinement)
         self.stabilizer = AlphaStabilizer()
         self._alpha_full: np.ndarray | None = None
+        self._alpha_work: np.ndarray | None = None
+        self._box: _Box | None = None
 
     def configure(self, smoothing: float, refinement: str) -> None:
         self.smoother.ratio = smoothing
@@ -35,6 +98,7 @@ class AlphaChain:
     def reset(self) -> None:
         self.smoother.reset()
         self.stabilizer.reset()
+        self._box = None
 
     def smooth(self, confidence: np.ndarray, small_gray: np.ndarray) -> np.ndarray:
         """The temporally smoothed confidence at model resolution."""
@@ -56,10 +120,21 @@ class AlphaChain:
         """
         if work_bgr is None:
             work_bgr = self.work_frame(frame_bgr)
-        alpha = self.refiner.refine(smoothed, work_bgr, edge_softness)
+        hold = None if carried else self.smoother.last_hold
+        box = self._steady_box(person_box(smoothed, work_bgr.shape[1], work_bgr.shape[0]))
+        if box is None:
+            alpha = self.refiner.refine(smoothed, work_bgr, edge_softness)
+            region = None
+        else:
+            mask_box, region = box
+            alpha = self._alpha_buffer(work_bgr.shape[:2])
+            self.refiner.refine(smoothed[mask_box], work_bgr[region], edge_softness,
+                                out=alpha[region])
+            for strip in strips_around(*region):
+                alpha[strip] = 0.0
+            hold = None if hold is None else hold[mask_box]
         if self.smoother.ratio > 0.0:
-            hold = None if carried else self.smoother.last_hold
-            alpha = self.stabilizer.update(alpha, hold)
+            alpha = self.stabilizer.update(alpha, hold, region)
         if work_bgr is frame_bgr:
             return alpha
         height_px, width_px = frame_bgr.shape[:2]
@@ -67,6 +142,21 @@ class AlphaChain:
             self._alpha_full = np.empty((height_px, width_px), np.float32)
         return cv2.resize(alpha, (width_px, height_px), dst=self._alpha_full,
                           interpolation=cv2.INTER_LINEAR)
+
+    def _steady_box(self, box: _Box | None) -> _Box | None:
+        """Keep the last box while the new one fits inside it and is not much smaller: a box
+        that jitters with noise would move the refinement's sampling grid every frame."""
+        last = self._box
+        if box is not None and last is not None and _inside(box[0], last[0]):
+            if _area(box[0]) >= _KEEP_BOX_AREA_SHARE * _area(last[0]):
+                return last
+        self._box = box
+        return box
+
+    def _alpha_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._alpha_work is None or self._alpha_work.shape != shape:
+            self._alpha_work = np.empty(shape, np.float32)
+        return self._alpha_work
 
     def work_frame(self, frame_bgr: np.ndarray) -> np.ndarray:
         """The frame refinement works on: the frame itself, or for 'fast' on a wide frame a

@@ -259,8 +259,17 @@ class AlphaStabilizer:
     def reset(self) -> None:
         self._previous = None
 
-    def update(self, alpha: FloatArray, hold_lowres: FloatArray | None) -> FloatArray:
-        """Stabilise `alpha` (float32 H x W) in place and return it; keeps its own copy."""
+    def update(
+        self,
+        alpha: FloatArray,
+        hold_lowres: FloatArray | None,
+        region: tuple[slice, slice] | None = None,
+    ) -> FloatArray:
+        """Stabilise `alpha` (float32 H x W) in place and return it; keeps its own copy.
+
+        With `region` (rows, cols) only that box of `alpha` is worked on: `alpha` is 0 outside
+        it, and `hold_lowres` covers just the box.
+        """
         previous = self._previous
         if hold_lowres is None or previous is None or previous.shape != alpha.shape:
             self._previous = alpha.copy()
@@ -269,17 +278,32 @@ class AlphaStabilizer:
             self._scratch = np.empty_like(alpha)
             return alpha
         assert self._weight is not None and self._change is not None
-        height_px, width_px = alpha.shape
-        cv2.resize(hold_lowres, (width_px, height_px), dst=self._weight,
+        box = region or (slice(None), slice(None))
+        inside, kept = alpha[box], previous[box]
+        weight, change = self._weight[box], self._change[box]
+        cv2.resize(hold_lowres, (inside.shape[1], inside.shape[0]), dst=weight,
                    interpolation=cv2.INTER_LINEAR)
-        change = cv2.subtract(previous, alpha, dst=self._change)
+        cv2.subtract(kept, inside, dst=change)
         # Only small changes are noise: weight *= max(0, 1 - |change| / span), so a change of
         # _ALPHA_NOISE_SPAN or more is followed at once.
-        closeness = cv2.absdiff(previous, alpha, dst=self._scratch)
+        closeness = cv2.absdiff(kept, inside, dst=self._scratch[box])
         cv2.addWeighted(closeness, -1.0 / _ALPHA_NOISE_SPAN, closeness, 0.0, 1.0, dst=closeness)
         cv2.threshold(closeness, 0.0, 0.0, cv2.THRESH_TOZERO, dst=closeness)
-        cv2.multiply(self._weight, closeness, dst=self._weight)
-        cv2.multiply(change, self._weight, dst=change)
-        cv2.add(alpha, change, dst=alpha)
-        np.copyto(previous, alpha)
+        cv2.multiply(weight, closeness, dst=weight)
+        cv2.multiply(change, weight, dst=change)
+        cv2.add(inside, change, dst=inside)
+        np.copyto(kept, inside)
+        if region is not None:
+            for strip in strips_around(*region):
+                previous[strip] = 0.0
         return alpha
+
+
+def strips_around(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
+    """The parts of a 2-D array outside the box rows x cols."""
+    return [
+        (slice(None, rows.start), slice(None)),
+        (slice(rows.stop, None), slice(None)),
+        (rows, slice(None, cols.start)),
+        (rows, slice(cols.stop, None)),
+    ]
