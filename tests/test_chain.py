@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from segmentation.chain import AlphaChain
 from segmentation.quality import flicker
@@ -60,3 +61,23 @@ def test_the_stabilizer_keeps_its_own_copy() -> None:
     second = np.full((HEIGHT_PX, WIDTH_PX), 0.52, np.float32)
     out = stabilizer.update(second, hold)
     assert np.allclose(out, 0.52 + (0.5 - 0.52) * 0.7 * 0.8, atol=1e-4)
+
+
+def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
+    monkeypatch: object,
+) -> None:
+    import segmentation.chain as chain_module
+
+    rng = np.random.default_rng(5)
+    frame, mask, _small = _scene(200.0, rng)
+    mask[mask < 0.04] = 0.0  # a clean background, as the model gives
+    box = chain_module.person_box(mask, WIDTH_PX, HEIGHT_PX)
+    assert box is not None
+    (_mask_rows, mask_cols), (_rows, cols) = box
+    assert cols.stop < WIDTH_PX  # the box leaves the empty right side out
+    cropped = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4).copy()
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(chain_module, "_BOX_MAX_AREA_SHARE", 0.0)  # refine everything
+    whole = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4)
+    assert np.abs(cropped - whole).max() < 1e-4
+    assert cropped[:, cols.stop:].max() == 0.0
