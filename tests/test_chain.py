@@ -64,7 +64,7 @@ def test_the_stabilizer_keeps_its_own_copy() -> None:
 
 
 def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
-    monkeypatch: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import segmentation.chain as chain_module
 
@@ -76,7 +76,6 @@ def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
     (_mask_rows, mask_cols), (_rows, cols) = box
     assert cols.stop < WIDTH_PX  # the box leaves the empty right side out
     cropped = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4).copy()
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setattr(chain_module, "_BOX_MAX_AREA_SHARE", 0.0)  # refine everything
     whole = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4)
     assert np.abs(cropped - whole).max() < 1e-4
