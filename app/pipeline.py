@@ -279,8 +279,7 @@ class Pipeline:
             self._stages.resume()
             sent_bgr = output_bgr
         self._last_output, self._lost_still = output_bgr, None
-        while self._stages.messages:
-            self._remember(self._stages.messages.pop(0))
+        self._drain(self._stages.messages)
         self._drain(self._background_messages())
         self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
