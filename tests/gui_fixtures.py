@@ -23,9 +23,11 @@ import app.gui  # noqa: E402, F401 - cleans the Qt environment before the QAppli
 from app.gui.main import app_icon  # noqa: E402
 from app.gui.window import MainWindow  # noqa: E402
 from app.settings import CONFIG_DIR_ENV, Settings  # noqa: E402
-from tests.vcam_backend import RECORDING_BACKEND  # noqa: E402
+from tests.vcam_backend import RECORDING_BACKEND, VcamRecorder  # noqa: E402
 
 FRAME_TIMEOUT_MS = 20000
+# Long enough for the pipeline's backoff (0.5 s doubling) to reach a device that came back.
+RETRY_TIMEOUT_MS = 20000
 WIDTH_PX, HEIGHT_PX = 640, 360
 
 # The offscreen platform cannot resize native windows to size hints and says so whenever a
@@ -101,3 +103,10 @@ def wait_frames(qtbot: QtBot, window: MainWindow, count: int = 1) -> np.ndarray:
 def settled_frame(qtbot: QtBot, window: MainWindow) -> np.ndarray:
     """A frame after a change has had time to take effect (temporal smoothing included)."""
     return wait_frames(qtbot, window, 12)
+
+
+def wait_sent(qtbot: QtBot, recorder: VcamRecorder, count: int = 1,
+              timeout_ms: int = FRAME_TIMEOUT_MS) -> None:
+    """Wait until the newest recording virtual camera has received `count` frames."""
+    qtbot.waitUntil(lambda: bool(recorder.cameras) and recorder.last.frames_received >= count,
+                    timeout=timeout_ms)

@@ -9,18 +9,20 @@ import numpy as np
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.gui.vcam_panel import MEETING_HINT
+from app.gui.vcam_panel import LOST_TEXT, MEETING_HINT
 from app.virtualcam_help import virtualcam_fix
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     HEIGHT_PX,
     OFFSCREEN_NOISE,
     OFFSCREEN_TRAY_NOISE,
+    RETRY_TIMEOUT_MS,
     WIDTH_PX,
     WindowFactory,
     config_dir_fixture,
     gui_settings,
     open_window_fixture,
     wait_frames,
+    wait_sent,
 )
 from tests.vcam_backend import (  # noqa: F401 - recording_vcam_fixture is a fixture
     DEFAULT_DEVICE,
@@ -37,8 +39,7 @@ def test_turning_the_virtual_camera_on_sends_frames_at_the_output_size(
     window = open_window()
     wait_frames(qtbot, window)
     qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras)
-                    and recording_vcam.last.frames_received >= 5)
+    wait_sent(qtbot, recording_vcam, 5)
     camera = recording_vcam.last
     assert (camera.width_px, camera.height_px) == (WIDTH_PX, HEIGHT_PX)
     assert camera.recent_frames[-1].shape == (HEIGHT_PX, WIDTH_PX, 3)
@@ -55,7 +56,7 @@ def test_turning_the_virtual_camera_on_sends_frames_at_the_output_size(
     assert not window.store.settings.output.virtualcam
 
 
-def test_without_a_virtual_camera_the_fix_is_shown_and_the_preview_goes_on(
+def test_without_a_virtual_camera_at_start_the_fix_is_shown_and_it_can_be_turned_off(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
     recording_vcam.fail_every_open(RuntimeError("no loopback device"))
@@ -67,16 +68,45 @@ def test_without_a_virtual_camera_the_fix_is_shown_and_the_preview_goes_on(
     assert "no loopback device" in fix_text
     assert virtualcam_fix().splitlines()[0] in fix_text
     assert window.vcam_panel.copy_button.isVisible() == sys.platform.startswith("linux")
-    assert not window.vcam_panel.toggle.isChecked()
+    assert window.vcam_panel.toggle.isChecked(), "it stays on: Backdrop keeps trying"
+    assert "retrying" in window.status.virtualcam_label.text()
     before = wait_frames(qtbot, window)
     after = wait_frames(qtbot, window, 5)
     assert not np.array_equal(before, after), "the preview keeps running"
 
-    recording_vcam.open_error = None  # the driver is installed now
     qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras)
-                    and recording_vcam.last.frames_received >= 2)
+    assert not window.vcam_panel.toggle.isChecked()
     assert not window.vcam_panel.fix_box.isVisible()
+    assert window.status.virtualcam_label.text() == "Virtual camera off"
+    assert not window.store.settings.output.virtualcam
+    snapshot = window.engine.snapshot
+    qtbot.waitUntil(lambda: (current := snapshot()) is not None and current.sink_state == "none")
+    recording_vcam.open_error = None  # the driver appears, but the user turned it off
+    wait_frames(qtbot, window, 5)
+    assert recording_vcam.cameras == [], "no retry once turned off"
+
+
+def test_a_virtual_camera_missing_when_turned_on_is_used_once_it_appears(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    recording_vcam.fail_every_open(RuntimeError("no loopback device"))
+    window = open_window()
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.vcam_panel.fix_box.isVisible)
+    assert "no loopback device" in window.vcam_panel.fix_text.toPlainText()
+    assert "keeps trying" in window.vcam_panel.status_label.text()
+    qtbot.waitUntil(lambda: "retrying" in window.status.virtualcam_label.text())
+    assert window.vcam_panel.toggle.isChecked()
+    wait_frames(qtbot, window, 3)
+
+    recording_vcam.open_error = None  # the user installs the driver; nobody touches Backdrop
+    wait_sent(qtbot, recording_vcam, 5, timeout_ms=RETRY_TIMEOUT_MS)
+    assert recording_vcam.last.recent_frames[-1].shape == (HEIGHT_PX, WIDTH_PX, 3)
+    qtbot.waitUntil(lambda: "Sending to" in window.vcam_panel.status_label.text())
+    assert DEFAULT_DEVICE in window.vcam_panel.status_label.text()
+    assert not window.vcam_panel.fix_box.isVisible()
+    assert window.status.virtualcam_label.text() == f"Virtual camera on: {DEFAULT_DEVICE}"
 
 
 def test_pause_sends_a_still_picture_until_resumed(
@@ -85,7 +115,7 @@ def test_pause_sends_a_still_picture_until_resumed(
     window = open_window()
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    wait_sent(qtbot, recording_vcam)
     camera = recording_vcam.last
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     assert window.vcam_panel.pause_button.isChecked()
@@ -111,7 +141,7 @@ def test_a_new_capture_size_reopens_the_virtual_camera_at_that_size(
     window = open_window()
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    wait_sent(qtbot, recording_vcam)
     window.request_source("demo", 1280, 720, 30)
     qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
                     and recording_vcam.last.frames_received >= 3, timeout=20000)
@@ -129,31 +159,39 @@ def test_set_up_runs_the_command_and_then_turns_the_camera_on(
     window = open_window()
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    assert window.vcam_panel.fix_box.isVisible()
+    qtbot.waitUntil(window.vcam_panel.fix_box.isVisible)
     recording_vcam.open_error = None  # what the set-up fixes
     window.vcam_panel.command_factory = lambda: [sys.executable, "-c", "print('set up')"]
     with qtbot.waitSignal(window.vcam_panel.setup_finished) as finished:
         qtbot.mouseClick(window.vcam_panel.setup_button, Qt.MouseButton.LeftButton)
     assert finished.args == [True, "set up"]
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    wait_sent(qtbot, recording_vcam)  # at once, not at the pipeline's next retry
     assert window.vcam_panel.toggle.isChecked()
+    assert not window.vcam_panel.fix_box.isVisible()
 
 
-def test_a_virtual_camera_that_fails_mid_call_is_shown_off_and_can_be_turned_on_again(
+def test_a_virtual_camera_that_fails_mid_call_stays_on_and_recovers_by_itself(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
-    recording_vcam.fail_on_send(3)
+    recording_vcam.fail_on_send(3)  # every camera it opens, until the test stops it
     window = open_window()
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: not window.vcam_panel.toggle.isChecked())
-    assert "the device went away" in window.vcam_panel.fix_text.toPlainText()
-    assert window.status.virtualcam_label.text() == "Virtual camera off"
-    wait_frames(qtbot, window, 3)
-    recording_vcam.fail_on_send_number = None
-    window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
-                    and recording_vcam.last.frames_received >= 5)
+    qtbot.waitUntil(lambda: "retrying" in window.status.virtualcam_label.text(),
+                    timeout=RETRY_TIMEOUT_MS)
+    assert window.status.virtualcam_label.text() == "Virtual camera lost — retrying…"
+    assert LOST_TEXT in window.vcam_panel.status_label.text()
+    assert "the device went away" in window.vcam_panel.status_label.text()
+    assert window.vcam_panel.toggle.isChecked() and window.commands.virtualcam.isChecked()
+    assert window.store.settings.output.virtualcam
+    wait_frames(qtbot, window, 3)  # the preview goes on
+
+    recording_vcam.fail_on_send_number = None  # the driver works again
+    wait_sent(qtbot, recording_vcam, 5, timeout_ms=RETRY_TIMEOUT_MS)
+    assert len(recording_vcam.cameras) >= 2, "reopened by Backdrop, not by the user"
+    qtbot.waitUntil(lambda: "Sending to" in window.vcam_panel.status_label.text())
+    assert DEFAULT_DEVICE in window.vcam_panel.status_label.text()
+    assert window.status.virtualcam_label.text() == f"Virtual camera on: {DEFAULT_DEVICE}"
     assert window.vcam_panel.toggle.isChecked()
 
 
@@ -168,7 +206,7 @@ def test_closing_with_the_virtual_camera_on_keeps_running_in_the_tray(
             "&Quit Backdrop"} <= set(menu_texts)
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    wait_sent(qtbot, recording_vcam)
     window.close()
     assert not window.isVisible()
     received = recording_vcam.last.frames_received
@@ -185,7 +223,7 @@ def test_holding_space_shows_the_room_only_in_the_preview(
     window = open_window(gui_settings(kind="color", color_rgb=(0, 0, 255)))
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
-    qtbot.waitUntil(lambda: bool(recording_vcam.cameras))
+    wait_sent(qtbot, recording_vcam)
     camera = recording_vcam.last
     qtbot.keyPress(window.preview, Qt.Key.Key_Space)
     preview = wait_frames(qtbot, window, 8)

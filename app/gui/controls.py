@@ -7,7 +7,7 @@ window saves them once the new source has opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.store import SettingsStore
 from app.settings import Settings
-from app.sources import list_cameras
+from app.sources import CameraInfo
 
 FilePicker = Callable[[str, str], "str | None"]
 
@@ -90,7 +90,10 @@ def _select_data(combo: QComboBox, data: object) -> bool:
 
 
 class SourceSection(QGroupBox):
-    """Camera picker plus resolution and frame rate; emits the wanted source settings."""
+    """Camera picker plus resolution and frame rate; emits the wanted source settings.
+
+    The cameras are listed by the window off the GUI thread and passed to `show_cameras`.
+    """
 
     source_requested = Signal(str, int, int, int)
 
@@ -114,27 +117,27 @@ class SourceSection(QGroupBox):
         form = QFormLayout(self)
         form.addRow("Source", self.source_combo)
         form.addRow("Size", size_row)
-        self.refresh_cameras()
-        self.show_settings(store.settings)
+        self.show_cameras([])
         self.source_combo.activated.connect(self._on_source_activated)
         self.size_combo.activated.connect(self._on_size_activated)
         self.fps_combo.activated.connect(self._on_size_activated)
 
-    def refresh_cameras(self) -> None:
-        """List the cameras found now, then Automatic, Demo and Video file…."""
+    def show_cameras(self, cameras: Sequence[CameraInfo]) -> None:
+        """Offer Automatic, `cameras`, Demo and Video file…, and select the saved source."""
         self.source_combo.clear()
         self.source_combo.addItem("Automatic (camera, else demo)", "auto")
-        for camera in list_cameras():
+        for camera in cameras:
             self.source_combo.addItem(camera.name or f"Camera {camera.index}",
                                       f"camera:{camera.index}")
         self.source_combo.addItem("Demo video", "demo")
         self.source_combo.addItem("Video file…", _CUSTOM)
+        self.show_settings(self._store.settings)
 
     def show_settings(self, settings: Settings) -> None:
         """Select what `settings` says (a file or device not listed is added)."""
         spec = settings.source.spec
         if not _select_data(self.source_combo, spec):
-            self.source_combo.insertItem(self.source_combo.count() - 1, Path(spec).name, spec)
+            self.source_combo.insertItem(self.source_combo.count() - 1, _source_label(spec), spec)
             self.source_combo.setItemData(self.source_combo.count() - 2, spec,
                                           Qt.ItemDataRole.ToolTipRole)
             _select_data(self.source_combo, spec)
@@ -311,6 +314,14 @@ class TuningSection(QGroupBox):
                 self.show_settings(self._store.settings)
                 return
         self.model_requested.emit(str(choice))
+
+
+def _source_label(spec: str) -> str:
+    """A source not (yet) in the camera list: `camera:1` as "Camera 1", a file by its name."""
+    prefix, _, index = spec.partition(":")
+    if prefix == "camera" and index.isdigit():
+        return f"Camera {index}"
+    return Path(spec).name
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:

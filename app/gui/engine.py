@@ -2,8 +2,8 @@
 
 The pipeline calls `on_frame` on its worker thread. This object stores only the newest frame
 there and emits `frame_ready` at most once until the GUI has taken it, so a slow repaint drops
-frames instead of queueing them. Anything slow (starting the pipeline, opening a source) runs on
-a thread this object owns and joins in `stop()`.
+frames instead of queueing them. Anything slow (starting the pipeline, opening a source or the
+virtual camera, listing cameras) runs on a thread this object owns and joins in `stop()`.
 """
 
 from __future__ import annotations
@@ -11,23 +11,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 
 from app.pipeline import Pipeline
+from app.resilience import close_quietly
 from app.session import SessionError, open_pipeline, open_virtualcam, with_default_background
 from app.settings import Settings
-from app.sinks import FrameSink
-from app.sources import FrameSource, SourceError, open_source
+from app.sinks import FrameSink, open_sink
+from app.sources import CameraInfo, FrameSource, SourceError, list_cameras, open_source
 from app.stats import StatsSnapshot
 from compositing.backgrounds import BackgroundError
 from segmentation.models import ModelError
 
 log = logging.getLogger(__name__)
-_JOIN_TIMEOUT_S = 1.5
+# Closing the window waits at most this long for the pipeline and every helper together.
+STOP_TIMEOUT_S = 2.0
+# The pipeline's share of the time left: it holds the camera and the virtual camera.
+_PIPELINE_SHARE = 0.75
+_QUEUED = Qt.ConnectionType.QueuedConnection
+
+_Device = Pipeline | FrameSource | FrameSink
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +54,13 @@ class EngineBridge(QObject):
     start_failed = Signal(str, str)
     source_switched = Signal(str)
     source_failed = Signal(str)
+    cameras_listed = Signal(object)
+    virtualcam_opened = Signal(str, str)
+    virtualcam_unavailable = Signal(str)
     _source_opened = Signal(object, int)
     _pipeline_opened = Signal(object)
+    _cameras_found = Signal(object, int)
+    _virtualcam_attempted = Signal(object, bool, str, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,16 +74,20 @@ class EngineBridge(QObject):
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._source_token = 0
+        self._cameras_token = 0
         self._messages_seen = 0
         self._closing = False
-        self._unclaimed: list[Pipeline | FrameSource] = []
+        self._unclaimed: list[_Device] = []
         self.virtualcam: FrameSink | None = None
+        self._virtualcam_token = 0
+        self._virtualcam_opening = False
         self._virtualcam_size: tuple[int, int] | None = None
-        self._virtualcam_description = ""
         self._reattach_size: tuple[int, int] | None = None
         self._reattach: Callable[[], None] | None = None
-        self._source_opened.connect(self._on_source_opened)
-        self._pipeline_opened.connect(self._on_pipeline_opened)
+        self._source_opened.connect(self._on_source_opened, _QUEUED)
+        self._pipeline_opened.connect(self._on_pipeline_opened, _QUEUED)
+        self._cameras_found.connect(self._on_cameras_found, _QUEUED)
+        self._virtualcam_attempted.connect(self._on_virtualcam_attempted, _QUEUED)
 
     # --- starting and stopping --------------------------------------------------------------
     def start(self, settings: Settings) -> None:
@@ -87,23 +104,23 @@ class EngineBridge(QObject):
                 with_default_background(settings), "null", on_frame=self._on_frame, paced=True
             )
         except SessionError as error:
-            self.start_failed.emit(str(error), _cause(error))
+            self._deliver(self.start_failed, None, str(error), _cause(error))
             return
-        if not self._hand_over(pipeline):
+        if not self._deliver(self._pipeline_opened, pipeline, pipeline):
             pipeline.stop()
-            return
-        self._pipeline_opened.emit(pipeline)
 
-    def _hand_over(self, device: Pipeline | FrameSource) -> bool:
-        """Record a pipeline or source a helper opened, so `stop` can close it even before the
-        GUI thread has taken it; False (the caller closes it) when the window is closing."""
+    def _deliver(self, signal: SignalInstance, device: _Device | None, *args: object) -> bool:
+        """From a helper: record what it opened, so `stop` can close it even before the GUI
+        thread takes it, and post `signal`; False (the caller closes it) once closing."""
         with self._lock:
             if self._closing:
                 return False
-            self._unclaimed.append(device)
-            return True
+            if device is not None:
+                self._unclaimed.append(device)
+            signal.emit(*args)  # queued: it only posts an event, under the lock `stop` takes,
+            return True  # so it never races the window's deletion
 
-    def _claim(self, device: Pipeline | FrameSource) -> bool:
+    def _claim(self, device: _Device) -> bool:
         """Take a handed-over device on the GUI thread; False if `stop` already closed it."""
         with self._lock:
             if device not in self._unclaimed:
@@ -126,7 +143,7 @@ class EngineBridge(QObject):
         if self.pipeline is not None:
             self.pipeline.stop()  # its worker has ended; this releases what it still holds
             self.pipeline = None
-        self.virtualcam = None
+        self._forget_virtualcam()
         self._messages_seen = 0
         self.start(settings)
 
@@ -135,28 +152,32 @@ class EngineBridge(QObject):
         """True when the pipeline's worker ended by an error (the preview has frozen)."""
         return self.pipeline is not None and self.pipeline.error is not None
 
-    def stop(self) -> None:
-        """Stop the pipeline, close the virtual camera and join every helper thread."""
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Stop the pipeline, close what helpers opened and join them, all within `timeout_s`.
+
+        A helper stuck in a device call is left behind; it closes what it opens when it ends.
+        """
+        deadline_s = time.monotonic() + timeout_s
         with self._lock:
             self._closing = True
-        for thread in self._threads:
-            thread.join(_JOIN_TIMEOUT_S)
-        self._threads.clear()
-        with self._lock:
             unclaimed, self._unclaimed = self._unclaimed, []
         for device in unclaimed:  # opened by a helper, never taken by the GUI thread
             if isinstance(device, Pipeline):
-                device.stop()
+                device.stop(_left_s(deadline_s) * _PIPELINE_SHARE)
             else:
-                device.close()
+                close_quietly(device)
         if self.pipeline is not None:
-            self.pipeline.stop()  # joins the worker; closes source, sink and MediaPipe
+            # joins the worker; closes source, sink and MediaPipe
+            self.pipeline.stop(_left_s(deadline_s) * _PIPELINE_SHARE)
             self.pipeline = None
-        elif self.virtualcam is not None:
-            self.virtualcam.close()
         self.virtualcam = None
+        for thread in self._threads:
+            thread.join(_left_s(deadline_s))
+        self._threads.clear()
 
     def _run_in_thread(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        if self._closing:
+            return
         self._threads = [thread for thread in self._threads if thread.is_alive()]
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         self._threads.append(thread)
@@ -170,8 +191,7 @@ class EngineBridge(QObject):
             if self._signal_pending or self._closing:
                 return
             self._signal_pending = True
-            self.frame_ready.emit()  # queued: it only posts an event, under the lock that
-            # `stop` takes, so it never races the window's deletion
+            self.frame_ready.emit()  # queued, under the lock, as in `_deliver`
 
     def take_frame(self) -> PreviewFrame | None:
         """The newest frame since the last call (GUI thread), or None."""
@@ -212,8 +232,12 @@ class EngineBridge(QObject):
     def snapshot(self) -> StatsSnapshot | None:
         return self.pipeline.snapshot() if self.pipeline is not None else None
 
-    def messages(self) -> list[str]:
-        return list(self.pipeline.messages) if self.pipeline is not None else []
+    def new_messages(self) -> list[str]:
+        """Pipeline messages since the last call."""
+        messages = list(self.pipeline.messages) if self.pipeline is not None else []
+        fresh = messages[self._messages_seen:]
+        self._messages_seen = len(messages)
+        return fresh
 
     # --- sources ----------------------------------------------------------------------------
     def switch_source(self, settings: Settings) -> None:
@@ -235,12 +259,10 @@ class EngineBridge(QObject):
             )
             source.open()
         except SourceError as error:
-            self.source_failed.emit(str(error))
+            self._deliver(self.source_failed, None, str(error))
             return
-        if not self._hand_over(source):
+        if not self._deliver(self._source_opened, source, source, token):
             source.close()
-            return
-        self._source_opened.emit(source, token)
 
     def _on_source_opened(self, source: FrameSource, token: int) -> None:
         if not self._claim(source):
@@ -249,38 +271,95 @@ class EngineBridge(QObject):
             source.close()  # the user chose another source meanwhile, or the window closed
             return
         size = _even(source.width_px, source.height_px)
-        if self.virtualcam is not None and size != self._virtualcam_size:
+        if self._virtualcam_active and size != self._virtualcam_size:
             self.pipeline.set_sink(None)  # applied with the new source; reopened at the new size
-            self.virtualcam = None
+            self._forget_virtualcam()
             self._reattach_size = size
         self.pipeline.set_source(source)
         self.source_switched.emit(f"{source.name} at {size[0]}x{size[1]}")
 
-    # --- virtual camera ---------------------------------------------------------------------
-    def enable_virtualcam(self, settings: Settings) -> FrameSink:
-        """Open the virtual camera at the output size and send frames to it.
+    def list_cameras(self) -> None:
+        """Look for cameras on a helper (probing devices can take seconds); `cameras_listed`
+        follows with a list of CameraInfo."""
+        self._cameras_token += 1
+        self._run_in_thread("backdrop-gui-cameras", self._find_cameras, self._cameras_token)
 
-        Raises SessionError whose message is this OS's fix; the preview is unaffected.
+    def _find_cameras(self, token: int) -> None:
+        try:
+            cameras = list_cameras()
+        except Exception as error:  # noqa: BLE001 - a driver can fail in any way when probed
+            log.warning("could not list the cameras: %s", error)
+            cameras = []
+        self._deliver(self._cameras_found, None, cameras, token)
+
+    def _on_cameras_found(self, cameras: list[CameraInfo], token: int) -> None:
+        if token == self._cameras_token and not self._closing:
+            self.cameras_listed.emit(cameras)
+
+    # --- virtual camera ---------------------------------------------------------------------
+    def enable_virtualcam(self, settings: Settings) -> None:
+        """Open the virtual camera at the output size on a helper, then send frames to it.
+
+        `virtualcam_opened(device, description)` or `virtualcam_unavailable(fix)` follows; in
+        both cases the pipeline retries the device with backoff whenever it is missing or
+        fails, until `disable_virtualcam`. Before the pipeline has started this does nothing
+        (the window enables it on `started`).
         """
-        if self.pipeline is None:
-            raise SessionError("Backdrop is still starting; try again in a moment.")
-        if self.virtualcam is not None:
-            return self.virtualcam
-        width_px, height_px = self.pipeline.output_size
+        if self.pipeline is None or self._virtualcam_active:
+            return
+        self._virtualcam_token += 1
+        self._virtualcam_opening = True
+        self._virtualcam_size = self.pipeline.output_size
         fps = max(1, round(settings.source.fps))
-        sink = open_virtualcam(settings, width_px, height_px, fps)
-        self.pipeline.set_sink(sink)
+        self._run_in_thread("backdrop-gui-virtualcam", self._open_virtualcam, settings,
+                            self._virtualcam_size, fps, self._virtualcam_token)
+
+    def _open_virtualcam(
+        self, settings: Settings, size: tuple[int, int], fps: int, token: int
+    ) -> None:
+        try:
+            sink = open_virtualcam(settings, size[0], size[1], fps)
+        except SessionError as error:
+            output = settings.output
+            spare = open_sink("virtualcam", output.backend or None, output.device or None)
+            self._deliver(self._virtualcam_attempted, spare, spare, False, str(error), token)
+            return
+        if not self._deliver(self._virtualcam_attempted, sink, sink, True, "", token):
+            sink.close()
+
+    def _on_virtualcam_attempted(
+        self, sink: FrameSink, opened: bool, message: str, token: int
+    ) -> None:
+        """Hand the device to the pipeline, opened or not: either way it retries it."""
+        if not self._claim(sink):
+            return
+        if token != self._virtualcam_token or self.pipeline is None:
+            close_quietly(sink)  # turned off, or the size changed, while it was opening
+            return
+        self._virtualcam_opening = False
+        self.pipeline.set_sink(sink, retry=True, opened=opened)
         self.virtualcam = sink
-        self._virtualcam_size = (width_px, height_px)
-        self._virtualcam_description = sink.description  # what the pipeline names it by
-        return sink
+        if opened:
+            self.virtualcam_opened.emit(sink.device, sink.description)
+        else:
+            self.virtualcam_unavailable.emit(message)
 
     def disable_virtualcam(self) -> None:
         """Stop sending (the worker closes the device at the next frame)."""
         self._reattach_size = None
         if self.pipeline is not None and self.virtualcam is not None:
             self.pipeline.set_sink(None)
+        self._forget_virtualcam()
+
+    @property
+    def _virtualcam_active(self) -> bool:
+        return self.virtualcam is not None or self._virtualcam_opening
+
+    def _forget_virtualcam(self) -> None:
+        """No virtual camera any more; one still opening is closed when it arrives."""
         self.virtualcam = None
+        self._virtualcam_opening = False
+        self._virtualcam_token += 1
 
     def on_reattach(self, callback: Callable[[], None]) -> None:
         """Called (GUI thread) when the virtual camera must be reopened at a new size."""
@@ -293,20 +372,6 @@ class EngineBridge(QObject):
             if self._reattach is not None:
                 self._reattach()
 
-    def new_messages(self) -> tuple[list[str], str | None]:
-        """Pipeline messages since the last call, and the one saying the virtual camera failed.
-
-        The pipeline drops a sink whose send fails and says so; the window then shows it off.
-        """
-        messages = self.messages()[self._messages_seen:]
-        self._messages_seen += len(messages)
-        lost = None
-        if self.virtualcam is not None:
-            prefix = f"{self._virtualcam_description} stopped"
-            lost = next((m for m in messages if m.startswith(prefix)), None)
-            if lost is not None:
-                self.virtualcam = None
-        return messages, lost
 
 def _cause(error: SessionError) -> str:
     """What made the start fail: background, model, source or other (the window falls back)."""
@@ -322,3 +387,8 @@ def _cause(error: SessionError) -> str:
 
 def _even(width_px: int, height_px: int) -> tuple[int, int]:
     return width_px - width_px % 2, height_px - height_px % 2
+
+
+def _left_s(deadline_s: float) -> float:
+    """Seconds until `deadline_s` (time.monotonic), never negative."""
+    return max(deadline_s - time.monotonic(), 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from app.resilience import LOST, UNAVAILABLE
 from app.stats import StatsSnapshot
 
 
@@ -33,10 +34,16 @@ class StatusBar(QStatusBar):
         if snapshot.state == "error" and snapshot.message:
             self.showMessage(f"Stopped: {snapshot.message}")
 
-    def show_virtualcam(self, device: str | None, paused: bool) -> None:
-        """`device` is where frames go, or None when the virtual camera is off."""
-        if device is None:
+    def show_virtualcam(self, state: str, device: str = "", paused: bool = False) -> None:
+        """`state`: off, starting, live (sending to `device`), lost or unavailable (retrying)."""
+        if state == "off":
             text = "Virtual camera off"
+        elif state == "starting":
+            text = "Virtual camera starting…"
+        elif state == LOST:
+            text = "Virtual camera lost — retrying…"
+        elif state == UNAVAILABLE:
+            text = "No virtual camera yet — retrying…"
         elif paused:
             text = f"Virtual camera paused ({device})"
         else:

@@ -2,7 +2,8 @@
 
 When no virtual camera can be opened the panel shows this OS's fix: on Linux a copyable
 command and a "Set up…" button that runs `backdrop setup-virtualcam --apply` as root through
-pkexec in a QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile.
+pkexec in a QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile,
+and while the toggle is on Backdrop keeps retrying the device.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.virtualcam_help import linux_setup_commands
 
 MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
+LOST_TEXT = "Virtual camera lost — retrying…"
 
 
 def setup_command() -> list[str]:
@@ -106,25 +108,24 @@ class VirtualCamPanel(QGroupBox):
     # --- states -----------------------------------------------------------------------------
     def show_on(self, device: str, description: str) -> None:
         """Sending: say where, and what to pick in the meeting app."""
-        self._set_toggle(True)
-        where = device or description
-        self.status_label.setText(f"Sending to {where}. {MEETING_HINT}")
-        self.status_label.setToolTip(description)
-        self.fix_box.hide()
+        self._show(True, f"Sending to {device or description}. {MEETING_HINT}", description)
 
     def show_off(self) -> None:
-        self._set_toggle(False)
-        self.status_label.setText("Off: only this preview shows the result.")
-        self.status_label.setToolTip("")
+        self._show(False, "Off: only this preview shows the result.")
+
+    def show_starting(self) -> None:
+        """The device is being opened (off the GUI thread)."""
+        self._show(True, "Starting the virtual camera…")
+
+    def show_lost(self, reason: str) -> None:
+        """The device failed while sending; Backdrop reopens it by itself."""
+        self._show(True, f"{LOST_TEXT} The preview keeps working.\n{reason}", reason)
 
     def show_unavailable(self, message: str) -> None:
-        """No virtual camera: the reason and this OS's fix (the preview keeps working)."""
-        self._set_toggle(False)
-        self.status_label.setText(
-            "No virtual camera is available yet, so meeting apps cannot see Backdrop. "
-            "The preview keeps working. To add one:"
-        )
-        self.status_label.setToolTip("")
+        """No virtual camera: the reason and this OS's fix, while Backdrop keeps trying."""
+        self._show(True, "No virtual camera is available yet, so meeting apps cannot see "
+                         "Backdrop. It keeps trying while this is on, and the preview keeps "
+                         "working. To add one:")
         linux = sys.platform.startswith("linux")
         self.fix_text.setPlainText(
             message + ("\n\nThe commands (Copy puts them on the clipboard):\n"
@@ -133,6 +134,12 @@ class VirtualCamPanel(QGroupBox):
         self.copy_button.setVisible(linux)
         self.setup_button.setVisible(linux)
         self.fix_box.show()
+
+    def _show(self, on: bool, text: str, tooltip: str = "") -> None:
+        self._set_toggle(on)
+        self.status_label.setText(text)
+        self.status_label.setToolTip(tooltip)
+        self.fix_box.hide()
 
     def _set_toggle(self, on: bool) -> None:
         self.toggle.blockSignals(True)

@@ -1,7 +1,8 @@
 """Turning the virtual camera on and off, and pausing it, with every view kept in step.
 
-The panel, the menu and tray actions, the status bar and the preview caption all show the one
-state the engine has; a device that cannot open shows this OS's fix, never an exception.
+The panel, the menu and tray actions, the status bar and the preview caption all show one
+state: off, starting (the device opens off the GUI thread), live, or lost / unavailable while
+the pipeline retries it. A device that cannot open shows this OS's fix, never an exception.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from app.gui.engine import EngineBridge
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.vcam_panel import VirtualCamPanel
-from app.session import SessionError
+from app.resilience import LIVE, LOST, NONE, UNAVAILABLE
+from app.stats import StatsSnapshot
 
 PAUSED_CAPTION = "Paused: the virtual camera shows “Be right back”"
+OFF = "off"
+STARTING = "starting"
 
 
 class VirtualCamControl:
@@ -34,8 +38,13 @@ class VirtualCamControl:
         self._status = status
         self._update_caption = update_caption
         self._show_error = show_error
+        self.state = OFF
         engine.on_reattach(self.open)
+        engine.virtualcam_opened.connect(self._on_virtualcam_opened)
+        engine.virtualcam_unavailable.connect(self._on_virtualcam_unavailable)
         panel.setup_finished.connect(self._on_setup_finished)
+        if store.settings.output.virtualcam:  # opened once the pipeline has started
+            self._show_starting()
         self.sync()
 
     def set_enabled(self, on: bool) -> None:
@@ -45,23 +54,47 @@ class VirtualCamControl:
             self.open()
         else:
             self._engine.disable_virtualcam()
+            self.state = OFF
             self._panel.show_off()
             self.sync()
 
     def open(self) -> None:
-        """Start sending, or show why not and how to fix it (the preview is unaffected)."""
-        try:
-            sink = self._engine.enable_virtualcam(self._store.settings)
-        except SessionError as error:
-            self._panel.show_unavailable(str(error))
-        else:
-            self._panel.show_on(sink.device, sink.description)
+        """Start sending: the device opens on a helper, the panel says so meanwhile."""
+        self._engine.enable_virtualcam(self._store.settings)
+        if self._engine.virtualcam is None:
+            self._show_starting()
         self.sync()
 
-    def lost(self, message: str) -> None:
-        """The pipeline dropped the device after a send failed."""
+    def _on_virtualcam_opened(self, device: str, description: str) -> None:
+        self.state = LIVE
+        self._panel.show_on(device, description)
+        self.sync()
+
+    def _on_virtualcam_unavailable(self, message: str) -> None:
+        """No device yet: this OS's fix, while the pipeline keeps trying."""
+        self.state = UNAVAILABLE
         self._panel.show_unavailable(message)
         self.sync()
+
+    def show_link(self, snapshot: StatsSnapshot | None) -> None:
+        """Follow the pipeline's word on the device: lost and retrying, or sending again."""
+        sink = self._engine.virtualcam
+        if sink is None or snapshot is None or snapshot.sink_state == NONE:
+            return  # off, opening, or not yet taken up by the pipeline's worker
+        link = snapshot.sink_state
+        if link == LOST:
+            self.state = LOST
+            self._panel.show_lost(snapshot.sink_message)
+        elif link == LIVE and self.state != LIVE:
+            self.state = LIVE
+            self._panel.show_on(sink.device, sink.description)
+        elif link == UNAVAILABLE and self.state != UNAVAILABLE:
+            self._on_virtualcam_unavailable(snapshot.sink_message)
+        self.sync()
+
+    def _show_starting(self) -> None:
+        self.state = STARTING
+        self._panel.show_starting()
 
     def set_paused(self, paused: bool) -> None:
         """Pause: the virtual camera gets a still 'Be right back' picture until resumed."""
@@ -72,17 +105,18 @@ class VirtualCamControl:
         self.sync()
 
     def sync(self) -> None:
-        """Make the actions and the status bar show the engine's state."""
+        """Make the actions and the status bar show the state."""
+        on = self.state != OFF
+        self._commands.set_checked(self._commands.virtualcam, on)
+        self._commands.pause.setEnabled(on or self._engine.paused)
         sink = self._engine.virtualcam
-        self._commands.set_checked(self._commands.virtualcam, sink is not None)
-        self._commands.pause.setEnabled(sink is not None or self._engine.paused)
-        self._status.show_virtualcam(
-            (sink.device or sink.description) if sink is not None else None, self._engine.paused
-        )
+        device = (sink.device or sink.description) if sink is not None else ""
+        self._status.show_virtualcam(self.state, device, self._engine.paused)
 
     def _on_setup_finished(self, ok: bool, output: str) -> None:
         if ok:
             self._status.showMessage("The virtual camera is set up.", 10000)
+            self._engine.disable_virtualcam()  # try the new device now, not at the next retry
             self.set_enabled(True)
         else:
             self._show_error("The virtual camera set-up did not finish: "

@@ -44,7 +44,9 @@ from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
 from app.gui.vcam_panel import VirtualCamPanel
 from app.gui.virtualcam import PAUSED_CAPTION, VirtualCamControl
+from app.resilience import first_line
 from app.settings import Settings
+from app.sources import CameraInfo
 from segmentation.models import ModelError, resolve_model
 
 PANEL_WIDTH_PX = 400
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow):
             self.notice.show_message(PRIVACY_NOTICE, button="Got it")
             self.store.replace("gui", first_run_notice_shown=True)
         _application().installEventFilter(self)
+        self.engine.list_cameras()
         self.engine.start(settings)
 
     # --- layout -----------------------------------------------------------------------------
@@ -148,6 +151,7 @@ class MainWindow(QMainWindow):
         engine.start_failed.connect(self._on_engine_start_failed)
         engine.source_switched.connect(self._on_source_switched)
         engine.source_failed.connect(self._on_source_failed)
+        engine.cameras_listed.connect(self._on_cameras_listed)
         self.store.changed.connect(self._on_settings_changed)
         self.store.save_failed.connect(self.show_error)
         self.source_section.source_requested.connect(self.request_source)
@@ -167,7 +171,7 @@ class MainWindow(QMainWindow):
         actions.virtualcam.triggered.connect(self.set_virtualcam)
         actions.pause.triggered.connect(self.set_paused)
         connect(actions.setup_virtualcam, self.vcam_panel.run_setup)
-        connect(actions.refresh_cameras, self._refresh_cameras)
+        connect(actions.refresh_cameras, self.engine.list_cameras)
         actions.split_view.triggered.connect(self._on_split_view)
         connect(actions.privacy, lambda: self.notice.show_message(PRIVACY_NOTICE, button="Got it"))
         connect(actions.about, self._show_about)
@@ -221,11 +225,9 @@ class MainWindow(QMainWindow):
             self._stopped_shown = True
             self.show_error(f"The camera stopped: {html.escape(snapshot.message)} "
                             "Choose a source under Camera to start again.")
-        messages, virtualcam_lost = self.engine.new_messages()
-        for message in messages:
-            self.status.showMessage(message, 15000)
-        if virtualcam_lost is not None:
-            self.virtualcam.lost(virtualcam_lost)
+        for message in self.engine.new_messages():
+            self.status.showMessage(first_line(message), 15000)  # the panel has the rest
+        self.virtualcam.show_link(snapshot)
 
     def _on_settings_changed(self, settings: Settings) -> None:
         self.engine.update_settings(settings)
@@ -288,9 +290,8 @@ class MainWindow(QMainWindow):
             return
         self.store.replace("mask", model=choice)
 
-    def _refresh_cameras(self) -> None:
-        self.source_section.refresh_cameras()
-        self.source_section.show_settings(self.store.settings)
+    def _on_cameras_listed(self, cameras: list[CameraInfo]) -> None:
+        self.source_section.show_cameras(cameras)
 
     # --- virtual camera and pause -----------------------------------------------------------
     def set_virtualcam(self, on: bool) -> None:
@@ -393,7 +394,7 @@ class MainWindow(QMainWindow):
 
     def _keep_running_in_tray(self) -> bool:
         """With the virtual camera on and a tray, closing hides; the first time says so."""
-        if self._quitting or self.tray is None or self.engine.virtualcam is None:
+        if self._quitting or self.tray is None or not self.store.settings.output.virtualcam:
             return False
         self._save_geometry()
         if not self._tray_told:
