@@ -8,10 +8,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
+import app.gui.engine
+from app.camera import CameraInfo, CameraMode
 from app.demo import Box, demo_person_regions
 from app.gui.actions import PRIVACY_URL
 from app.gui.window import MainWindow
@@ -371,3 +375,68 @@ def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
     qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None
                     and window.preview.last_frame_bgr.shape[:2] == (720, 1280), timeout=20000)
     assert window.store.settings.source.width_px == 1280
+
+
+DESK_CAMERA = CameraInfo(3, "Desk camera", "/dev/video3")  # listed, but cannot be opened here
+DESK_CAMERA_MODES = [CameraMode(1920, 1080, (30.0,)), CameraMode(1280, 720, (29.97, 30.0, 60.0)),
+                     CameraMode(800, 600, (15.0, 30.0))]
+
+
+def combo_data(combo: QComboBox) -> list[object]:
+    return [combo.itemData(index) for index in range(combo.count())]
+
+
+def test_the_size_and_rate_pickers_offer_what_the_camera_has(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked_from: list[threading.Thread] = []
+
+    def modes_of(camera: CameraInfo) -> list[CameraMode]:
+        asked_from.append(threading.current_thread())
+        return DESK_CAMERA_MODES if camera == DESK_CAMERA else []
+
+    monkeypatch.setattr(app.gui.engine, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.engine, "camera_modes", modes_of)
+    saved = gui_settings()
+    saved = dataclasses.replace(saved, source=dataclasses.replace(
+        saved.source, spec="camera:3", width_px=1280, height_px=720, fps=60))
+    window = open_window(saved)  # the camera fails to open, so the demo shows meanwhile
+    wait_frames(qtbot, window)
+    section = window.source_section
+    qtbot.waitUntil(lambda: section.source_combo.findText("Desk camera") >= 0)
+    assert asked_from and threading.main_thread() not in asked_from
+    assert combo_data(section.size_combo) == ["800x600", "1280x720", "1920x1080"]
+    assert section.size_combo.currentData() == "1280x720", "the saved size is kept"
+    assert combo_data(section.fps_combo) == [30, 60]  # 29.97 is offered as 30
+    assert section.fps_combo.currentData() == 60
+
+    section.size_combo.setCurrentIndex(section.size_combo.findData("800x600"))
+    section.size_combo.activated.emit(section.size_combo.currentIndex())
+    assert combo_data(section.fps_combo) == [15, 30]
+    assert section.fps_combo.currentData() == 30, "the nearest rate this size has"
+    qtbot.waitUntil(lambda: section.size_combo.currentData() == "1280x720")  # camera refused
+
+    section.source_combo.setCurrentIndex(section.source_combo.findData("demo"))
+    section.source_combo.activated.emit(section.source_combo.currentIndex())
+    assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    qtbot.waitUntil(lambda: window.store.settings.source.spec == "demo", timeout=20000)
+    assert (window.store.settings.source.width_px, window.store.settings.source.fps) == (1280, 60)
+
+
+def test_a_camera_without_the_saved_size_selects_its_nearest(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.gui.engine, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.engine, "camera_modes", lambda _camera: DESK_CAMERA_MODES)
+    requests: list[tuple[str, int, int, int]] = []
+    window = open_window()  # the demo at 640x360, 30 fps
+    window.source_section.source_requested.connect(lambda *request: requests.append(request))
+    section = window.source_section
+    qtbot.waitUntil(lambda: section.source_combo.findText("Desk camera") >= 0)
+    assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    section.source_combo.setCurrentIndex(section.source_combo.findData("camera:3"))
+    section.source_combo.activated.emit(section.source_combo.currentIndex())
+    assert requests == [("camera:3", 800, 600, 30)]
+    assert combo_data(section.size_combo) == ["800x600", "1280x720", "1920x1080"]
+    qtbot.waitUntil(lambda: "camera" in window.banner.text().lower())
+    assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]

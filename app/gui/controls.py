@@ -7,7 +7,8 @@ window saves them once the new source has opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.camera import CameraMode
 from app.gui.store import SettingsStore
 from app.settings import Settings
 from app.sources import CameraInfo
@@ -41,6 +43,10 @@ SWATCHES_RGB = ((40, 120, 80), (0, 177, 64), (32, 64, 128), (235, 235, 235), (40
 MODELS = (("auto", "Automatic"), ("general", "General (square)"), ("landscape", "Landscape (fast)"))
 REFINEMENTS = (("off", "Off"), ("fast", "Fast"), ("best", "Best"))
 _CUSTOM = "\0custom"
+_SIZE_TIP = "Capture size; the virtual camera sends the same size"
+_GUESSED_SIZE_TIP = (f"{_SIZE_TIP}. Common sizes: this camera could not be asked which it has, "
+                     "so it may send the nearest it has instead")
+_MAX_FPS = 120
 
 
 class PercentSlider(QWidget):
@@ -92,7 +98,8 @@ def _select_data(combo: QComboBox, data: object) -> bool:
 class SourceSection(QGroupBox):
     """Camera picker plus resolution and frame rate; emits the wanted source settings.
 
-    The cameras are listed by the window off the GUI thread and passed to `show_cameras`.
+    The cameras are listed by the window off the GUI thread and passed to `show_cameras`,
+    with the sizes and rates each offers; the demo and video files offer the common ones.
     """
 
     source_requested = Signal(str, int, int, int)
@@ -104,13 +111,11 @@ class SourceSection(QGroupBox):
         self.source_combo = QComboBox()
         self.source_combo.setToolTip("Where the picture comes from")
         self.size_combo = QComboBox()
-        self.size_combo.setToolTip("Capture size; the virtual camera sends the same size")
         self.fps_combo = QComboBox()
         self.fps_combo.setToolTip("Frames per second asked from the camera")
-        for width_px, height_px in SIZES_PX:
-            self.size_combo.addItem(f"{width_px} × {height_px}", f"{width_px}x{height_px}")
-        for fps in FRAME_RATES:
-            self.fps_combo.addItem(f"{fps} fps", fps)
+        self._modes_by_spec: dict[str, tuple[CameraMode, ...]] = {}
+        self._fps_by_size: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._offers_camera_modes = False
         size_row = QHBoxLayout()
         size_row.addWidget(self.size_combo, 2)
         size_row.addWidget(self.fps_combo, 1)
@@ -120,10 +125,11 @@ class SourceSection(QGroupBox):
         self.show_cameras([])
         self.source_combo.activated.connect(self._on_source_activated)
         self.size_combo.activated.connect(self._on_size_activated)
-        self.fps_combo.activated.connect(self._on_size_activated)
+        self.fps_combo.activated.connect(self._on_fps_activated)
 
     def show_cameras(self, cameras: Sequence[CameraInfo]) -> None:
         """Offer Automatic, `cameras`, Demo and Video file…, and select the saved source."""
+        self._modes_by_spec = _modes_by_spec(cameras)
         self.source_combo.clear()
         self.source_combo.addItem("Automatic (camera, else demo)", "auto")
         for camera in cameras:
@@ -141,14 +147,40 @@ class SourceSection(QGroupBox):
             self.source_combo.setItemData(self.source_combo.count() - 2, spec,
                                           Qt.ItemDataRole.ToolTipRole)
             _select_data(self.source_combo, spec)
-        width_px, height_px = settings.source.width_px, settings.source.height_px
-        size = f"{width_px}x{height_px}"
-        if not _select_data(self.size_combo, size):
-            self.size_combo.addItem(f"{width_px} × {height_px}", size)
-            _select_data(self.size_combo, size)
-        if not _select_data(self.fps_combo, settings.source.fps):
-            self.fps_combo.addItem(f"{settings.source.fps} fps", settings.source.fps)
-            _select_data(self.fps_combo, settings.source.fps)
+        source = settings.source
+        self._show_modes(spec, (source.width_px, source.height_px), source.fps)
+
+    def _show_modes(self, spec: str, size: tuple[int, int], fps: int) -> None:
+        """Offer the sizes of the camera `spec` opens (the common ones for the demo, files and
+        cameras not yet asked) and select `size`, else the camera's nearest; then the rates."""
+        modes = self._modes_by_spec.get(spec, ())
+        self._offers_camera_modes = bool(modes)
+        if modes:
+            self._fps_by_size = {(mode.width_px, mode.height_px): _whole_fps(mode.fps_options)
+                                 for mode in modes}
+            size = _nearest_size(size, self._fps_by_size)
+        else:  # the demo and files take any size: a saved one not listed is added
+            self._fps_by_size = dict.fromkeys((*SIZES_PX, size), FRAME_RATES)
+        guessed = any(mode.guessed for mode in modes)
+        self.size_combo.setToolTip(_GUESSED_SIZE_TIP if guessed else _SIZE_TIP)
+        self.size_combo.clear()
+        for width_px, height_px in sorted(self._fps_by_size, key=lambda s: (s[0] * s[1], s[0])):
+            self.size_combo.addItem(f"{width_px} × {height_px}", f"{width_px}x{height_px}")
+        _select_data(self.size_combo, f"{size[0]}x{size[1]}")
+        self._show_rates(size, fps)
+
+    def _show_rates(self, size: tuple[int, int], fps: int) -> None:
+        """Offer the rates `size` has and select `fps`, else the camera's nearest."""
+        rates = self._fps_by_size[size]
+        if fps not in rates:
+            if self._offers_camera_modes:
+                fps = min(rates, key=lambda rate: (abs(rate - fps), -rate))
+            else:
+                rates = tuple(sorted((*rates, fps)))
+        self.fps_combo.clear()
+        for rate in rates:
+            self.fps_combo.addItem(f"{rate} fps", rate)
+        _select_data(self.fps_combo, fps)
 
     def _on_source_activated(self, index: int) -> None:
         spec = self.source_combo.itemData(index)
@@ -159,13 +191,22 @@ class SourceSection(QGroupBox):
             if not spec:
                 self.show_settings(self._store.settings)
                 return
+        self._show_modes(str(spec), self._chosen_size(), int(self.fps_combo.currentData()))
         self._request(str(spec))
 
     def _on_size_activated(self, _index: int) -> None:
+        self._show_rates(self._chosen_size(), int(self.fps_combo.currentData()))
         self._request(self._store.settings.source.spec)
 
-    def _request(self, spec: str) -> None:
+    def _on_fps_activated(self, _index: int) -> None:
+        self._request(self._store.settings.source.spec)
+
+    def _chosen_size(self) -> tuple[int, int]:
         width_px, height_px = (int(n) for n in str(self.size_combo.currentData()).split("x"))
+        return width_px, height_px
+
+    def _request(self, spec: str) -> None:
+        width_px, height_px = self._chosen_size()
         self.source_requested.emit(spec, width_px, height_px, int(self.fps_combo.currentData()))
 
 
@@ -314,6 +355,35 @@ class TuningSection(QGroupBox):
                 self.show_settings(self._store.settings)
                 return
         self.model_requested.emit(str(choice))
+
+
+def _modes_by_spec(cameras: Sequence[CameraInfo]) -> dict[str, tuple[CameraMode, ...]]:
+    """Each asked camera's modes under every spec that opens it (`auto` opens the first)."""
+    found: dict[str, tuple[CameraMode, ...]] = {}
+    for camera in cameras:
+        if camera.modes:
+            specs = (f"camera:{camera.index}", camera.path, "camera" if camera.index == 0 else "")
+            found.update(dict.fromkeys(filter(None, specs), camera.modes))
+    if cameras and cameras[0].modes:
+        found["auto"] = cameras[0].modes
+    return found
+
+
+def _whole_fps(fps_options: Sequence[float]) -> tuple[int, ...]:
+    """Rates as the settings keep them (29.97 is 30), each once, ascending."""
+    return tuple(sorted({min(max(round(fps), 1), _MAX_FPS) for fps in fps_options}))
+
+
+def _nearest_size(size: tuple[int, int], offered: Collection[tuple[int, int]]) -> tuple[int, int]:
+    """`size` if offered, else the offered size closest in area, then in shape."""
+    width_px, height_px = size
+
+    def distance(candidate: tuple[int, int]) -> tuple[float, float]:
+        area_ratio = (candidate[0] * candidate[1]) / (width_px * height_px)
+        shape_ratio = (candidate[0] * height_px) / (width_px * candidate[1])
+        return abs(math.log(area_ratio)), abs(math.log(shape_ratio))
+
+    return size if size in offered else min(offered, key=distance)
 
 
 def _source_label(spec: str) -> str:

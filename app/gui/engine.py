@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 
+from app.camera import camera_modes
 from app.pipeline import Pipeline
 from app.resilience import close_quietly
 from app.session import SessionError, open_pipeline, open_virtualcam, with_default_background
@@ -279,8 +280,8 @@ class EngineBridge(QObject):
         self.source_switched.emit(f"{source.name} at {size[0]}x{size[1]}")
 
     def list_cameras(self) -> None:
-        """Look for cameras on a helper (probing devices can take seconds); `cameras_listed`
-        follows with a list of CameraInfo."""
+        """Look for cameras and ask each for its sizes and rates, on a helper (probing devices
+        can take seconds); `cameras_listed` follows with a list of CameraInfo with `modes`."""
         self._cameras_token += 1
         self._run_in_thread("backdrop-gui-cameras", self._find_cameras, self._cameras_token)
 
@@ -290,6 +291,7 @@ class EngineBridge(QObject):
         except Exception as error:  # noqa: BLE001 - a driver can fail in any way when probed
             log.warning("could not list the cameras: %s", error)
             cameras = []
+        cameras = [_with_modes(camera) for camera in cameras]
         self._deliver(self._cameras_found, None, cameras, token)
 
     def _on_cameras_found(self, cameras: list[CameraInfo], token: int) -> None:
@@ -371,6 +373,15 @@ class EngineBridge(QObject):
             self._reattach_size = None
             if self._reattach is not None:
                 self._reattach()
+
+
+def _with_modes(camera: CameraInfo) -> CameraInfo:
+    """`camera` with the sizes and rates it offers; without them if its driver misbehaves."""
+    try:
+        return dataclasses.replace(camera, modes=tuple(camera_modes(camera)))
+    except Exception as error:  # noqa: BLE001 - a driver can fail in any way when probed
+        log.warning("could not ask %s for its sizes: %s", camera.name, error)
+        return camera
 
 
 def _cause(error: SessionError) -> str:
