@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 
-from app.camera import camera_modes
+from app.camera_modes import camera_modes
 from app.pipeline import Pipeline
 from app.resilience import close_quietly
 from app.session import SessionError, open_pipeline, open_virtualcam, with_default_background
