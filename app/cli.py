@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backdrop` console script."""
     args = build_parser().parse_args(argv)
     _configure_logging(getattr(args, "debug", False))
+    _keep_matplotlib_cache_in_config_dir()
     handler = getattr(args, "handler", None)
     try:
         if handler is None:
@@ -41,6 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("backdrop: interrupted", file=sys.stderr)
         return 130
+
+
+def _keep_matplotlib_cache_in_config_dir() -> None:
+    """MediaPipe imports matplotlib, which writes a font cache under ~/.cache and ~/.config;
+    point it into Backdrop's own config directory, so Backdrop writes nowhere else."""
+    if "MPLCONFIGDIR" not in os.environ:
+        from app.settings import default_settings_path
+
+        os.environ["MPLCONFIGDIR"] = str(default_settings_path().parent / "matplotlib")
 
 
 def _configure_logging(debug: bool) -> None:
@@ -183,6 +193,8 @@ def _run_command(args: argparse.Namespace) -> int:
 
     settings = settings_for_run(args)
     output = args.output or "virtualcam"
+    if args.model is not None:  # a model named here is checked now; a saved one falls back
+        _check_model(settings)
     try:
         pipeline = open_pipeline(settings, output, max_frames=args.frames)
     except SessionError as error:
@@ -201,6 +213,15 @@ def _run_command(args: argparse.Namespace) -> int:
         pipeline.stop()
         status.finish()
     return _report_end(pipeline, output)
+
+
+def _check_model(settings: Settings) -> None:
+    from segmentation.models import ModelError, resolve_model
+
+    try:
+        resolve_model(settings.mask.model, settings.source.width_px, settings.source.height_px)
+    except ModelError as error:
+        raise UserError(str(error)) from error
 
 
 def _report_end(pipeline: object, output: str) -> int:

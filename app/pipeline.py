@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
 PREVIEW_MODES = ("output", "raw", "split")
+_KEPT_MESSAGES = 100
 _READ_TIMEOUT_S = 0.5
 # stop() waits this share of its budget for the worker, then releases what the worker is not using.
 _JOIN_SHARE = 0.6
@@ -280,7 +281,6 @@ class Pipeline:
             sent_bgr = output_bgr
         self._last_output, self._lost_still = output_bgr, None
         self._drain(self._stages.messages)
-        self._drain(self._background_messages())
         self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
@@ -402,18 +402,10 @@ class Pipeline:
         while messages:
             self._remember(messages.pop(0))
 
-    def _background_messages(self) -> list[str]:
-        """What the compositor had to say about a background that went bad while in use.
-
-        Until FrameStages forwards these itself, they are read from its compositor here.
-        """
-        compositor = getattr(self._stages, "_compositor", None)
-        messages = getattr(compositor, "messages", None)
-        return messages if isinstance(messages, list) else []
-
     def _remember(self, message: str) -> None:
         log.warning("%s", message)
         self.messages.append(message)
+        del self.messages[:-_KEPT_MESSAGES]  # a long run keeps the recent ones only
         self.stats.set_state("running", message)
 
     def _close_devices(self) -> None:

@@ -10,7 +10,7 @@ from app.settings import Settings
 from app.sinks import FrameSink, SinkError, open_sink
 from app.sources import SourceError, open_source
 from compositing.backgrounds import BackgroundError
-from segmentation.models import ASSETS_DIR, ModelError, resolve_model
+from segmentation.models import ASSETS_DIR, ModelError
 
 BACKGROUNDS_DIR = ASSETS_DIR / "backgrounds"
 _FILE_OUTPUTS = (".mp4", ".y4m")
@@ -47,7 +47,6 @@ def open_pipeline(
     if every_frame is None:
         every_frame = transcoding
     try:
-        resolve_model(settings.mask.model, settings.source.width_px, settings.source.height_px)
         source = open_source(
             source_spec, settings.source.width_px, settings.source.height_px,
             settings.source.fps, clock=clock, paced=paced, loop=not transcoding,

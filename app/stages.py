@@ -350,6 +350,8 @@ class FrameStages:
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha)
+        while self._compositor.messages:  # a background that broke or recovered while in use
+            self.messages.append(self._compositor.messages.pop(0))
         stats.stage("composite", _ms_since(started_s))
         return output_bgr
 

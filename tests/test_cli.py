@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -270,3 +271,21 @@ def test_a_video_file_into_a_file_is_processed_once_frame_by_frame(tmp_path: Pat
     assert frames[0].shape == (180, 320, 3)
     corner = frames[-1][:20, :20].reshape(-1, 3).mean(axis=0)
     assert corner[0] > 200 and corner[2] < 50  # --color is R,G,B: blue
+
+
+def test_a_corrupt_model_saved_in_the_settings_falls_back_to_the_bundled_one(
+    tmp_path: Path,
+) -> None:
+    from app.settings import Settings, save_settings
+
+    broken = tmp_path / "mine.tflite"
+    broken.write_bytes(b"TFL3" * 10)
+    settings = Settings()
+    settings = dataclasses.replace(settings, mask=dataclasses.replace(settings.mask,
+                                                                       model=str(broken)))
+    save_settings(settings, tmp_path / "config" / "settings.toml")
+    result = backdrop(tmp_path, "run", "--source", "demo", "--output", "out.mp4", "--frames",
+                      "3", "--size", "640x360")
+    assert result.returncode == 0, result.stderr
+    assert "mine.tflite" in result.stderr and "bundled model" in result.stderr
+    assert len(_frames(tmp_path / "out.mp4")) == 3
