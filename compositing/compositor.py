@@ -56,7 +56,6 @@ class Compositor:
         self._background: Background | None = None
         self._blender = Blender()
         self._blur = BackgroundBlur()
-        self._blur_plate: np.ndarray | None = None
         self._light_wrap = LightWrap()
         self.messages: list[str] = []
         self._reported_problem: str | None = None
@@ -128,10 +127,10 @@ class Compositor:
         if config.effect == "blur":
             if config.blur_strength == 0:
                 return frame_bgr
-            self._blur_plate = self._blur.apply(
-                frame_bgr, alpha, config.blur_strength, out=self._blur_plate
-            )
-            return self._blender.composite(frame_bgr, alpha, self._blur_plate)
+            # The plate is a new array each frame and the person is blended into it in place:
+            # outside the person's box it already is the output, so nothing is copied there.
+            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
+            return self._blender.composite(frame_bgr, alpha, plate, out=plate)
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape
         background_bgr = self._background.frame(width_px, height_px)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from compositing.blend import REGION_HALVINGS, check_alpha, person_region
+from compositing.blend import REGION_HALVINGS, ByteBlender, check_alpha, person_region
 from compositing.downscale import Halver
 
 # Width of the wrap band as a Gaussian sigma, as a fraction of the frame height.
@@ -22,6 +22,7 @@ class LightWrap:
         self._background_halver = Halver()
         self._wrap_weight = np.empty((0, 0), np.float32)
         self._keep_weight = np.empty((0, 0), np.float32)
+        self._bytes = ByteBlender()
         self._wrap_bgr = np.empty((0, 0, 3), np.uint8)
         self._wrap_source: np.ndarray | None = None
 
@@ -51,10 +52,7 @@ class LightWrap:
         if region is None:
             return out
         wrap_bgr = self._blurred_background(background_bgr, alpha.shape)
-        keep_weight, wrap_weight = self._keep_weight[region], self._wrap_weight[region]
-        cv2.blendLinear(
-            composited_bgr[region], wrap_bgr[region], keep_weight, wrap_weight, dst=out[region]
-        )
+        self._bytes.blend(composited_bgr, wrap_bgr, self._keep_weight, region, out)
         return out
 
     def _band_weights(self, alpha: np.ndarray, strength: float) -> tuple[slice, slice] | None:
