@@ -32,10 +32,9 @@ class ByteBlender:
     """
 
     def __init__(self) -> None:
-        self._weight_u8 = np.empty((0, 0), np.uint8)
-        self._weights = np.empty((0, 0, 3), np.uint8)
-        self._inverse_weights = np.empty((0, 0, 3), np.uint8)
-        self._first = np.empty((0, 0, 3), np.uint8)
+        self._weight_u8 = np.empty(0, np.uint8)
+        self._weights = np.empty(0, np.uint8)
+        self._first = np.empty(0, np.uint8)
 
     def blend(
         self,
@@ -46,28 +45,38 @@ class ByteBlender:
         out: np.ndarray,
     ) -> None:
         """Blend inside `region` of full-size arrays; `out` may be either input."""
-        if self._weights.shape != first_bgr.shape:
-            self._weight_u8 = np.empty(first_weight.shape, np.uint8)
-            self._weights = np.empty(first_bgr.shape, np.uint8)
-            self._inverse_weights = np.empty(first_bgr.shape, np.uint8)
-            self._first = np.empty(first_bgr.shape, np.uint8)
-        weight_u8 = self._weight_u8[region]
-        weights, inverse = self._weights[region], self._inverse_weights[region]
-        first = self._first[region]
+        rows, cols = region
+        height_px = len(range(*rows.indices(first_bgr.shape[0])))
+        width_px = len(range(*cols.indices(first_bgr.shape[1])))
+        weight_u8 = _scratch(self, "_weight_u8", (height_px, width_px))
+        weights = _scratch(self, "_weights", (height_px, width_px, 3))
+        first = _scratch(self, "_first", (height_px, width_px, 3))
         cv2.convertScaleAbs(first_weight[region], dst=weight_u8, alpha=255.0)
         cv2.cvtColor(weight_u8, cv2.COLOR_GRAY2BGR, dst=weights)
-        cv2.bitwise_not(weights, dst=inverse)
         cv2.multiply(first_bgr[region], weights, dst=first, scale=1.0 / 255.0)
-        cv2.multiply(second_bgr[region], inverse, dst=out[region], scale=1.0 / 255.0)
+        cv2.bitwise_not(weights, dst=weights)
+        cv2.multiply(second_bgr[region], weights, dst=out[region], scale=1.0 / 255.0)
         cv2.add(out[region], first, dst=out[region])
+
+
+def _scratch(owner: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A contiguous uint8 array of `shape` on a flat buffer that only ever grows, so a box that
+    changes size every frame neither reallocates nor holds more than the largest box."""
+    size = int(np.prod(shape))
+    flat: np.ndarray = getattr(owner, name)
+    if flat.size < size:
+        flat = np.empty(size, np.uint8)
+        setattr(owner, name, flat)
+    return flat[:size].reshape(shape)
 
 
 class Blender:
     """Composites frames; blends only the person's bounding box and reuses its buffers."""
 
-    def __init__(self) -> None:
+    def __init__(self, bytes_blender: ByteBlender | None = None) -> None:
+        """`bytes_blender` may be shared with the light wrap (both run on one thread)."""
         self._alpha_halver = Halver()
-        self._bytes = ByteBlender()
+        self._bytes = bytes_blender or ByteBlender()
 
     def composite(
         self,

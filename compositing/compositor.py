@@ -14,7 +14,7 @@ from compositing.backgrounds import (
     ImageBackground,
     VideoBackground,
 )
-from compositing.blend import Blender, check_alpha
+from compositing.blend import Blender, ByteBlender, check_alpha
 from compositing.blur import BackgroundBlur
 from compositing.lightwrap import LightWrap
 
@@ -54,9 +54,10 @@ class Compositor:
     def __init__(self) -> None:
         self._config = CompositorConfig()
         self._background: Background | None = None
-        self._blender = Blender()
+        shared = ByteBlender()  # one set of blending buffers: the blend and the wrap take turns
+        self._blender = Blender(shared)
         self._blur = BackgroundBlur()
-        self._light_wrap = LightWrap()
+        self._light_wrap = LightWrap(shared)
         self.messages: list[str] = []
         self._reported_problem: str | None = None
 

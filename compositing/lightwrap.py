@@ -17,12 +17,13 @@ _HALVINGS = REGION_HALVINGS
 class LightWrap:
     """Applies light wrap; reuses its buffers and, for a read-only background, its blurred copy."""
 
-    def __init__(self) -> None:
+    def __init__(self, bytes_blender: ByteBlender | None = None) -> None:
+        """`bytes_blender` may be shared with the Blender (both run on one thread)."""
         self._alpha_halver = Halver()
         self._background_halver = Halver()
         self._wrap_weight = np.empty((0, 0), np.float32)
         self._keep_weight = np.empty((0, 0), np.float32)
-        self._bytes = ByteBlender()
+        self._bytes = bytes_blender or ByteBlender()
         self._wrap_bgr = np.empty((0, 0, 3), np.uint8)
         self._wrap_source: np.ndarray | None = None
 
