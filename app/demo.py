@@ -10,8 +10,6 @@ few milliseconds (one warpAffine of the cut-out, a blend in her region, a noise 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
 from app.demo_room import draw_room
+from app.jobs import JobThread
 from app.sources import Frame, SourceError
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
@@ -271,69 +270,6 @@ class DemoRenderer:
                      dst=frame_bgr)
 
 
-class _Prefetcher:
-    """Renders the next frame on its own thread while the consumer works on the current one.
-
-    A camera decodes on its own thread too, so an unpaced benchmark of the demo measures the
-    pipeline rather than the demo's drawing.
-    """
-
-    def __init__(self, render: Callable[[int], np.ndarray]) -> None:
-        self._render = render
-        self._condition = threading.Condition()
-        self._wanted: int | None = None
-        self._ready: tuple[int, np.ndarray] | None = None
-        self._error: BaseException | None = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="backdrop-demo-render", daemon=True)
-        self._thread.start()
-
-    def request(self, index: int) -> None:
-        with self._condition:
-            self._wanted = index
-            self._condition.notify_all()
-
-    def take(self, index: int, timeout_s: float) -> np.ndarray | None:
-        """The frame `index` once rendered, or None after `timeout_s`."""
-        with self._condition:
-            self._condition.wait_for(
-                lambda: self._error is not None
-                or (self._ready is not None and self._ready[0] == index),
-                timeout=timeout_s,
-            )
-            if self._error is not None:
-                raise self._error
-            if self._ready is None or self._ready[0] != index:
-                return None
-            image_bgr, self._ready = self._ready[1], None
-            return image_bgr
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._wanted is not None or self._stopping)
-                if self._stopping:
-                    return
-                index, self._wanted = self._wanted, None
-            assert index is not None
-            try:
-                image_bgr = self._render(index)
-            except Exception as error:  # handed to the reader, which raises it
-                with self._condition:
-                    self._error = error
-                    self._condition.notify_all()
-                return
-            with self._condition:
-                self._ready = (index, image_bgr)
-                self._condition.notify_all()
-
-    def close(self) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        self._thread.join(2.0)
-
-
 class DemoSource:
     """The embedded default source: the demo person in a room, at any even size.
 
@@ -366,7 +302,9 @@ class DemoSource:
         self._clock: Clock = clock or SystemClock()
         self._renderer: DemoRenderer | None = None
         self._pacer: FramePacer | None = None
-        self._prefetcher: _Prefetcher | None = None
+        # Unpaced, the next frame is drawn on its own thread while the consumer works on this
+        # one (a camera decodes on its own thread too, so bench measures the pipeline).
+        self._prefetcher: JobThread[np.ndarray] | None = None
         self._next_index = 0
 
     def open(self) -> None:
@@ -396,13 +334,13 @@ class DemoSource:
         renderer = self._renderer
         assert renderer is not None
         if self._prefetcher is None:
-            self._prefetcher = _Prefetcher(lambda i: renderer.render(i / self.fps))
-            self._prefetcher.request(index)
-        image_bgr = self._prefetcher.take(index, timeout_s)
+            self._prefetcher = JobThread("backdrop-demo-render")
+            self._prefetcher.submit(lambda: renderer.render(index / self.fps))
+        image_bgr = self._prefetcher.take(timeout_s)
         if image_bgr is None:
             return None
         self._next_index = index + 1
-        self._prefetcher.request(index + 1)
+        self._prefetcher.submit(lambda: renderer.render((index + 1) / self.fps))
         return Frame(image_bgr, self._clock.now_s(), index)
 
     def person_alpha(self, index: int) -> np.ndarray:

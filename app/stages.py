@@ -7,7 +7,6 @@ MediaPipe dropped, or that a newer result overtook, are dropped and counted.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 
 from app.degrade import Degradation, LoadGovernor
+from app.jobs import JobThread
 from app.settings import Settings
 from app.sources import Frame
 from app.stats import PipelineStats
@@ -54,64 +54,6 @@ class Finished:
         self.captured_s = pending.captured_s
 
 
-class _CompositeWorker:
-    """Runs one compositing job at a time on its own thread (pipelined mode only).
-
-    While it composites frame t, the pipeline thread reads and prepares frame t+1 and
-    MediaPipe infers it: the three overlap on two cores. One job at most is queued.
-    """
-
-    def __init__(self, finish: Any) -> None:
-        self._finish = finish
-        self._condition = threading.Condition()
-        self._job: tuple[_InFlight, np.ndarray, PipelineStats] | None = None
-        self._busy = False
-        self._done: Finished | None = None
-        self._error: BaseException | None = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="backdrop-composite", daemon=True)
-        self._thread.start()
-
-    def submit(self, pending: _InFlight, confidence: np.ndarray, stats: PipelineStats) -> None:
-        with self._condition:
-            self._job = (pending, confidence, stats)
-            self._busy = True
-            self._condition.notify_all()
-
-    def take(self) -> Finished | None:
-        """Wait for the job in progress (if any) and return its frame."""
-        with self._condition:
-            self._condition.wait_for(lambda: not self._busy or self._stopping)
-            if self._error is not None:
-                error, self._error = self._error, None
-                raise error
-            done, self._done = self._done, None
-            return done
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._job is not None or self._stopping)
-                if self._stopping:
-                    return
-                assert self._job is not None
-                (pending, confidence, stats), self._job = self._job, None
-            try:
-                done: Finished | None = Finished(self._finish(pending, confidence, stats), pending)
-                error = None
-            except Exception as caught:  # handed to the pipeline thread by take()
-                done, error = None, caught
-            with self._condition:
-                self._done, self._error, self._busy = done, error, False
-                self._condition.notify_all()
-
-    def close(self) -> None:
-        with self._condition:
-            self._stopping = True
-            self._condition.notify_all()
-        self._thread.join(2.0)
-
-
 class FrameStages:
     """Segment, smooth, refine and composite, with state that follows the settings."""
 
@@ -141,7 +83,11 @@ class FrameStages:
         self._compositor = Compositor()
         self.messages: list[str] = []
         self._pause_cache: tuple[int, np.ndarray] | None = None
-        self._worker = _CompositeWorker(self._finish) if pipelined else None
+        # Pipelined, frame t is composited on its own thread while this one reads and prepares
+        # frame t+1 and MediaPipe infers it: the three overlap on two cores.
+        self._worker: JobThread[Finished] | None = (
+            JobThread("backdrop-composite") if pipelined else None
+        )
         # Live, paced frames only: unpaced runs (bench, files) want every frame at full quality.
         self._governor = LoadGovernor() if not (pipelined or every_frame) else None
         self._degradation = Degradation()
@@ -321,7 +267,8 @@ class FrameStages:
             yield Finished(self._finish(pending, results[newest_ms], stats), pending)
             return
         previous = self._worker.take()
-        self._worker.submit(pending, results[newest_ms], stats)
+        confidence = results[newest_ms]
+        self._worker.submit(lambda: Finished(self._finish(pending, confidence, stats), pending))
         if previous is not None:
             yield previous
 
