@@ -22,7 +22,7 @@ from app.sources import FrameSource, SourceError, open_source
 from segmentation import quality
 from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
-from segmentation.segmenter import VideoSegmenter
+from segmentation.segmenter import VideoSegmenter, model_input
 
 _STRIP_FRAMES = 4
 # Flicker needs two frames; lag compares offsets 0..5, so it needs seven.
@@ -143,11 +143,15 @@ def collect_alphas(
                 spec = resolve_model(settings.mask.model, width_px, height_px)
                 segmenter = VideoSegmenter(spec)
             assert spec is not None
-            small_bgr = cv2.resize(frame_bgr, spec.input_size, interpolation=cv2.INTER_AREA)
+            work_bgr = chain.work_frame(frame_bgr)  # exactly as the engine's stages prepare it
+            half_bgr = None if work_bgr is frame_bgr else work_bgr
+            small_bgr = model_input(frame_bgr, spec.input_size, half_bgr)
             confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
             raw.append(cv2.resize(confidence, (width_px, height_px)))
             smoothed = chain.smooth(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
-            ours.append(chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness).copy())
+            ours.append(
+                chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness, work_bgr).copy()
+            )
             frames.append(frame_bgr)
             if progress is not None:
                 progress(index + 1)

@@ -15,15 +15,17 @@ import cv2
 import numpy as np
 
 from app.degrade import Degradation, LoadGovernor
+from app.devices import blurred_still
 from app.jobs import JobThread
 from app.settings import Settings
+from app.sinks import crop_even
 from app.sources import Frame
 from app.stats import PipelineStats
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
-from segmentation.segmenter import LiveSegmenter, VideoSegmenter
+from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
 
 _RESULT_TIMEOUT_S = 0.25
 
@@ -176,7 +178,8 @@ class FrameStages:
         assert self._segmenter is not None
         spec = self._segmenter.spec
         work_bgr = self._chain.work_frame(frame_bgr)
-        small_bgr = _model_input(frame_bgr, work_bgr, spec.input_size)
+        half_bgr = None if work_bgr is frame_bgr else work_bgr
+        small_bgr = model_input(frame_bgr, spec.input_size, half_bgr)
         small_rgb = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB)
         small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
         timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
@@ -314,8 +317,6 @@ class FrameStages:
 
     def pause_frame(self, output_bgr: np.ndarray) -> np.ndarray:
         """The still frame sent while paused: the first paused frame, blurred, captioned."""
-        from app.pipeline import blurred_still
-
         if self._pause_cache is None or self._pause_cache[0] != output_bgr.shape[1]:
             self._pause_cache = (output_bgr.shape[1], blurred_still(output_bgr))
         return self._pause_cache[1]
@@ -334,22 +335,8 @@ class FrameStages:
 
 def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
     """Even-sized, optionally mirrored, and always a fresh array the stages own."""
-    height_px, width_px = image_bgr.shape[:2]
-    even = image_bgr[: height_px - height_px % 2, : width_px - width_px % 2]
+    even = crop_even(image_bgr)
     return cv2.flip(even, 1) if mirror else even.copy()
-
-
-def _model_input(
-    frame_bgr: np.ndarray, work_bgr: np.ndarray, size: tuple[int, int]
-) -> np.ndarray:
-    """The frame at the model's input size: halved by area averaging (OpenCV's fast 2x path),
-    then resized the rest of the way; a third of the cost of one large area resize."""
-    half_bgr = work_bgr
-    if work_bgr is frame_bgr and frame_bgr.shape[1] >= 4 * size[0]:
-        half = (frame_bgr.shape[1] // 2, frame_bgr.shape[0] // 2)
-        half_bgr = cv2.resize(frame_bgr, half, interpolation=cv2.INTER_AREA)
-    coarse = half_bgr.shape[1] >= 3 * size[0]
-    return cv2.resize(half_bgr, size, interpolation=cv2.INTER_AREA if coarse else cv2.INTER_LINEAR)
 
 
 def _ms_since(started_s: float) -> float:

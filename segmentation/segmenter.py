@@ -25,10 +25,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _MAX_STORED_RESULTS = 4
 
 
+def model_input(
+    frame_bgr: np.ndarray, size: tuple[int, int], half_bgr: np.ndarray | None = None
+) -> np.ndarray:
+    """The BGR frame at the model's input `size`: halved by area averaging (OpenCV's fast 2x
+    path; `half_bgr` when the caller has it already), then resized the rest of the way, a
+    third of the cost of one large area resize."""
+    if half_bgr is None:
+        half_bgr = frame_bgr
+        if frame_bgr.shape[1] >= 4 * size[0]:
+            half = (frame_bgr.shape[1] // 2, frame_bgr.shape[0] // 2)
+            half_bgr = cv2.resize(frame_bgr, half, interpolation=cv2.INTER_AREA)
+    coarse = half_bgr.shape[1] >= 3 * size[0]
+    return cv2.resize(half_bgr, size, interpolation=cv2.INTER_AREA if coarse else cv2.INTER_LINEAR)
+
+
 def prepare_input(frame_bgr: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """Resize a BGR frame to the model input and convert it to contiguous RGB."""
-    small_bgr = cv2.resize(frame_bgr, spec.input_size, interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB)
+    """A BGR frame as the contiguous RGB model input."""
+    return cv2.cvtColor(model_input(frame_bgr, spec.input_size), cv2.COLOR_BGR2RGB)
 
 
 def person_confidence(confidence_masks: list[Any]) -> np.ndarray:
