@@ -28,7 +28,7 @@ from app.resilience import (
     close_quietly,
 )
 from app.settings import Settings
-from app.sinks import FrameSink, SinkError, VideoFileSink
+from app.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
 from app.sources import Frame, FrameSource
 from app.stages import Finished, FrameStages
 from app.stats import PipelineStats, StatsSnapshot
@@ -114,7 +114,7 @@ class Pipeline:
     def start(self) -> None:
         """Open the source and sink here, so their errors reach the caller, then run."""
         self._source.open()
-        width_px, height_px = _even(self._source.width_px, self._source.height_px)
+        width_px, height_px = even_size(self._source.width_px, self._source.height_px)
         sink = self._sinks.device
         try:
             if isinstance(sink, ResilientSink):
@@ -179,7 +179,8 @@ class Pipeline:
     def set_source(self, source: FrameSource) -> None:
         """Switch to an opened source at the next frame; the old one is closed by the worker."""
         with self._lock:
-            self._pending_source = source
+            replaced, self._pending_source = self._pending_source, source
+        close_quietly(replaced)  # never applied: nobody else will close it
 
     def set_sink(self, sink: FrameSink | None, *, retry: bool = False, opened: bool = True) -> None:
         """Switch to a sink (or none) at the next frame; the old one is closed.
@@ -189,7 +190,9 @@ class Pipeline:
         with a message "<description> stopped: <reason>".
         """
         with self._lock:
-            self._pending_sink = (sink, retry, opened)
+            replaced, self._pending_sink = self._pending_sink, (sink, retry, opened)
+        if replaced is not None:
+            close_quietly(replaced[0])  # never applied: nobody else will close it
 
     def set_preview_mode(self, mode: str) -> None:
         """What `on_frame` receives: 'output', 'raw' (the camera) or 'split' (raw | output).
@@ -210,7 +213,7 @@ class Pipeline:
 
     @property
     def output_size(self) -> tuple[int, int]:
-        return _even(self._source.width_px, self._source.height_px)
+        return even_size(self._source.width_px, self._source.height_px)
 
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot()
@@ -413,11 +416,12 @@ class Pipeline:
             self._stages.close()
         self._sources.release()
         self._sinks.release()
-
-
-def _even(width_px: int, height_px: int) -> tuple[int, int]:
-    """Chrome rejects odd frame sizes, so outputs are cropped to even ones."""
-    return width_px - width_px % 2, height_px - height_px % 2
+        with self._lock:  # switches asked for but never applied
+            source, self._pending_source = self._pending_source, None
+            sink, self._pending_sink = self._pending_sink, None
+        close_quietly(source)
+        if sink is not None:
+            close_quietly(sink[0])
 
 
 def _sink_fps(source: FrameSource) -> int:
@@ -437,10 +441,4 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
     return finished.output_bgr
 
 
-def crop_even(frame_bgr: np.ndarray) -> np.ndarray:
-    """A view of the frame cropped to even width and height."""
-    height_px, width_px = frame_bgr.shape[:2]
-    return frame_bgr[: height_px - height_px % 2, : width_px - width_px % 2]
-
-
-__all__ = ["Frame", "Pipeline", "blurred_still", "crop_even"]
+__all__ = ["Frame", "Pipeline", "blurred_still"]

@@ -21,7 +21,7 @@ FILE_SUFFIXES = (".mp4", ".y4m")
 
 __all__ = [
     "FILE_SUFFIXES", "FrameSink", "NullSink", "SinkError", "VideoFileSink", "VirtualCamSink",
-    "available_backends", "even_size", "open_sink",
+    "available_backends", "crop_even", "even_size", "open_sink",
 ]
 
 
@@ -49,6 +49,12 @@ class FrameSink(Protocol):
 def even_size(width_px: int, height_px: int) -> tuple[int, int]:
     """The largest even size that fits in (width_px, height_px)."""
     return width_px - width_px % 2, height_px - height_px % 2
+
+
+def crop_even(frame_bgr: np.ndarray) -> np.ndarray:
+    """A view of the frame cropped to even width and height (video apps reject odd sizes)."""
+    width_px, height_px = even_size(frame_bgr.shape[1], frame_bgr.shape[0])
+    return frame_bgr[:height_px, :width_px]
 
 
 class _SizedSink:

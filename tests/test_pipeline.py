@@ -220,3 +220,35 @@ def test_a_long_run_keeps_no_per_frame_history_unless_asked(running: list[Pipeli
     pipeline.stats.keep_history = True
     frames.wait_for(len(frames.frames) + 5)
     assert len(pipeline.stats.all_latencies_ms) >= 4
+
+
+class _CountingSink:
+    """A sink that only counts how often it was closed."""
+
+    description = "counting sink"
+    device = ""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def open(self, width_px: int, height_px: int, fps: int) -> None:
+        pass
+
+    def send(self, frame_bgr: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_sink_switched_away_before_it_was_used_is_still_closed() -> None:
+    from app.sources import open_source
+
+    settings = _settings(kind="blur")
+    pipeline = Pipeline(settings, open_source("demo", 640, 360, 30), None)
+    first, second = _CountingSink(), _CountingSink()
+    pipeline.set_sink(first)
+    pipeline.set_sink(second)  # replaces the first before any frame used it
+    assert first.closed == 1 and second.closed == 0
+    pipeline.stop()  # never started: the pending sink is closed with everything else
+    assert second.closed == 1
