@@ -15,12 +15,12 @@ import pytest
 from app.pipeline import Pipeline
 from app.session import open_pipeline
 from app.settings import Settings
-from app.stats import StatsSnapshot
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
     recording_vcam_fixture,
 )
+from tests.waiting import FrameCollector as _Frames
 
 GREEN_BGR = np.array([0, 200, 0])
 
@@ -33,27 +33,6 @@ def _settings(**effect: object) -> Settings:
         settings, source=source, output=output,
         effect=dataclasses.replace(settings.effect, **effect),
     )
-
-
-class _Frames:
-    """Collects what the pipeline hands the preview (on its worker thread)."""
-
-    def __init__(self) -> None:
-        self.frames: list[np.ndarray] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, frame_bgr: np.ndarray, _snapshot: StatsSnapshot) -> None:
-        with self.lock:
-            self.frames.append(frame_bgr.copy())
-
-    def wait_for(self, count: int, timeout_s: float = 20.0) -> list[np.ndarray]:
-        deadline_s = time.monotonic() + timeout_s
-        while time.monotonic() < deadline_s:
-            with self.lock:
-                if len(self.frames) >= count:
-                    return list(self.frames)
-            time.sleep(0.01)
-        raise AssertionError(f"only {len(self.frames)} of {count} frames arrived")
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ import os
 import struct
 import subprocess
 import sys
-import threading
-import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,6 @@ from app.demo import DemoSource
 from app.pipeline import Pipeline
 from app.settings import Settings, load_settings
 from app.sinks import NullSink
-from app.stats import StatsSnapshot
 from compositing.backgrounds import (
     MAX_IMAGE_SIDE_PX,
     BackgroundError,
@@ -33,6 +30,8 @@ from compositing.backgrounds import (
 )
 from compositing.compositor import Compositor
 from segmentation.models import GENERAL
+from tests.waiting import FrameCollector as Preview
+from tests.waiting import wait_until as _wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 RED_BGR = (12, 12, 230)  # the video's red plus its mean grain
@@ -185,28 +184,6 @@ def _settings(**effect: Any) -> Settings:
     mask = dataclasses.replace(settings.mask, model="general")
     return dataclasses.replace(settings, source=source, mask=mask,
                                effect=dataclasses.replace(settings.effect, **effect))
-
-
-class Preview:
-    def __init__(self) -> None:
-        self.frames: list[np.ndarray] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, frame_bgr: np.ndarray, _snapshot: StatsSnapshot) -> None:
-        with self.lock:
-            self.frames.append(frame_bgr.copy())
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.frames)
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline_s = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline_s:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

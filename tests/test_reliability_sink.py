@@ -6,8 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from tests.vcam_backend import (  # noqa: F401
     VcamRecorder,
     recording_vcam_fixture,
 )
+from tests.waiting import wait_until as _wait_until
 
 FRAME_S = 1.0 / 30.0
 
@@ -129,14 +129,6 @@ class Preview:
     def __call__(self, _frame_bgr: np.ndarray, snapshot: StatsSnapshot) -> None:
         self.count += 1
         self.snapshot = snapshot
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline_s = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline_s:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

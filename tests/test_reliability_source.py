@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ from tests.vcam_backend import (  # noqa: F401
     VcamRecorder,
     recording_vcam_fixture,
 )
+from tests.waiting import wait_until as _wait_until
 
 FPS = 10.0
 WIDTH_PX, HEIGHT_PX = 320, 180
@@ -253,14 +254,6 @@ class UsbCapture:
 
     def release(self) -> None:
         pass
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline_s = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline_s:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.01)
 
 
 def test_the_virtual_camera_keeps_getting_frames_while_the_camera_is_unplugged_and_back(
