@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from app.clock import SystemClock
+from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
 
 EFFECTS = ("none", "blur", "image", "color", "video")
@@ -28,6 +29,7 @@ class UserError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `backdrop` console script."""
+    limit_malloc_arenas()  # before any frame thread starts
     args = build_parser().parse_args(argv)
     _configure_logging(getattr(args, "debug", False))
     _keep_matplotlib_cache_in_config_dir()
