@@ -19,6 +19,7 @@ import numpy as np
 
 from app.settings import Settings
 from app.sources import FrameSource, SourceError, open_source
+from compositing.alpha import alpha_from_u8
 from segmentation import quality
 from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
@@ -149,9 +150,8 @@ def collect_alphas(
             confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
             raw.append(cv2.resize(confidence, (width_px, height_px)))
             smoothed = chain.smooth(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
-            ours.append(
-                chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness, work_bgr).copy()
-            )
+            alpha_u8 = chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness, work_bgr)
+            ours.append(alpha_from_u8(alpha_u8))  # the metrics take float alphas in [0, 1]
             frames.append(frame_bgr)
             if progress is not None:
                 progress(index + 1)

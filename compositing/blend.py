@@ -1,38 +1,40 @@
-"""Alpha-blend the person over a background with OpenCV's fused blendLinear."""
+"""Alpha-blend the person over a background with 8-bit weights, only in the person's box."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from compositing.downscale import Halver
-
-# person_region() looks at the alpha this many times halved.
-REGION_HALVINGS = 2
+from compositing.alpha import alpha_to_u8
 
 
 def check_alpha(frame_bgr: np.ndarray, alpha: np.ndarray) -> None:
-    """Raise ValueError unless frame_bgr is uint8 (H, W, 3) and alpha is float32 (H, W)."""
+    """Raise ValueError unless frame_bgr is uint8 (H, W, 3) and alpha is (H, W), either uint8
+    (0..255) or float32 (0..1)."""
     if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
         raise ValueError(
             f"frame_bgr must be a uint8 (H, W, 3) array, got {frame_bgr.dtype} {frame_bgr.shape}"
         )
-    if alpha.shape != frame_bgr.shape[:2] or alpha.dtype != np.float32:
+    if alpha.shape != frame_bgr.shape[:2] or alpha.dtype not in (np.uint8, np.float32):
         raise ValueError(
-            f"alpha must be float32 {frame_bgr.shape[:2]} like the frame, "
+            f"alpha must be uint8 or float32 {frame_bgr.shape[:2]} like the frame, "
             f"got {alpha.dtype} {alpha.shape}"
         )
+
+
+def alpha_bytes(alpha: np.ndarray) -> np.ndarray:
+    """The alpha as uint8 0..255: itself if it already is, else a rounded copy of a float one."""
+    return alpha if alpha.dtype == np.uint8 else alpha_to_u8(alpha)
 
 
 class ByteBlender:
     """out = first * w + second * (1 - w) inside a region, with w as 8-bit weights.
 
-    Twice as fast as cv2.blendLinear's float weights; w of 0 and 1 stay exact, and mixed pixels
-    are within one level of the float result. Reuses its buffers.
+    Twice as fast as cv2.blendLinear's float weights; w of 0 and 255 stay exact, and mixed
+    pixels are within one level of the float result. Reuses its buffers.
     """
 
     def __init__(self) -> None:
-        self._weight_u8 = np.empty(0, np.uint8)
         self._weights = np.empty(0, np.uint8)
         self._first = np.empty(0, np.uint8)
 
@@ -40,26 +42,23 @@ class ByteBlender:
         self,
         first_bgr: np.ndarray,
         second_bgr: np.ndarray,
-        first_weight: np.ndarray,
+        first_weight_u8: np.ndarray,
         region: tuple[slice, slice],
         out: np.ndarray,
     ) -> None:
-        """Blend inside `region` of full-size arrays; `out` may be either input."""
-        rows, cols = region
-        height_px = len(range(*rows.indices(first_bgr.shape[0])))
-        width_px = len(range(*cols.indices(first_bgr.shape[1])))
-        weight_u8 = _scratch(self, "_weight_u8", (height_px, width_px))
-        weights = _scratch(self, "_weights", (height_px, width_px, 3))
-        first = _scratch(self, "_first", (height_px, width_px, 3))
-        cv2.convertScaleAbs(first_weight[region], dst=weight_u8, alpha=255.0)
-        cv2.cvtColor(weight_u8, cv2.COLOR_GRAY2BGR, dst=weights)
+        """Blend inside `region` of full-size arrays; `first_weight_u8` is the region's weights
+        (uint8, its shape). `out` may be either input."""
+        height_px, width_px = first_weight_u8.shape
+        weights = scratch_bytes(self, "_weights", (height_px, width_px, 3))
+        first = scratch_bytes(self, "_first", (height_px, width_px, 3))
+        cv2.cvtColor(first_weight_u8, cv2.COLOR_GRAY2BGR, dst=weights)
         cv2.multiply(first_bgr[region], weights, dst=first, scale=1.0 / 255.0)
         cv2.bitwise_not(weights, dst=weights)
         cv2.multiply(second_bgr[region], weights, dst=out[region], scale=1.0 / 255.0)
         cv2.add(out[region], first, dst=out[region])
 
 
-def _scratch(owner: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def scratch_bytes(owner: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """A contiguous uint8 array of `shape` on a flat buffer that only ever grows, so a box that
     changes size every frame neither reallocates nor holds more than the largest box."""
     size = int(np.prod(shape))
@@ -75,7 +74,6 @@ class Blender:
 
     def __init__(self, bytes_blender: ByteBlender | None = None) -> None:
         """`bytes_blender` may be shared with the light wrap (both run on one thread)."""
-        self._alpha_halver = Halver()
         self._bytes = bytes_blender or ByteBlender()
 
     def composite(
@@ -97,38 +95,22 @@ class Blender:
             )
         if out is None or out.shape != frame_bgr.shape or out.dtype != np.uint8:
             out = np.empty_like(frame_bgr)
-        alpha_small = self._alpha_halver.shrink(alpha, REGION_HALVINGS)
-        rows, cols = person_region(alpha_small, alpha.shape)
+        alpha_u8 = alpha_bytes(alpha)
+        rows, cols = person_region(alpha_u8)
         # Outside the person's box alpha is 0: the output there is the background.
         for strip in _strips_around(rows, cols):
             if out is not background_bgr:
                 out[strip] = background_bgr[strip]
         if rows.stop <= rows.start or cols.stop <= cols.start:
             return out
-        self._bytes.blend(frame_bgr, background_bgr, alpha, (rows, cols), out)
+        self._bytes.blend(frame_bgr, background_bgr, alpha_u8[rows, cols], (rows, cols), out)
         return out
 
 
-def person_region(alpha_small: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
-    """Rows and columns of a box holding every pixel with alpha > 0 (empty if none).
-
-    alpha_small is the alpha area-downscaled (any alpha > 0 stays > 0); shape is the frame's.
-    """
-    height_px, width_px = shape[:2]
-    person_rows = np.flatnonzero(alpha_small.max(axis=1) > 0.0)
-    if person_rows.size == 0:
-        return slice(0, 0), slice(0, 0)
-    person_cols = np.flatnonzero(alpha_small.max(axis=0) > 0.0)
-    rows = _span(person_rows, height_px / alpha_small.shape[0], height_px)
-    cols = _span(person_cols, width_px / alpha_small.shape[1], width_px)
-    return rows, cols
-
-
-def _span(small_indices: np.ndarray, scale: float, limit_px: int) -> slice:
-    """Full-size pixels covered by small pixels first..last, with one small pixel of margin."""
-    start_px = max(0, int((small_indices[0] - 1) * scale))
-    stop_px = min(limit_px, int(np.ceil((small_indices[-1] + 2) * scale)))
-    return slice(start_px, stop_px)
+def person_region(alpha_u8: np.ndarray) -> tuple[slice, slice]:
+    """Rows and columns of the smallest box holding every pixel with alpha > 0 (empty if none)."""
+    x, y, width_px, height_px = cv2.boundingRect(alpha_u8)
+    return slice(y, y + height_px), slice(x, x + width_px)
 
 
 def _strips_around(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
@@ -149,5 +131,6 @@ def composite(
     background_bgr: np.ndarray,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return frame * alpha + background * (1 - alpha); alpha is float32 (H, W) in [0, 1]."""
+    """Return frame * alpha + background * (1 - alpha); alpha is uint8 (H, W) 0..255 or float32
+    in [0, 1]."""
     return Blender().composite(frame_bgr, alpha, background_bgr, out)

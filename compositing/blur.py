@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from compositing.blend import check_alpha
+from compositing.blend import alpha_bytes, check_alpha
 from compositing.downscale import Halver
 
 # Gaussian sigma at strength 1 and 100, as fractions of the frame height (so 720p and 1080p look
@@ -64,7 +64,7 @@ class BackgroundBlur:
         wide = sigma_px / 2**_HALVINGS_WIDE >= _WIDE_MIN_SMALL_SIGMA
         halvings = _HALVINGS_WIDE if wide else _HALVINGS_NARROW
         frame_small = self._frame_halver.shrink(frame_bgr, halvings)
-        alpha_small = self._alpha_halver.shrink(alpha, halvings)
+        alpha_small = self._alpha_halver.shrink(alpha_bytes(alpha), halvings)
         self._normalised_blur(frame_small, alpha_small, sigma_px * alpha_small.shape[0] / height_px)
         if out is None or out.shape != frame_bgr.shape or out.dtype != np.uint8:
             out = np.empty_like(frame_bgr)
@@ -76,7 +76,8 @@ class BackgroundBlur:
     def _normalised_blur(
         self, frame_small: np.ndarray, alpha_small: np.ndarray, sigma_small_px: float
     ) -> None:
-        """Mask-weighted blur at small size into self._blurred_bgr; alpha_small is overwritten."""
+        """Mask-weighted blur at small size into self._blurred_bgr; alpha_small (uint8) is
+        overwritten."""
         if self._weight.shape != alpha_small.shape:
             self._weight = np.empty(alpha_small.shape, np.float32)
             self._weight_bgr = np.empty(frame_small.shape, np.float32)
@@ -85,7 +86,8 @@ class BackgroundBlur:
         weight, weight_bgr, weighted_bgr = self._weight, self._weight_bgr, self._weighted_bgr
         # Growing the person by one small pixel drops mixed edge pixels from the background.
         cv2.dilate(alpha_small, _DILATE_KERNEL, dst=alpha_small)
-        cv2.addWeighted(alpha_small, -1.0, alpha_small, 0.0, 1.0 + _FLOOR_WEIGHT, dst=weight)
+        cv2.addWeighted(alpha_small, -1.0 / 255.0, alpha_small, 0.0, 1.0 + _FLOOR_WEIGHT,
+                        dst=weight, dtype=cv2.CV_32F)
         cv2.merge((weight, weight, weight), dst=weight_bgr)
         cv2.multiply(frame_small, weight_bgr, dst=weighted_bgr, dtype=cv2.CV_32F)
         cv2.GaussianBlur(weighted_bgr, (0, 0), sigma_small_px, dst=weighted_bgr)

@@ -14,7 +14,7 @@ from compositing.backgrounds import (
     ImageBackground,
     VideoBackground,
 )
-from compositing.blend import Blender, ByteBlender, check_alpha
+from compositing.blend import Blender, ByteBlender, alpha_bytes, check_alpha
 from compositing.blur import BackgroundBlur
 from compositing.lightwrap import LightWrap
 
@@ -116,12 +116,14 @@ class Compositor:
         return soft_alpha(mask_lowres, width_px, height_px, self._config.edge_softness)
 
     def apply(self, frame_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """Return the output frame; alpha is float32 (H, W) in [0, 1], 1 = person.
+        """Return the output frame; alpha is (H, W), uint8 0..255 (what the engine's chain
+        gives) or float32 in [0, 1], with the maximum meaning person.
 
         'none' (and blur strength 0) returns frame_bgr itself; otherwise a new array each call,
         so a consumer on another thread may keep it.
         """
         check_alpha(frame_bgr, alpha)
+        alpha = alpha_bytes(alpha)  # once, for every stage below
         config = self._config
         if config.effect == "none":
             return frame_bgr

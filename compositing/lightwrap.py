@@ -5,13 +5,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from compositing.blend import REGION_HALVINGS, ByteBlender, check_alpha, person_region
+from compositing.blend import (
+    ByteBlender,
+    alpha_bytes,
+    check_alpha,
+    person_region,
+    scratch_bytes,
+)
 from compositing.downscale import Halver
 
 # Width of the wrap band as a Gaussian sigma, as a fraction of the frame height.
 _BAND_SIGMA_FRACTION = 0.008
 # The blurs run 2**_HALVINGS times smaller than the frame.
-_HALVINGS = REGION_HALVINGS
+_HALVINGS = 2
 
 
 class LightWrap:
@@ -21,8 +27,8 @@ class LightWrap:
         """`bytes_blender` may be shared with the Blender (both run on one thread)."""
         self._alpha_halver = Halver()
         self._background_halver = Halver()
-        self._wrap_weight = np.empty((0, 0), np.float32)
-        self._keep_weight = np.empty((0, 0), np.float32)
+        self._band = np.empty((0, 0), np.uint8)
+        self._keep = np.empty(0, np.uint8)
         self._bytes = bytes_blender or ByteBlender()
         self._wrap_bgr = np.empty((0, 0, 3), np.uint8)
         self._wrap_source: np.ndarray | None = None
@@ -47,40 +53,34 @@ class LightWrap:
             out = np.empty_like(composited_bgr)
         if out is not composited_bgr:
             np.copyto(out, composited_bgr)
-        if strength == 0.0:
+        alpha_u8 = alpha_bytes(alpha)
+        region = person_region(alpha_u8)  # the band needs alpha > 0
+        if strength == 0.0 or region[0].stop <= region[0].start:
             return out
-        region = self._band_weights(alpha, strength)
-        if region is None:
-            return out
+        keep = self._keep_weights(alpha_u8, region, strength)
         wrap_bgr = self._blurred_background(background_bgr, alpha.shape)
-        self._bytes.blend(composited_bgr, wrap_bgr, self._keep_weight, region, out)
+        self._bytes.blend(composited_bgr, wrap_bgr, keep, region, out)
         return out
 
-    def _band_weights(self, alpha: np.ndarray, strength: float) -> tuple[slice, slice] | None:
-        """Fill wrap/keep weights inside the person's bounding box; return that box (or None)."""
-        height_px, width_px = alpha.shape
-        if self._wrap_weight.shape != alpha.shape:
-            self._wrap_weight = np.empty(alpha.shape, np.float32)
-            self._keep_weight = np.empty(alpha.shape, np.float32)
-        alpha_small = self._alpha_halver.shrink(alpha, _HALVINGS)
-        region = person_region(alpha_small, alpha.shape)  # the band needs alpha > 0
-        if region[0].stop <= region[0].start:
-            return None
+    def _keep_weights(
+        self, alpha_u8: np.ndarray, region: tuple[slice, slice], strength: float
+    ) -> np.ndarray:
+        """The composited picture's weights inside `region`, uint8: 255 minus the wrap's
+        255 * strength * alpha * (1 - blur(alpha))."""
+        alpha_small = self._alpha_halver.shrink(alpha_u8, _HALVINGS)
         sigma_small_px = max(0.5, _BAND_SIGMA_FRACTION * alpha_small.shape[0])
         cv2.GaussianBlur(alpha_small, (0, 0), sigma_small_px, dst=alpha_small)
-        # 1 - blurred alpha, clipped: blurring can overshoot 1 by a rounding error.
-        cv2.addWeighted(alpha_small, -1.0, alpha_small, 0.0, 1.0, dst=alpha_small)
-        cv2.threshold(alpha_small, 0.0, 0.0, cv2.THRESH_TOZERO, dst=alpha_small)
-        cv2.resize(
-            alpha_small,
-            (width_px, height_px),
-            dst=self._wrap_weight,
-            interpolation=cv2.INTER_LINEAR,
-        )
-        wrap_weight, keep_weight = self._wrap_weight[region], self._keep_weight[region]
-        cv2.multiply(wrap_weight, alpha[region], dst=wrap_weight, scale=strength)
-        cv2.addWeighted(wrap_weight, -1.0, wrap_weight, 0.0, 1.0, dst=keep_weight)
-        return region
+        cv2.bitwise_not(alpha_small, dst=alpha_small)  # 1 - blurred alpha
+        if self._band.shape != alpha_u8.shape:
+            self._band = np.empty_like(alpha_u8)
+        # Upsampling all of it (a quarter of a frame's bytes) costs less than warping the box.
+        cv2.resize(alpha_small, (alpha_u8.shape[1], alpha_u8.shape[0]), dst=self._band,
+                   interpolation=cv2.INTER_LINEAR)
+        rows, cols = region
+        keep = scratch_bytes(self, "_keep", (rows.stop - rows.start, cols.stop - cols.start))
+        cv2.multiply(self._band[region], alpha_u8[region], dst=keep, scale=strength / 255.0)
+        cv2.bitwise_not(keep, dst=keep)
+        return keep
 
     def _blurred_background(self, background_bgr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """The background, blurred; reused while the caller passes the same read-only array."""

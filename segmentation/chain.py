@@ -112,7 +112,8 @@ class AlphaChain:
         work_bgr: np.ndarray | None = None,
         carried: bool = False,
     ) -> np.ndarray:
-        """The full-size alpha for the frame, stabilised where the picture is still.
+        """The full-size alpha for the frame (uint8, 255 = person), stabilised where the picture
+        is still.
 
         `work_bgr` is `work_frame(frame_bgr)` when the caller made it already. `carried` says the
         mask is an earlier frame's (no fresh hold weights apply). The returned array is reused
@@ -122,16 +123,16 @@ class AlphaChain:
             work_bgr = self.work_frame(frame_bgr)
         hold = None if carried else self.smoother.last_hold
         box = self._steady_box(person_box(smoothed, work_bgr.shape[1], work_bgr.shape[0]))
+        alpha = self._alpha_buffer(work_bgr.shape[:2])
         if box is None:
-            alpha = self.refiner.refine(smoothed, work_bgr, edge_softness)
+            self.refiner.refine(smoothed, work_bgr, edge_softness, out=alpha)
             region = None
         else:
             mask_box, region = box
-            alpha = self._alpha_buffer(work_bgr.shape[:2])
             self.refiner.refine(smoothed[mask_box], work_bgr[region], edge_softness,
                                 out=alpha[region])
             for strip in strips_around(*region):
-                alpha[strip] = 0.0
+                alpha[strip] = 0
             hold = None if hold is None else hold[mask_box]
         if self.smoother.ratio > 0.0:
             alpha = self.stabilizer.update(alpha, hold, region)
@@ -139,7 +140,7 @@ class AlphaChain:
             return alpha
         height_px, width_px = frame_bgr.shape[:2]
         if self._alpha_full is None or self._alpha_full.shape != (height_px, width_px):
-            self._alpha_full = np.empty((height_px, width_px), np.float32)
+            self._alpha_full = np.empty((height_px, width_px), np.uint8)
         return cv2.resize(alpha, (width_px, height_px), dst=self._alpha_full,
                           interpolation=cv2.INTER_LINEAR)
 
@@ -155,7 +156,7 @@ class AlphaChain:
 
     def _alpha_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
         if self._alpha_work is None or self._alpha_work.shape != shape:
-            self._alpha_work = np.empty(shape, np.float32)
+            self._alpha_work = np.empty(shape, np.uint8)
         return self._alpha_work
 
     def work_frame(self, frame_bgr: np.ndarray) -> np.ndarray:

@@ -38,6 +38,10 @@ GUIDE_BLUR_PX = 3
 # Rows per strip for the per-pixel algebra: strips keep its temporaries small and in cache.
 _STRIP_ROWS = 32
 _SUM_CHANNELS = np.ones((1, 3), np.float32)
+_OUT_TYPES = (np.float32, np.uint8)
+# The smoothstep t*t*(3 - 2t) on 0..255, for uint8 alphas (within one level of the float one).
+_LEVELS = np.arange(256, dtype=np.float64) / 255.0
+_SMOOTHSTEP_LUT = np.round(255.0 * _LEVELS * _LEVELS * (3.0 - 2.0 * _LEVELS)).astype(np.uint8)
 
 
 class Scratch:
@@ -82,13 +86,13 @@ def _check_inputs(mask_lowres: npt.ArrayLike, frame_bgr: ByteArray) -> FloatArra
     return mask
 
 
-def _ramp(mask: FloatArray, edge_softness: float | None) -> FloatArray:
-    """The linear part of the edge contrast, applied at low resolution (the filters are linear)."""
+def _ramp(mask: FloatArray, edge_softness: float | None, scale: float = 1.0) -> FloatArray:
+    """The linear part of the edge contrast, times `scale`, applied at low resolution (the
+    filters are linear, so a uint8 alpha's 255 can be applied here too)."""
     if edge_softness is None:
-        return mask
+        return mask * np.float32(scale) if scale != 1.0 else mask
     low, high = smoothstep_thresholds(edge_softness)
-    scale = np.float32(1.0 / (high - low))
-    return (mask - np.float32(low)) * scale
+    return (mask - np.float32(low)) * np.float32(scale / (high - low))
 
 
 def _reduce(image: ByteArray, width_px: int) -> ByteArray:
@@ -214,25 +218,33 @@ class AlphaRefiner:
         mask_lowres: npt.ArrayLike,
         frame_bgr: ByteArray,
         edge_softness: float | None = None,
-        out: FloatArray | None = None,
-    ) -> FloatArray:
-        """Alpha float32 (H, W) in [0, 1] for the frame, from the (h, w) confidence mask.
+        out: FloatArray | ByteArray | None = None,
+    ) -> FloatArray | ByteArray:
+        """Alpha (H, W) for the frame, from the (h, w) confidence mask.
 
         With `edge_softness` (0..1) the alpha gets the same smoothstep contrast as
         compositing.alpha.soft_alpha, ready for the compositor; None returns the refined
-        confidence, clipped, without contrast. Writes into `out` when it fits, else a new array.
+        confidence, clipped, without contrast. Float32 in [0, 1]; or uint8 0..255 when `out`
+        is uint8, which rounds once at the end and touches a quarter of the bytes. Writes into
+        `out` when it fits, else into a new float32 array.
         """
         mask = _check_inputs(mask_lowres, frame_bgr)
         height_px, width_px = frame_bgr.shape[:2]
-        if out is None or out.shape != (height_px, width_px) or out.dtype != np.float32:
+        if out is None or out.shape != (height_px, width_px) or out.dtype not in _OUT_TYPES:
             out = np.empty((height_px, width_px), np.float32)
-        ramp = _ramp(mask, edge_softness)
+        # uint8 output: scale the fit to 0..255 at low resolution, saturate on the final add.
+        scale = 255.0 if out.dtype == np.uint8 else 1.0
+        ramp = _ramp(mask, edge_softness, scale)
         if self._quality == "off":
-            cv2.resize(ramp, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR)
+            self._apply_off(ramp, out)
         elif self._quality == "fast":
-            self._apply_gray(ramp, frame_bgr, out)
+            self._apply_gray(ramp, frame_bgr, scale, out)
         else:
-            self._apply_color(ramp, frame_bgr, out)
+            self._apply_color(ramp, frame_bgr, scale, out)
+        if out.dtype == np.uint8:
+            if edge_softness is not None:
+                cv2.LUT(out, _SMOOTHSTEP_LUT, dst=out)
+            return out
         cv2.threshold(out, 1.0, 1.0, cv2.THRESH_TRUNC, dst=out)
         cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)
         if edge_softness is not None:
@@ -246,7 +258,19 @@ class AlphaRefiner:
         cv2.multiply(alpha, alpha, dst=alpha)
         cv2.multiply(alpha, three_minus_two_t, dst=alpha)
 
-    def _apply_gray(self, ramp: FloatArray, frame_bgr: ByteArray, alpha: FloatArray) -> None:
+    def _apply_off(self, ramp: FloatArray, out: FloatArray | ByteArray) -> None:
+        """Bilinear upsampling of the (scaled) ramp; uint8 output saturates on conversion."""
+        size = (out.shape[1], out.shape[0])
+        if out.dtype != np.uint8:
+            cv2.resize(ramp, size, dst=out, interpolation=cv2.INTER_LINEAR)
+            return
+        ramp_full = self._scratch.take("ramp_full", out.shape, np.float32)
+        cv2.resize(ramp, size, dst=ramp_full, interpolation=cv2.INTER_LINEAR)
+        cv2.addWeighted(ramp_full, 1.0, ramp_full, 0.0, 0.0, dst=out, dtype=cv2.CV_8U)
+
+    def _apply_gray(
+        self, ramp: FloatArray, frame_bgr: ByteArray, scale: float, alpha: FloatArray | ByteArray
+    ) -> None:
         """Fit (a, b) on a reduced gray frame, then alpha = a * gray + b at full size."""
         height_px, width_px = frame_bgr.shape[:2]
         gray = self._scratch.take("gray", (height_px, width_px), np.uint8)
@@ -256,13 +280,23 @@ class AlphaRefiner:
         coefficients = gray_coefficients(guide, source, radius_px, EPS, self._scratch)
         slope = np.multiply(coefficients[:, :, 0], np.float32(1.0 / 255.0))  # for uint8 gray
         offset = np.ascontiguousarray(coefficients[:, :, 1])
+        full = (width_px, height_px)
         slope_full = self._scratch.take("slope", (height_px, width_px), np.float32)
-        cv2.resize(slope, (width_px, height_px), dst=slope_full, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(offset, (width_px, height_px), dst=alpha, interpolation=cv2.INTER_LINEAR)
+        cv2.resize(slope, full, dst=slope_full, interpolation=cv2.INTER_LINEAR)
         cv2.multiply(slope_full, gray, dst=slope_full, dtype=cv2.CV_32F)
-        cv2.add(alpha, slope_full, dst=alpha)
+        offset_full = self._offset_buffer(alpha)
+        cv2.resize(offset, full, dst=offset_full, interpolation=cv2.INTER_LINEAR)
+        cv2.add(offset_full, slope_full, dst=alpha, dtype=_cv_depth(alpha))
 
-    def _apply_color(self, ramp: FloatArray, frame_bgr: ByteArray, alpha: FloatArray) -> None:
+    def _offset_buffer(self, alpha: FloatArray | ByteArray) -> FloatArray:
+        """Where the upsampled offset goes: a float alpha itself, else a float scratch array."""
+        if alpha.dtype == np.float32:
+            return alpha
+        return self._scratch.take("offset_full", alpha.shape, np.float32)
+
+    def _apply_color(
+        self, ramp: FloatArray, frame_bgr: ByteArray, scale: float, alpha: FloatArray | ByteArray
+    ) -> None:
         """Fit per-channel (a, b) on a reduced colour frame, then alpha = a . bgr + b full size."""
         height_px, width_px = frame_bgr.shape[:2]
         guide, source, radius_px = _work_inputs(frame_bgr, ramp, BEST_WORK_WIDTH_MASKS)
@@ -278,8 +312,13 @@ class AlphaRefiner:
         cv2.multiply(slopes_full, guide_full, dst=slopes_full, dtype=cv2.CV_32F)
         summed = self._scratch.take("summed", (height_px, width_px))
         cv2.transform(slopes_full, _SUM_CHANNELS, dst=summed)
-        cv2.resize(offset, full, dst=alpha, interpolation=cv2.INTER_LINEAR)
-        cv2.add(alpha, summed, dst=alpha)
+        offset_full = self._offset_buffer(alpha)
+        cv2.resize(offset, full, dst=offset_full, interpolation=cv2.INTER_LINEAR)
+        cv2.add(offset_full, summed, dst=alpha, dtype=_cv_depth(alpha))
+
+
+def _cv_depth(array: np.ndarray) -> int:
+    return cv2.CV_8U if array.dtype == np.uint8 else cv2.CV_32F
 
 
 def _work_inputs(

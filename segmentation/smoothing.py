@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 # float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
 FloatArray: TypeAlias = np.ndarray
+ByteArray: TypeAlias = np.ndarray  # uint8
 
 # MediaPipe's polynomial (segmentation_smoothing_calculator.cc) for the certainty of a
 # confidence p as a function of x = (p - 0.5)^2; uncertainty = 1 - min(1, certainty), which
@@ -230,72 +231,75 @@ def _blurred_gray(frame_small_gray: npt.ArrayLike, shape: tuple[int, ...]) -> Fl
     return cv2.blur(gray.astype(np.float32), (3, 3))
 
 
-def _closeness(previous: FloatArray, new: FloatArray, span: float, out: FloatArray) -> FloatArray:
-    """1 where the two agree, falling linearly to 0 where they differ by `span` or more."""
-    cv2.absdiff(previous, new, dst=out)
-    cv2.addWeighted(out, -1.0 / span, out, 0.0, 1.0, dst=out)
-    cv2.threshold(out, 0.0, 0.0, cv2.THRESH_TOZERO, dst=out)
-    return out
-
 # Alpha changes between frames smaller than this are treated as noise the stabiliser may hold;
 # a moving edge changes the alpha by more within a frame, so it is followed at once.
 _ALPHA_NOISE_SPAN = 0.1
+# How far an alpha change of 0..255 levels is from noise: 255 * max(0, 1 - change / span).
+_CHANGE_LEVELS = np.arange(256, dtype=np.float64)
+_CLOSENESS_LUT = np.round(
+    255.0 * np.clip(1.0 - _CHANGE_LEVELS / (255.0 * _ALPHA_NOISE_SPAN), 0.0, 1.0)
+).astype(np.uint8)
 
 
 class AlphaStabilizer:
-    """Applies the smoother's hold weights to the full-size alpha.
+    """Applies the smoother's hold weights to the full-size uint8 alpha.
 
     Edge refinement follows the frame's pixels, so sensor noise in a still picture moves the
     refined edge a little every frame. Holding the alpha where the smoother found the picture
     still removes that flicker; where the picture moved the weight is 0 and nothing trails.
+    All of it is 8-bit: each frame touches a quarter of the bytes float32 would.
     """
 
     def __init__(self) -> None:
-        self._previous: FloatArray | None = None
-        self._weight: FloatArray | None = None
-        self._change: FloatArray | None = None
-        self._scratch: FloatArray = np.empty((0, 0), np.float32)
+        self._previous: ByteArray | None = None
+        self._weight: ByteArray = np.empty((0, 0), np.uint8)
+        self._scratch: ByteArray = np.empty((0, 0), np.uint8)
 
     def reset(self) -> None:
         self._previous = None
 
     def update(
         self,
-        alpha: FloatArray,
+        alpha: ByteArray,
         hold_lowres: FloatArray | None,
         region: tuple[slice, slice] | None = None,
-    ) -> FloatArray:
-        """Stabilise `alpha` (float32 H x W) in place and return it; keeps its own copy.
+    ) -> ByteArray:
+        """Stabilise `alpha` (uint8 H x W, 255 = person) in place and return it; keeps its own
+        copy.
 
         With `region` (rows, cols) only that box of `alpha` is worked on: `alpha` is 0 outside
-        it, and `hold_lowres` covers just the box.
+        it, and `hold_lowres` (float32 weights in [0, 1]) covers just the box.
         """
+        if alpha.dtype != np.uint8 or alpha.ndim != 2:
+            raise ValueError(
+                f"AlphaStabilizer.update: alpha must be uint8 (H, W), got {alpha.dtype} "
+                f"{alpha.shape}"
+            )
         previous = self._previous
         if hold_lowres is None or previous is None or previous.shape != alpha.shape:
             self._previous = alpha.copy()
             self._weight = np.empty_like(alpha)
-            self._change = np.empty_like(alpha)
             self._scratch = np.empty_like(alpha)
             return alpha
-        assert self._weight is not None and self._change is not None
         box = region or (slice(None), slice(None))
         inside, kept = alpha[box], previous[box]
-        weight, change = self._weight[box], self._change[box]
-        cv2.resize(hold_lowres, (inside.shape[1], inside.shape[0]), dst=weight,
+        weight, scratch = self._weight[box], self._scratch[box]
+        hold_u8 = cv2.convertScaleAbs(hold_lowres, alpha=255.0)
+        cv2.resize(hold_u8, (inside.shape[1], inside.shape[0]), dst=weight,
                    interpolation=cv2.INTER_LINEAR)
-        cv2.subtract(kept, inside, dst=change)
-        # Only small changes are noise: weight *= max(0, 1 - |change| / span), so a change of
-        # _ALPHA_NOISE_SPAN or more is followed at once.
-        closeness = cv2.absdiff(kept, inside, dst=self._scratch[box])
-        cv2.addWeighted(closeness, -1.0 / _ALPHA_NOISE_SPAN, closeness, 0.0, 1.0, dst=closeness)
-        cv2.threshold(closeness, 0.0, 0.0, cv2.THRESH_TOZERO, dst=closeness)
-        cv2.multiply(weight, closeness, dst=weight)
-        cv2.multiply(change, weight, dst=change)
-        cv2.add(inside, change, dst=inside)
+        # Only small changes are noise: a change of _ALPHA_NOISE_SPAN or more is followed at once.
+        cv2.absdiff(kept, inside, dst=scratch)
+        cv2.LUT(scratch, _CLOSENESS_LUT, dst=scratch)
+        cv2.multiply(weight, scratch, dst=weight, scale=1.0 / 255.0)
+        # alpha = kept * weight + alpha * (1 - weight)
+        cv2.multiply(kept, weight, dst=scratch, scale=1.0 / 255.0)
+        cv2.bitwise_not(weight, dst=weight)
+        cv2.multiply(inside, weight, dst=inside, scale=1.0 / 255.0)
+        cv2.add(inside, scratch, dst=inside)
         np.copyto(kept, inside)
         if region is not None:
             for strip in strips_around(*region):
-                previous[strip] = 0.0
+                previous[strip] = 0
         return alpha
 
 

@@ -87,9 +87,9 @@ def test_composite_writes_into_out_buffer() -> None:
 
 def test_composite_rejects_mismatched_alpha() -> None:
     frame_bgr, alpha, background_bgr = _person_scene()
-    with pytest.raises(ValueError, match="alpha must be float32"):
+    with pytest.raises(ValueError, match="alpha must be uint8 or float32"):
         composite(frame_bgr, alpha[:, :40], background_bgr)
-    with pytest.raises(ValueError, match="alpha must be float32"):
+    with pytest.raises(ValueError, match="alpha must be uint8 or float32"):
         composite(frame_bgr, alpha.astype(np.float64), background_bgr)
 
 

@@ -163,3 +163,17 @@ def test_soft_alpha_uses_the_configured_edge_softness(compositor: Compositor) ->
     compositor.configure("none", edge_softness=1.0)
     soft = compositor.soft_alpha(mask, 320, 80)
     assert np.count_nonzero((soft > 0) & (soft < 1)) > np.count_nonzero((hard > 0) & (hard < 1))
+
+
+@pytest.mark.parametrize("effect", ["blur", "image", "color"])
+def test_a_uint8_alpha_gives_the_float_alphas_picture(
+    compositor: Compositor, effect: str, tmp_path: Path
+) -> None:
+    # The engine hands the compositor 8-bit alphas; tests and callers may pass float ones.
+    frame_bgr, alpha = _scene()
+    alpha[30:150, 98] = 0.2  # a second soft column, so mixed pixels are compared too
+    path = _write_png(tmp_path / "wall.png", (40, 90, 200)) if effect == "image" else None
+    compositor.configure(effect, background_path=path, light_wrap=0.3)
+    from_float = compositor.apply(frame_bgr, alpha).copy()
+    from_bytes = compositor.apply(frame_bgr, np.round(alpha * 255.0).astype(np.uint8))
+    assert np.abs(from_float.astype(int) - from_bytes).max() == 0
