@@ -55,10 +55,11 @@ def _clip_and_smoothstep(ramp: np.ndarray) -> None:
 
 
 def alpha_to_u8(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Convert a float32 alpha in [0, 1] to uint8 0..255 (rounded, saturated)."""
+    """Convert a float32 alpha in [0, 1] to uint8 0..255 (rounded; values outside [0, 1]
+    saturate to 0 and 255)."""
     if out is None or out.shape != alpha.shape or out.dtype != np.uint8:
         out = np.empty(alpha.shape, np.uint8)
-    cv2.convertScaleAbs(alpha, dst=out, alpha=255.0)
+    cv2.addWeighted(alpha, 255.0, alpha, 0.0, 0.0, dst=out, dtype=cv2.CV_8U)
     return out
 
 

@@ -51,6 +51,12 @@ def test_alpha_u8_round_trip() -> None:
     np.testing.assert_allclose(alpha_from_u8(alpha_u8), alpha, atol=1 / 255)
 
 
+def test_alpha_u8_saturates_values_outside_zero_to_one() -> None:
+    # A slightly negative alpha must not turn into a visible one (no absolute value).
+    alpha = np.array([[-0.3, -0.001, 0.5, 1.2]], np.float32)
+    assert alpha_to_u8(alpha).tolist() == [[0, 0, 128, 255]]
+
+
 def test_soft_alpha_rejects_bad_softness() -> None:
     with pytest.raises(ValueError, match="edge_softness"):
         soft_alpha(_ramp_mask(), 32, 8, edge_softness=1.5)
