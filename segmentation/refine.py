@@ -238,9 +238,9 @@ class AlphaRefiner:
         if self._quality == "off":
             self._apply_off(ramp, out)
         elif self._quality == "fast":
-            self._apply_gray(ramp, frame_bgr, scale, out)
+            self._apply_gray(ramp, frame_bgr, out)
         else:
-            self._apply_color(ramp, frame_bgr, scale, out)
+            self._apply_color(ramp, frame_bgr, out)
         if out.dtype == np.uint8:
             if edge_softness is not None:
                 cv2.LUT(out, _SMOOTHSTEP_LUT, dst=out)
@@ -269,7 +269,7 @@ class AlphaRefiner:
         cv2.addWeighted(ramp_full, 1.0, ramp_full, 0.0, 0.0, dst=out, dtype=cv2.CV_8U)
 
     def _apply_gray(
-        self, ramp: FloatArray, frame_bgr: ByteArray, scale: float, alpha: FloatArray | ByteArray
+        self, ramp: FloatArray, frame_bgr: ByteArray, alpha: FloatArray | ByteArray
     ) -> None:
         """Fit (a, b) on a reduced gray frame, then alpha = a * gray + b at full size."""
         height_px, width_px = frame_bgr.shape[:2]
@@ -295,7 +295,7 @@ class AlphaRefiner:
         return self._scratch.take("offset_full", alpha.shape, np.float32)
 
     def _apply_color(
-        self, ramp: FloatArray, frame_bgr: ByteArray, scale: float, alpha: FloatArray | ByteArray
+        self, ramp: FloatArray, frame_bgr: ByteArray, alpha: FloatArray | ByteArray
     ) -> None:
         """Fit per-channel (a, b) on a reduced colour frame, then alpha = a . bgr + b full size."""
         height_px, width_px = frame_bgr.shape[:2]

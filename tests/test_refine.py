@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -85,6 +86,23 @@ def test_alpha_is_frame_sized_float_in_unit_range(quality: str) -> None:
     assert alpha.shape == (180, 320) and alpha.dtype == np.float32
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert refiner.refine(mask, frame, 0.5, out=alpha) is alpha
+
+
+@pytest.mark.parametrize("quality", ["off", "fast", "best"])
+@pytest.mark.parametrize("edge_softness", [None, 0.4])
+def test_a_uint8_alpha_is_the_float_alpha_in_levels(
+    quality: str, edge_softness: float | None
+) -> None:
+    # The engine refines straight into bytes; it must be the same edge, rounded once.
+    rng = np.random.default_rng(4)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), (0, 0), 2.0)
+    mask = cv2.resize(offset_mask(), (64, 36)) + rng.normal(0, 0.05, (36, 64)).astype(np.float32)
+    as_float = AlphaRefiner(quality).refine(mask, frame, edge_softness)
+    as_bytes = np.empty((180, 320), np.uint8)
+    assert AlphaRefiner(quality).refine(mask, frame, edge_softness, out=as_bytes) is as_bytes
+    difference = np.abs(as_bytes.astype(np.float32) - as_float * 255.0)
+    assert difference.max() <= 1.5
+    assert difference.mean() < 0.5
 
 
 def test_quality_is_settable_live_and_checked() -> None:
