@@ -118,10 +118,10 @@ class Pipeline:
         sink = self._sinks.device
         try:
             if isinstance(sink, ResilientSink):
-                sink.open(width_px, height_px, _sink_fps(self._source),
+                sink.open(width_px, height_px, self.output_fps,
                           must_open=self._sink_must_open)
             elif sink is not None:
-                sink.open(width_px, height_px, _sink_fps(self._source))
+                sink.open(width_px, height_px, self.output_fps)
         except BaseException:
             self._source.close()
             raise
@@ -214,6 +214,12 @@ class Pipeline:
     @property
     def output_size(self) -> tuple[int, int]:
         return even_size(self._source.width_px, self._source.height_px)
+
+    @property
+    def output_fps(self) -> int:
+        """The rate output devices are opened at: the source's own (a camera's, as it reported
+        it when opened), not the rate asked for in the settings."""
+        return _sink_fps(self._source)
 
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot()
@@ -357,7 +363,7 @@ class Pipeline:
         """Wrap a sink set live (if it should retry) and open it if the caller did not."""
         sink = self._wrap_sink(sink, retry)
         width_px, height_px = self.output_size
-        fps = _sink_fps(self._source)
+        fps = self.output_fps
         if isinstance(sink, ResilientSink):
             if opened:
                 sink.adopt(width_px, height_px, fps)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -239,3 +241,25 @@ def test_holding_space_shows_the_room_only_in_the_preview(
     back = wait_frames(qtbot, window, 8)
     assert np.abs(back[:60, :60].reshape(-1, 3).mean(axis=0) - (255, 0, 0)).max() < 3
     assert window.preview.caption == ""
+
+
+def test_the_virtual_camera_runs_at_the_sources_own_frame_rate(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder, tmp_path: Path
+) -> None:
+    # A 15 fps source (a camera in low light, a file) while the settings ask for 30: meeting
+    # apps should be told 15, the rate frames really come at.
+    video = tmp_path / "fifteen.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 15.0,
+                             (WIDTH_PX, HEIGHT_PX))
+    for index in range(30):
+        writer.write(np.full((HEIGHT_PX, WIDTH_PX, 3), 40 + 4 * index, np.uint8))
+    writer.release()
+    settings = gui_settings()
+    settings = dataclasses.replace(
+        settings, source=dataclasses.replace(settings.source, spec=str(video), fps=30)
+    )
+    window = open_window(settings)
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
+    wait_sent(qtbot, recording_vcam, 2)
+    assert recording_vcam.last.fps == 15

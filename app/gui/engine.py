@@ -312,9 +312,9 @@ class EngineBridge(QObject):
         self._virtualcam_token += 1
         self._virtualcam_opening = True
         self._virtualcam_size = self.pipeline.output_size
-        fps = max(1, round(settings.source.fps))
         self._run_in_thread("backdrop-gui-virtualcam", self._open_virtualcam, settings,
-                            self._virtualcam_size, fps, self._virtualcam_token)
+                            self._virtualcam_size, self.pipeline.output_fps,
+                            self._virtualcam_token)
 
     def _open_virtualcam(
         self, settings: Settings, size: tuple[int, int], fps: int, token: int
