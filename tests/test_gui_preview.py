@@ -20,6 +20,15 @@ def _frame(colour_bgr: tuple[int, int, int]) -> PreviewFrame:
     return PreviewFrame(image, StatsSnapshot())
 
 
+def _shown_preview(qtbot: QtBot) -> PreviewWidget:
+    widget = PreviewWidget()
+    qtbot.addWidget(widget)
+    widget.resize(640, 360)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 def _painted_centre(widget: PreviewWidget) -> tuple[int, int, int]:
     image = widget.grab().toImage()
     colour = image.pixelColor(image.width() // 2, image.height() // 2)
@@ -37,11 +46,7 @@ def test_scaling_for_the_screen_looks_like_area_averaging() -> None:
 
 
 def test_the_preview_paints_the_newest_frame(qtbot: QtBot) -> None:
-    widget = PreviewWidget()
-    qtbot.addWidget(widget)
-    widget.resize(640, 360)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = _shown_preview(qtbot)
     widget.show_frame(_frame((30, 200, 90)))
     assert _painted_centre(widget) == (30, 200, 90)
     widget.show_frame(_frame((200, 40, 10)))
@@ -60,11 +65,7 @@ def test_a_minimised_window_keeps_frames_without_scaling_and_catches_up(
         return scale_for_screen(image_bgr, width_px, height_px)
 
     monkeypatch.setattr(preview_module, "scale_for_screen", counting_scale)
-    widget = PreviewWidget()
-    qtbot.addWidget(widget)
-    widget.resize(640, 360)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = _shown_preview(qtbot)
     widget.show_frame(_frame((30, 200, 90)))
     widget.showMinimized()
     qtbot.waitUntil(widget.isMinimized)
