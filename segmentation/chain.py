@@ -67,16 +67,11 @@ def person_box(
 
 
 def _aligned_quantum(mask_w: int, work_w: int, mask_h: int, work_h: int) -> int | None:
-    """The smallest step in mask pixels that lands on an even number of work pixels both ways
-    (an odd-sized box would miss OpenCV's fast 2x area path when refinement shrinks it)."""
+    """The smallest step in mask pixels that lands on whole work pixels both ways."""
     for quantum in range(1, 17):
-        if _even_whole(quantum * work_w, mask_w) and _even_whole(quantum * work_h, mask_h):
+        if (quantum * work_w) % mask_w == 0 and (quantum * work_h) % mask_h == 0:
             return quantum
     return None
-
-
-def _even_whole(numerator: int, denominator: int) -> bool:
-    return numerator % denominator == 0 and (numerator // denominator) % 2 == 0
 
 
 def _widen(start: int, stop: int, quantum: int, limit: int) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from compositing.alpha import alpha_from_u8
-from segmentation.chain import AlphaChain, person_box
+from segmentation.chain import AlphaChain
 from segmentation.quality import flicker
 from segmentation.smoothing import AlphaStabilizer
 
@@ -90,17 +90,3 @@ def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
     whole = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4)
     assert np.abs(cropped.astype(int) - whole).max() <= 1
     assert cropped[:, cols.stop:].max() == 0
-
-
-@pytest.mark.parametrize(("work_w", "work_h"), [(1280, 720), (960, 540), (1920, 1080), (640, 360)])
-def test_the_person_box_has_even_sides_in_work_pixels(work_w: int, work_h: int) -> None:
-    # Refinement halves the box with OpenCV's 2x area path, which needs even sides.
-    mask = np.zeros((144, 256), np.float32)
-    for top, left in [(7, 31), (8, 30), (13, 77)]:
-        mask[:] = 0.0
-        mask[top:top + 101, left:left + 93] = 1.0  # odd sizes at odd places
-        box = person_box(mask, work_w, work_h)
-        assert box is not None
-        rows, cols = box[1]
-        assert (rows.stop - rows.start) % 2 == 0 and (cols.stop - cols.start) % 2 == 0
-        assert rows.start % 2 == 0 and cols.start % 2 == 0
