@@ -219,7 +219,8 @@ class Pipeline:
     def output_fps(self) -> int:
         """The rate output devices are opened at: the source's own (a camera's, as it reported
         it when opened), not the rate asked for in the settings."""
-        return _sink_fps(self._source)
+        fps = self._source.fps
+        return round(fps) if fps and fps > 0 else 30
 
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot()
@@ -428,10 +429,6 @@ class Pipeline:
         close_quietly(source)
         if sink is not None:
             close_quietly(sink[0])
-
-
-def _sink_fps(source: FrameSource) -> int:
-    return round(source.fps) if source.fps and source.fps > 0 else 30
 
 
 def preview_frame(finished: Finished, mode: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.gui.vcam_panel import LOST_TEXT, MEETING_HINT
+from app.gui.window import MainWindow
 from app.virtualcam_help import virtualcam_fix
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     HEIGHT_PX,
@@ -33,6 +34,13 @@ from tests.vcam_backend import (  # noqa: F401 - recording_vcam_fixture is a fix
 )
 
 pytestmark = OFFSCREEN_NOISE
+
+
+def _start_sending(qtbot: QtBot, window: MainWindow, recorder: VcamRecorder) -> None:
+    """Wait for the preview, turn the virtual camera on and wait for its first frame."""
+    wait_frames(qtbot, window)
+    window.set_virtualcam(True)
+    wait_sent(qtbot, recorder)
 
 
 def test_turning_the_virtual_camera_on_sends_frames_at_the_output_size(
@@ -115,9 +123,7 @@ def test_pause_sends_a_still_picture_until_resumed(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
     window = open_window()
-    wait_frames(qtbot, window)
-    window.set_virtualcam(True)
-    wait_sent(qtbot, recording_vcam)
+    _start_sending(qtbot, window, recording_vcam)
     camera = recording_vcam.last
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     assert window.vcam_panel.pause_button.isChecked()
@@ -141,9 +147,7 @@ def test_a_new_capture_size_reopens_the_virtual_camera_at_that_size(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
     window = open_window()
-    wait_frames(qtbot, window)
-    window.set_virtualcam(True)
-    wait_sent(qtbot, recording_vcam)
+    _start_sending(qtbot, window, recording_vcam)
     window.request_source("demo", 1280, 720, 30)
     qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
                     and recording_vcam.last.frames_received >= 3, timeout=20000)
@@ -206,9 +210,7 @@ def test_closing_with_the_virtual_camera_on_keeps_running_in_the_tray(
     menu_texts = [action.text() for action in window.tray.contextMenu().actions()]
     assert {"&Show window", "Effect &on", "&Virtual camera", "&Pause camera",
             "&Quit Backdrop"} <= set(menu_texts)
-    wait_frames(qtbot, window)
-    window.set_virtualcam(True)
-    wait_sent(qtbot, recording_vcam)
+    _start_sending(qtbot, window, recording_vcam)
     window.close()
     assert not window.isVisible()
     received = recording_vcam.last.frames_received
@@ -223,9 +225,7 @@ def test_holding_space_shows_the_room_only_in_the_preview(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
     window = open_window(gui_settings(kind="color", color_rgb=(0, 0, 255)))
-    wait_frames(qtbot, window)
-    window.set_virtualcam(True)
-    wait_sent(qtbot, recording_vcam)
+    _start_sending(qtbot, window, recording_vcam)
     camera = recording_vcam.last
     qtbot.keyPress(window.preview, Qt.Key.Key_Space)
     preview = wait_frames(qtbot, window, 8)
