@@ -276,10 +276,13 @@ class AlphaStabilizer:
                 f"{alpha.shape}"
             )
         previous = self._previous
-        if hold_lowres is None or previous is None or previous.shape != alpha.shape:
+        if previous is None or previous.shape != alpha.shape:
             self._previous = alpha.copy()
             self._weight = np.empty_like(alpha)
             self._scratch = np.empty_like(alpha)
+            return alpha
+        if hold_lowres is None:  # nothing to hold by (a carried mask): just remember this alpha
+            np.copyto(previous, alpha)
             return alpha
         box = region or (slice(None), slice(None))
         inside, kept = alpha[box], previous[box]
