@@ -19,6 +19,9 @@ from typing import Any, ClassVar
 import platformdirs
 import tomli_w
 
+from compositing.compositor import EFFECTS
+from segmentation.refine import REFINEMENTS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
@@ -28,8 +31,6 @@ SCHEMA_VERSION = 1
 CONFIG_DIR_ENV = "BACKDROP_CONFIG_DIR"
 SETTINGS_FILENAME = "settings.toml"
 
-EFFECT_KINDS = ("none", "blur", "image", "color", "video")
-REFINEMENTS = ("off", "fast", "best")
 
 
 class SettingsError(ValueError):
@@ -108,7 +109,7 @@ class EffectSettings:
     light_wrap: float = 0.15
 
     def __post_init__(self) -> None:
-        _check_choice("effect.kind", self.kind, EFFECT_KINDS)
+        _check_choice("effect.kind", self.kind, EFFECTS)
         _check_int("effect.blur", self.blur, 0, 100)
         _check_str("effect.background", self.background)
         _check_str("effect.video", self.video)

@@ -98,7 +98,7 @@ class Blender:
         alpha_u8 = alpha_bytes(alpha)
         rows, cols = person_region(alpha_u8)
         # Outside the person's box alpha is 0: the output there is the background.
-        for strip in _strips_around(rows, cols):
+        for strip in strips_around(rows, cols):
             if out is not background_bgr:
                 out[strip] = background_bgr[strip]
         if rows.stop <= rows.start or cols.stop <= cols.start:
@@ -113,7 +113,7 @@ def person_region(alpha_u8: np.ndarray) -> tuple[slice, slice]:
     return slice(y, y + height_px), slice(x, x + width_px)
 
 
-def _strips_around(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
+def strips_around(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
     """The parts of the frame outside the box rows x cols (an empty box leaves the whole frame)."""
     if rows.stop <= rows.start or cols.stop <= cols.start:
         return [(slice(None), slice(None))]

@@ -32,3 +32,20 @@ class Halver:
             cv2.resize(current, (shape[1], shape[0]), dst=smaller, interpolation=cv2.INTER_AREA)
             current = smaller
         return current
+
+
+def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` at `size` (width, height): halved by 2x area averaging while it is at least
+    twice the size (OpenCV's fast path, several times quicker than one large INTER_AREA, and
+    INTER_AREA at an odd ratio is slower still), then bilinear the rest of the way.
+
+    The one recipe for every reduction in Backdrop: the model input, refinement's guide, the
+    work frame and the preview. Returns `image` itself when it has the size already.
+    """
+    width_px, height_px = size
+    while image.shape[1] >= 2 * width_px and image.shape[0] >= 2 * height_px:
+        half = (image.shape[1] // 2, image.shape[0] // 2)
+        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+    if image.shape[:2] == (height_px, width_px):
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)

@@ -23,9 +23,9 @@ from pyvirtualcam import camera as pyvirtualcam_camera
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.engine.session import bundled_backgrounds  # noqa: E402
 from app.gui.main import create_application  # noqa: E402 - after the path is set
 from app.gui.window import MainWindow  # noqa: E402
-from app.session import bundled_backgrounds  # noqa: E402
 from app.settings import Settings  # noqa: E402
 
 STAND_IN_BACKEND = "screenshot-stand-in"

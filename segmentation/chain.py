@@ -9,8 +9,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from compositing.blend import strips_around
+from compositing.downscale import shrink_to
 from segmentation.refine import AlphaRefiner
-from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother, strips_around
+from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother
 
 # 'fast' refinement of frames wider than this works on the frame at half size and upsamples the
 # alpha once: the mask is 256 px wide, so a 960 px alpha (for 1080p) still places edges within
@@ -165,5 +167,4 @@ class AlphaChain:
         height_px, width_px = frame_bgr.shape[:2]
         if self.refiner.quality != "fast" or width_px <= FAST_MAX_WORK_WIDTH_PX:
             return frame_bgr
-        half = (width_px // 2, height_px // 2)
-        return cv2.resize(frame_bgr, half, interpolation=cv2.INTER_AREA)
+        return shrink_to(frame_bgr, (width_px // 2, height_px // 2))

@@ -15,11 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from compositing.alpha import smoothstep_thresholds
+from compositing.downscale import shrink_to
 
 # float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
 FloatArray: TypeAlias = np.ndarray
 ByteArray: TypeAlias = np.ndarray  # uint8
-QUALITIES = ("off", "fast", "best")
+REFINEMENTS = ("off", "fast", "best")
 
 # Guided filter window radius in mask pixels: the filter moves an edge by up to about half a
 # window, so this is how far (about 1.5 mask pixels) a mask edge may sit from the image edge.
@@ -63,9 +64,9 @@ class Scratch:
 
 def _check_quality(quality: str) -> str:
     """The quality name, or a ValueError that lists the choices."""
-    if quality not in QUALITIES:
+    if quality not in REFINEMENTS:
         raise ValueError(
-            f"refinement quality must be one of {', '.join(QUALITIES)}, got {quality!r}"
+            f"refinement quality must be one of {', '.join(REFINEMENTS)}, got {quality!r}"
         )
     return quality
 
@@ -96,14 +97,11 @@ def _ramp(mask: FloatArray, edge_softness: float | None, scale: float = 1.0) -> 
 
 
 def _reduce(image: ByteArray, width_px: int) -> ByteArray:
-    """Shrink to about `width_px` wide: 2x area averaging (OpenCV's fast path), then bilinear."""
-    while image.shape[1] // 2 >= width_px:
-        height, width = image.shape[:2]
-        image = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    if image.shape[1] > width_px:
-        height_px = max(1, round(image.shape[0] * width_px / image.shape[1]))
-        image = cv2.resize(image, (width_px, height_px), interpolation=cv2.INTER_LINEAR)
-    return image
+    """Shrink to about `width_px` wide (never enlarge), keeping the aspect ratio."""
+    if image.shape[1] <= width_px:
+        return image
+    height_px = max(1, round(image.shape[0] * width_px / image.shape[1]))
+    return shrink_to(image, (width_px, height_px))
 
 
 def _box(image: FloatArray, radius_px: int, out: FloatArray) -> FloatArray:

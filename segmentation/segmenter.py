@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from compositing.downscale import shrink_to
 from segmentation.models import ModelError, ModelSpec
 
 # Keep MediaPipe's C++ logging to errors; its info lines would bury Backdrop's own messages.
@@ -28,16 +29,9 @@ _MAX_STORED_RESULTS = 4
 def model_input(
     frame_bgr: np.ndarray, size: tuple[int, int], half_bgr: np.ndarray | None = None
 ) -> np.ndarray:
-    """The BGR frame at the model's input `size`: halved by area averaging (OpenCV's fast 2x
-    path; `half_bgr` when the caller has it already), then resized the rest of the way, a
-    third of the cost of one large area resize."""
-    if half_bgr is None:
-        half_bgr = frame_bgr
-        if frame_bgr.shape[1] >= 4 * size[0]:
-            half = (frame_bgr.shape[1] // 2, frame_bgr.shape[0] // 2)
-            half_bgr = cv2.resize(frame_bgr, half, interpolation=cv2.INTER_AREA)
-    coarse = half_bgr.shape[1] >= 3 * size[0]
-    return cv2.resize(half_bgr, size, interpolation=cv2.INTER_AREA if coarse else cv2.INTER_LINEAR)
+    """The BGR frame at the model's input `size`, by the one reduction recipe (`shrink_to`);
+    `half_bgr`, when the caller has the half-size frame already, saves the first halving."""
+    return shrink_to(frame_bgr if half_bgr is None else half_bgr, size)
 
 
 def prepare_input(frame_bgr: np.ndarray, spec: ModelSpec) -> np.ndarray:

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from compositing.blend import strips_around
+
 # float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
 FloatArray: TypeAlias = np.ndarray
 ByteArray: TypeAlias = np.ndarray  # uint8
@@ -304,13 +306,3 @@ class AlphaStabilizer:
             for strip in strips_around(*region):
                 previous[strip] = 0
         return alpha
-
-
-def strips_around(rows: slice, cols: slice) -> list[tuple[slice, slice]]:
-    """The parts of a 2-D array outside the box rows x cols."""
-    return [
-        (slice(None, rows.start), slice(None)),
-        (slice(rows.stop, None), slice(None)),
-        (rows, slice(None, cols.start)),
-        (rows, slice(cols.stop, None)),
-    ]

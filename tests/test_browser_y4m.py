@@ -136,7 +136,7 @@ def _write_backdrop_y4m(path: Path) -> None:
     """Run the real command line: the demo person in front of a solid green background."""
     color = ",".join(str(c) for c in BACKGROUND_RGB)
     command = [
-        sys.executable, "-m", "app.cli", "run", "--source", "demo",
+        sys.executable, "-m", "app.cli.main", "run", "--source", "demo",
         "--effect", "color", "--color", color, "--output", str(path),
         "--frames", "20", "--size", f"{WIDTH_PX}x{HEIGHT_PX}", "--fps", str(FPS),
     ]  # fmt: skip

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.camera import CameraInfo, CameraMode
-from app.camera_modes import camera_modes
+from app.devices.camera import CameraInfo, CameraMode
+from app.devices.camera_modes import camera_modes
 
 # The request numbers as the kernel headers expand them (_IOWR('V', n, struct ...)).
 VIDIOC_ENUM_FMT = 0xC0405602

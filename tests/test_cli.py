@@ -27,7 +27,7 @@ def _env(config_dir: Path) -> dict[str, str]:
 
 def backdrop(tmp_path: Path, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "app.cli.main", *args], capture_output=True, text=True,
         env=_env(tmp_path / "config"), cwd=tmp_path, timeout=timeout_s, check=False,
     )
 
@@ -87,7 +87,7 @@ def test_run_replaces_the_background_with_an_image(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_cleanly_and_the_file_plays(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", "out.mp4",
+        [sys.executable, "-m", "app.cli.main", "run", "--source", "demo", "--output", "out.mp4",
          "--size", "640x360", "--seconds", "60"],
         env=_env(tmp_path / "config"), cwd=tmp_path, stderr=subprocess.PIPE, text=True,
     )
@@ -188,7 +188,7 @@ def test_without_a_display_the_bare_command_says_how_to_run_headless(tmp_path: P
     env = _env(tmp_path / "config")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         env.pop(name, None)
-    result = subprocess.run([sys.executable, "-m", "app.cli"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "app.cli.main"], capture_output=True, text=True,
                             env=env, cwd=tmp_path, timeout=60, check=False)
     if not sys.platform.startswith("linux"):
         pytest.skip("only Linux desktops can lack a display server")
@@ -196,7 +196,7 @@ def test_without_a_display_the_bare_command_says_how_to_run_headless(tmp_path: P
 
 
 def test_window_problem_is_silent_with_a_display_or_an_explicit_qt_platform() -> None:
-    from app.cli import window_problem
+    from app.cli.main import window_problem
 
     assert "no display" in window_problem({}, "linux")
     assert window_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") == ""
@@ -243,7 +243,7 @@ def test_a_file_that_cannot_be_written_fails_the_run_and_says_so(tmp_path: Path,
         resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
 
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", name,
+        [sys.executable, "-m", "app.cli.main", "run", "--source", "demo", "--output", name,
          "--frames", "150", "--size", "640x360"],
         capture_output=True, text=True, env=_env(tmp_path / "config"), cwd=tmp_path,
         timeout=120, check=False, preexec_fn=small_file_limit,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from app.degrade import MAX_LEVEL, SETTLE_FRAMES, WINDOW_FRAMES, LoadGovernor
-from app.session import open_pipeline
+from app.engine.degrade import MAX_LEVEL, SETTLE_FRAMES, WINDOW_FRAMES, LoadGovernor
+from app.engine.session import open_pipeline
 from app.settings import Settings
 
 BUDGET_MS = 33.3

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from app.clock import FakeClock
-from app.demo import DemoSource, demo_person_regions
-from app.sources import Frame, SourceError
+from app.devices.demo import DemoSource, demo_person_regions
+from app.devices.frames import Frame, SourceError
 
 # A quarter period of the 0.3 Hz sway: from the centre to the far end of the swing.
 _QUARTER_SWAY_S = 1.0 / (4 * 0.3)

@@ -25,8 +25,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.devices.frames import SourceError
+from app.devices.sources import VideoFileSource
 from app.settings import Settings, load_settings
-from app.sources import SourceError, VideoFileSource
 from compositing.backgrounds import BackgroundError, load_background
 from segmentation.models import GENERAL, ModelError, ModelSpec, custom_model
 

@@ -8,10 +8,10 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 import tests.gui_fixtures  # noqa: F401 - offscreen Qt without cv2's Qt 5 plugins
-from app.demo import DemoRenderer
-from app.gui.engine import PreviewFrame
+from app.devices.demo import DemoRenderer
+from app.engine.stats import StatsSnapshot
+from app.gui.bridge import PreviewFrame
 from app.gui.preview import PreviewWidget, scale_for_screen
-from app.stats import StatsSnapshot
 
 
 def _frame(colour_bgr: tuple[int, int, int]) -> PreviewFrame:

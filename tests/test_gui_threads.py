@@ -17,10 +17,10 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from pyvirtualcam import camera as pyvirtualcam_camera
 
-import app.gui.engine
+import app.gui.bridge
+from app.devices.camera import CameraInfo
 from app.gui.window import MainWindow
 from app.settings import Settings
-from app.sources import CameraInfo
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     OFFSCREEN_NOISE,
     WindowFactory,
@@ -134,7 +134,7 @@ class CameraProbe:
 @pytest.fixture(name="camera_probe")
 def camera_probe_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[CameraProbe]:
     probe = CameraProbe()
-    monkeypatch.setattr(app.gui.engine, "list_cameras", probe)
+    monkeypatch.setattr(app.gui.bridge, "list_cameras", probe)
     try:
         yield probe
     finally:

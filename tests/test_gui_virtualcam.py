@@ -11,9 +11,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.devices.virtualcam_help import virtualcam_fix
 from app.gui.vcam_panel import LOST_TEXT, MEETING_HINT
 from app.gui.window import MainWindow
-from app.virtualcam_help import virtualcam_fix
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     HEIGHT_PX,
     OFFSCREEN_NOISE,

@@ -14,12 +14,12 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
-import app.gui.engine
-from app.camera import CameraInfo, CameraMode
-from app.demo import Box, demo_person_regions
+import app.gui.bridge
+from app.devices.camera import CameraInfo, CameraMode
+from app.devices.demo import Box, demo_person_regions
+from app.engine.session import bundled_backgrounds
 from app.gui.actions import PRIVACY_URL
 from app.gui.window import MainWindow
-from app.session import bundled_backgrounds
 from app.settings import load_settings
 from compositing.backgrounds import ImageBackground
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
@@ -395,8 +395,8 @@ def test_the_size_and_rate_pickers_offer_what_the_camera_has(
         asked_from.append(threading.current_thread())
         return DESK_CAMERA_MODES if camera == DESK_CAMERA else []
 
-    monkeypatch.setattr(app.gui.engine, "list_cameras", lambda: [DESK_CAMERA])
-    monkeypatch.setattr(app.gui.engine, "camera_modes", modes_of)
+    monkeypatch.setattr(app.gui.bridge, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.bridge, "camera_modes", modes_of)
     saved = gui_settings()
     saved = dataclasses.replace(saved, source=dataclasses.replace(
         saved.source, spec="camera:3", width_px=1280, height_px=720, fps=60))
@@ -426,8 +426,8 @@ def test_the_size_and_rate_pickers_offer_what_the_camera_has(
 def test_a_camera_without_the_saved_size_selects_its_nearest(
     qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.gui.engine, "list_cameras", lambda: [DESK_CAMERA])
-    monkeypatch.setattr(app.gui.engine, "camera_modes", lambda _camera: DESK_CAMERA_MODES)
+    monkeypatch.setattr(app.gui.bridge, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.bridge, "camera_modes", lambda _camera: DESK_CAMERA_MODES)
     requests: list[tuple[str, int, int, int]] = []
     window = open_window()  # the demo at 640x360, 30 fps
     window.source_section.source_requested.connect(lambda *request: requests.append(request))

@@ -18,7 +18,7 @@ _COUNT_HEAPS = textwrap.dedent(
     import ctypes, os, re, sys, tempfile, threading
     import numpy as np
     if sys.argv[1] == "backdrop":
-        from app.cli import main
+        from app.cli.main import main
         try:
             main(["--help"])
         except SystemExit:

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.pipeline import Pipeline
-from app.session import open_pipeline
+from app.engine.pipeline import Pipeline
+from app.engine.session import open_pipeline
 from app.settings import Settings
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
@@ -221,7 +221,7 @@ class _CountingSink:
 
 
 def test_a_sink_switched_away_before_it_was_used_is_still_closed() -> None:
-    from app.sources import open_source
+    from app.devices.sources import open_source
 
     settings = _settings(kind="blur")
     pipeline = Pipeline(settings, open_source("demo", 640, 360, 30), None)

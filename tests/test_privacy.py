@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from app.session import open_pipeline
+from app.engine.session import open_pipeline
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,11 +62,11 @@ def network_attempts(monkeypatch: pytest.MonkeyPatch) -> list[Attempt]:
 
 
 def test_the_recorder_sees_a_connection_made_from_our_code(network_attempts: list[Attempt]) -> None:
-    import app.sources
+    import app.devices.sources
 
     with pytest.raises(OSError, match="refused"):
         exec(compile("import socket; socket.create_connection(('192.0.2.1', 9))",
-                     app.sources.__file__, "exec"))
+                     app.devices.sources.__file__, "exec"))
     assert [attempt.call for attempt in network_attempts] == ["create_connection"]
     assert network_attempts[0].ours
 
@@ -128,7 +128,7 @@ def _environment(root: Path) -> dict[str, str]:
 
 
 def _backdrop(root: Path, trace: list[str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output",
+    command = [sys.executable, "-m", "app.cli.main", "run", "--source", "demo", "--output",
                "out.mp4", "--frames", "10", "--size", "320x240", "--quiet"]
     return subprocess.run(trace + command, capture_output=True, text=True,
                           env=_environment(root), cwd=root / "cwd", timeout=180, check=False)

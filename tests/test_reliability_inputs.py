@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.demo import DemoSource
-from app.pipeline import Pipeline
+from app.devices.demo import DemoSource
+from app.devices.sinks import NullSink
+from app.engine.pipeline import Pipeline
 from app.settings import Settings, load_settings
-from app.sinks import NullSink
 from compositing.backgrounds import (
     MAX_IMAGE_SIDE_PX,
     BackgroundError,
@@ -288,7 +288,7 @@ def test_run_with_a_bad_settings_file_says_so_keeps_a_backup_and_runs_on_default
     (config / "settings.toml").write_bytes(content)
     env = dict(os.environ, BACKDROP_CONFIG_DIR=str(config), PYTHONPATH=str(ROOT))
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", "out.y4m",
+        [sys.executable, "-m", "app.cli.main", "run", "--source", "demo", "--output", "out.y4m",
          "--frames", "3", "--size", "320x240", "--quiet"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
     )

@@ -15,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.demo import DemoSource
-from app.pipeline import Pipeline
+from app.devices.demo import DemoSource
+from app.devices.frames import Frame
+from app.devices.sinks import NullSink, VirtualCamSink
+from app.engine.pipeline import Pipeline
 from app.settings import Settings
-from app.sinks import NullSink, VirtualCamSink
-from app.sources import Frame
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
@@ -133,7 +133,7 @@ def test_sigterm_stops_a_run_cleanly_and_the_file_plays(tmp_path: Path) -> None:
     env = dict(os.environ, BACKDROP_CONFIG_DIR=str(tmp_path / "config"), PYTHONPATH=str(ROOT))
     target = tmp_path / "out.mp4"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", "out.mp4",
+        [sys.executable, "-m", "app.cli.main", "run", "--source", "demo", "--output", "out.mp4",
          "--size", "640x360", "--seconds", "60"],
         env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True,
     )

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from app.clock import FakeClock
-from app.demo import DemoSource
-from app.pipeline import Pipeline
-from app.resilience import ResilientSink
+from app.devices.demo import DemoSource
+from app.devices.resilience import ResilientSink
+from app.devices.sinks import FrameSink, NullSink, SinkError, VideoFileSink, VirtualCamSink
+from app.engine.pipeline import Pipeline
+from app.engine.stats import StatsSnapshot
 from app.settings import Settings
-from app.sinks import FrameSink, NullSink, SinkError, VideoFileSink, VirtualCamSink
-from app.stats import StatsSnapshot
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,

@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from app.clock import FakeClock
-from app.pipeline import Pipeline
-from app.resilience import LOST_CAPTION, Backoff, ResilientSource, SubstituteFrame
+from app.devices.camera import CameraSource
+from app.devices.frames import Frame, SourceError
+from app.devices.links import LOST_CAPTION, Backoff
+from app.devices.resilience import ResilientSource, SubstituteFrame
+from app.devices.sinks import VirtualCamSink
+from app.engine.pipeline import Pipeline
 from app.settings import Settings
-from app.sinks import VirtualCamSink
-from app.sources import CameraSource, Frame, SourceError
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.sinks import (
+from app.devices.sinks import (
     FrameSink,
     NullSink,
     SinkError,
@@ -20,7 +20,7 @@ from app.sinks import (
     even_size,
     open_sink,
 )
-from app.virtualcam_help import (
+from app.devices.virtualcam_help import (
     MODPROBE_CONF_PATH,
     MODULES_LOAD_PATH,
     available_backends,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.soak import SoakResult, SoakSample, process_figures
+from app.cli.soak import SoakResult, SoakSample, process_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_process_figures_see_a_new_descriptor() -> None:
 def test_a_two_minute_soak_keeps_memory_descriptors_and_threads_flat(tmp_path: Path) -> None:
     env = dict(os.environ, BACKDROP_CONFIG_DIR=str(tmp_path / "config"), PYTHONPATH=str(ROOT))
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "soak", "--minutes", "2", "--interval-seconds", "20",
+        [sys.executable, "-m", "app.cli.main", "soak", "--minutes", "2", "--interval-seconds", "20",
          "--json"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
     )

@@ -12,19 +12,13 @@ import cv2
 import numpy as np
 import pytest
 
-import app.camera
-import app.sources
+import app.devices.camera
+import app.devices.sources
 from app.clock import FakeClock
-from app.demo import DemoSource
-from app.sources import (
-    CameraInfo,
-    CameraSource,
-    Frame,
-    SourceError,
-    VideoFileSource,
-    list_cameras,
-    open_source,
-)
+from app.devices.camera import CameraInfo, CameraSource, list_cameras
+from app.devices.demo import DemoSource
+from app.devices.frames import Frame, SourceError
+from app.devices.sources import VideoFileSource, open_source
 
 _FILE_FRAMES = 20
 _FILE_FPS = 10.0
@@ -150,10 +144,10 @@ def test_open_source_understands_every_kind_of_spec(
     video = open_source(str(video_path), clock=clock, paced=False)
     assert isinstance(video, VideoFileSource) and video.name == "clip.avi"
 
-    monkeypatch.setattr(app.sources, "list_cameras", lambda: [])
+    monkeypatch.setattr(app.devices.sources, "list_cameras", lambda: [])
     assert isinstance(open_source("auto", clock=clock), DemoSource)
     found = [CameraInfo(2, "USB camera", "/dev/video2")]
-    monkeypatch.setattr(app.sources, "list_cameras", lambda: found)
+    monkeypatch.setattr(app.devices.sources, "list_cameras", lambda: found)
     assert open_source("auto", clock=clock).name == "camera 2"
 
 
@@ -167,7 +161,7 @@ def test_unknown_specs_list_what_is_accepted() -> None:
 def test_a_missing_camera_suggests_the_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.camera, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
+    monkeypatch.setattr(app.devices.camera, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
     with pytest.raises(SourceError, match=r"No camera found at index 0\..*--source demo"):
         open_source("camera").open()
 

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from app.virtualcam_help import MODPROBE_CONF_CONTENT, MODULES_LOAD_CONTENT
-from app.virtualcam_setup import privileged_commands, shell_lines
+from app.devices.virtualcam_help import MODPROBE_CONF_CONTENT, MODULES_LOAD_CONTENT
+from app.devices.virtualcam_setup import privileged_commands, shell_lines
 
 
 def test_commands_are_elevated_with_sudo_or_pkexec_unless_root() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.stats import StatsSnapshot
+from app.engine.stats import StatsSnapshot
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:

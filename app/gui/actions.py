@@ -10,7 +10,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
-from app.gui.controls import EFFECTS
+from app.gui.controls import EFFECT_CHOICES
 
 PRIVACY_URL = "https://ai.google.dev/edge/mediapipe/legal/tos"
 
@@ -29,7 +29,7 @@ class WindowActions:
                                         "Turn the effect off, or back on", checkable=True)
         self.effects: dict[str, QAction] = {}
         self._effect_group = QActionGroup(window)
-        for kind, label, shortcut in EFFECTS:
+        for kind, label, shortcut in EFFECT_CHOICES:
             action = self._make(label, shortcut, f"{label} background", checkable=True)
             self._effect_group.addAction(action)
             self.effects[kind] = action

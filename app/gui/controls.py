@@ -28,20 +28,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.camera import CameraMode
+from app.devices.camera import CameraInfo, CameraMode
 from app.gui.store import SettingsStore
 from app.settings import Settings
-from app.sources import CameraInfo
+from compositing.compositor import EFFECTS
+from segmentation.refine import REFINEMENTS
 
 FilePicker = Callable[[str, str], "str | None"]
 
 SIZES_PX = ((640, 360), (1280, 720), (1920, 1080))
 FRAME_RATES = (15, 30, 60)
-EFFECTS = (("none", "None", ""), ("blur", "Blur", "Ctrl+B"), ("image", "Image", ""),
-           ("color", "Colour", ""), ("video", "Video", ""))
+_EFFECT_LABELS = {"color": "Colour"}
+_EFFECT_SHORTCUTS = {"blur": "Ctrl+B"}
+# (kind, label, shortcut) for each effect the compositor has, in its order.
+EFFECT_CHOICES = tuple(
+    (kind, _EFFECT_LABELS.get(kind, kind.capitalize()), _EFFECT_SHORTCUTS.get(kind, ""))
+    for kind in EFFECTS
+)
 SWATCHES_RGB = ((40, 120, 80), (0, 177, 64), (32, 64, 128), (235, 235, 235), (40, 40, 40))
 MODELS = (("auto", "Automatic"), ("general", "General (square)"), ("landscape", "Landscape (fast)"))
-REFINEMENTS = (("off", "Off"), ("fast", "Fast"), ("best", "Best"))
 _CUSTOM = "\0custom"
 _SIZE_TIP = "Capture size; the virtual camera sends the same size"
 _GUESSED_SIZE_TIP = (f"{_SIZE_TIP}. Common sizes: this camera could not be asked which it has, "
@@ -222,7 +227,7 @@ class EffectSection(QGroupBox):
         self._group = QButtonGroup(self)
         row = QHBoxLayout()
         row.setSpacing(2)
-        for kind, label, shortcut in EFFECTS:
+        for kind, label, shortcut in EFFECT_CHOICES:
             button = QPushButton(label)
             button.setCheckable(True)
             button.setToolTip(f"{label} ({shortcut})" if shortcut else label)
@@ -313,8 +318,8 @@ class TuningSection(QGroupBox):
         self.refinement_combo = QComboBox()
         self.refinement_combo.setToolTip("Edge-aware refinement: best follows hair more closely "
                                          "and costs more CPU")
-        for value, label in REFINEMENTS:
-            self.refinement_combo.addItem(label, value)
+        for value in REFINEMENTS:
+            self.refinement_combo.addItem(value.capitalize(), value)
         self.refinement_combo.activated.connect(
             lambda index: store.replace("mask", refinement=self.refinement_combo.itemData(index))
         )

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from app.engine.session import bundled_backgrounds
 from app.gui.gallery import BackgroundGallery, is_video
 from app.gui.store import SettingsStore
-from app.session import bundled_backgrounds
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError, VideoBackground, load_background
 

@@ -7,13 +7,13 @@ What the frame shows (output, raw camera, or split) is the pipeline's preview mo
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.gui.engine import PreviewFrame
+from app.gui.bridge import PreviewFrame
+from compositing.downscale import shrink_to
 
 
 class PreviewWidget(QWidget):
@@ -130,16 +130,10 @@ def _paint_label(painter: QPainter, text: str, box: QRect) -> None:
 
 
 def scale_for_screen(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
-    """The image at (width_px, height_px): halved by area averaging while it is at least twice
-    too big (OpenCV's fast 2x path), then bilinear. INTER_AREA at an odd ratio such as 720p to
-    a 820 px wide preview costs about 3.5 ms a frame, a tenth of a core at 30 fps; this costs
-    about 0.5 ms and looks the same at preview size."""
-    while image_bgr.shape[1] >= 2 * width_px and image_bgr.shape[0] >= 2 * height_px:
-        half = (image_bgr.shape[1] // 2, image_bgr.shape[0] // 2)
-        image_bgr = cv2.resize(image_bgr, half, interpolation=cv2.INTER_AREA)
-    if image_bgr.shape[:2] == (height_px, width_px):
-        return image_bgr
-    return cv2.resize(image_bgr, (width_px, height_px), interpolation=cv2.INTER_LINEAR)
+    """The image at (width_px, height_px), by the one reduction recipe. INTER_AREA at an odd
+    ratio such as 720p to a 820 px wide preview costs about 3.5 ms a frame, a tenth of a core
+    at 30 fps; this costs about 0.5 ms and looks the same at preview size."""
+    return shrink_to(image_bgr, (width_px, height_px))
 
 
 def _fit(width_px: int, height_px: int, bounds: QSize) -> QSize:

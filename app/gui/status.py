@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from app.resilience import LOST, UNAVAILABLE
-from app.stats import StatsSnapshot
+from app.devices.links import LOST, UNAVAILABLE
+from app.engine.stats import StatsSnapshot
 
 
 class StatusBar(QStatusBar):

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.virtualcam_help import linux_setup_commands
+from app.devices.virtualcam_help import linux_setup_commands
 
 MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
 LOST_TEXT = "Virtual camera lost — retrying…"
@@ -35,7 +35,7 @@ LOST_TEXT = "Virtual camera lost — retrying…"
 def setup_command() -> list[str]:
     """`backdrop setup-virtualcam --apply`, run as root through pkexec (or sudo's askpass)."""
     script = Path(sys.executable).with_name("backdrop")
-    backdrop = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    backdrop = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli.main"]
     command = [*backdrop, "setup-virtualcam", "--apply"]
     if shutil.which("pkexec"):
         return ["pkexec", *command]

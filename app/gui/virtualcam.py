@@ -10,13 +10,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+from app.devices.links import LIVE, LOST, NONE, UNAVAILABLE
+from app.engine.stats import StatsSnapshot
 from app.gui.actions import WindowActions
-from app.gui.engine import EngineBridge
+from app.gui.bridge import EngineBridge
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.vcam_panel import VirtualCamPanel
-from app.resilience import LIVE, LOST, NONE, UNAVAILABLE
-from app.stats import StatsSnapshot
 
 PAUSED_CAPTION = "Paused: the virtual camera shows “Be right back”"
 OFF = "off"

@@ -31,11 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.devices.camera import CameraInfo
+from app.devices.links import first_line
 from app.gui.actions import PRIVACY_URL, WindowActions, connect
 from app.gui.banner import Banner
+from app.gui.bridge import EngineBridge
 from app.gui.controls import EffectSection, FilePicker, SourceSection, TuningSection
 from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
-from app.gui.engine import EngineBridge
 from app.gui.gallery import BackgroundGallery
 from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
 from app.gui.preview import PreviewWidget
@@ -44,9 +46,7 @@ from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
 from app.gui.vcam_panel import VirtualCamPanel
 from app.gui.virtualcam import PAUSED_CAPTION, VirtualCamControl
-from app.resilience import first_line
 from app.settings import Settings
-from app.sources import CameraInfo
 from segmentation.models import ModelError, resolve_model
 
 PANEL_WIDTH_PX = 400

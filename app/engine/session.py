@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.clock import Clock, SystemClock
-from app.pipeline import FrameCallback, Pipeline
+from app.devices.frames import SourceError
+from app.devices.sinks import FrameSink, SinkError, open_sink
+from app.devices.sources import open_source
+from app.engine.pipeline import FrameCallback, Pipeline
 from app.settings import Settings
-from app.sinks import FrameSink, SinkError, open_sink
-from app.sources import SourceError, open_source
 from compositing.backgrounds import BackgroundError
 from segmentation.models import ASSETS_DIR, ModelError
 

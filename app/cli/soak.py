@@ -18,23 +18,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.args import UserError, positive_float, positive_int, size_arg
+from compositing.compositor import EFFECTS
+
 _PROC_SELF = Path("/proc/self")
 
 
 def add_soak_parser(commands: Any) -> None:
-    from app.cli import EFFECTS, _positive_float, _positive_int, _size
 
     parser = commands.add_parser(
         "soak", help="run for minutes and report memory, descriptors, threads and fps"
     )
-    parser.add_argument("--minutes", type=_positive_float, default=30.0,
+    parser.add_argument("--minutes", type=positive_float, default=30.0,
                         help="how long to run (default 30)")
-    parser.add_argument("--interval-seconds", type=_positive_float, default=60.0,
+    parser.add_argument("--interval-seconds", type=positive_float, default=60.0,
                         help="time between reports; the first one is the warm-up (default 60)")
-    parser.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
-    parser.add_argument("--fps", type=_positive_int, default=30, help="frame rate (default 30)")
+    parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--fps", type=positive_int, default=30, help="frame rate (default 30)")
     parser.add_argument("--effect", choices=EFFECTS, default="blur")
-    parser.add_argument("--max-rss-growth-mb", type=_positive_float, default=20.0,
+    parser.add_argument("--max-rss-growth-mb", type=positive_float, default=20.0,
                         help="memory growth after warm-up that fails the run (default 20)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(handler=soak_command)
@@ -137,7 +139,7 @@ def process_figures() -> tuple[float, int, int]:
 
 def run_soak(args: argparse.Namespace, on_sample: Any = None) -> SoakResult:
     """Run the paced demo into the null sink and sample the process every interval."""
-    from app.session import open_pipeline
+    from app.engine.session import open_pipeline
 
     settings = _soak_settings(args)
     result = SoakResult(f"{args.size[0]}x{args.size[1]}", args.effect, [], args.max_rss_growth_mb)
@@ -180,8 +182,7 @@ def _soak_settings(args: argparse.Namespace) -> Any:
 
 
 def soak_command(args: argparse.Namespace) -> int:
-    from app.cli import UserError
-    from app.session import SessionError
+    from app.engine.session import SessionError
 
     if not args.json:
         print(f"backdrop soak: demo at {args.size[0]}x{args.size[1]} {args.fps} fps, "

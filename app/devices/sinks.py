@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pyvirtualcam
 
-from app.virtualcam_help import available_backends, registered_backends, virtualcam_fix
+from app.devices.virtualcam_help import available_backends, registered_backends, virtualcam_fix
 
 FILE_SUFFIXES = (".mp4", ".y4m")
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 # Frame rates outside this range, as reported by a camera or a file, are not believed.
-_PLAUSIBLE_FPS_RANGE = (1.0, 240.0)
+PLAUSIBLE_FPS_RANGE = (1.0, 240.0)
 
 
 class SourceError(Exception):
@@ -72,7 +72,7 @@ CaptureFactory = Callable[[int | str, int], VideoCaptureLike]
 
 
 
-def _as_bgr(image: np.ndarray) -> np.ndarray:
+def as_bgr(image: np.ndarray) -> np.ndarray:
     """Three-channel uint8 BGR, whatever the backend delivered."""
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.virtualcam_help import (
+from app.devices.virtualcam_help import (
     MODPROBE_CONF_CONTENT,
     MODPROBE_CONF_PATH,
     MODULE_NAME,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import math
 import os
 import signal
 import sys
@@ -15,16 +14,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from app.cli.args import (
+    EXIT_USAGE,
+    UserError,
+    positive_float,
+    positive_int,
+    rgb_arg,
+    size_arg,
+)
 from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
-
-EFFECTS = ("none", "blur", "image", "color", "video")
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one message, never as a traceback."""
+from compositing.compositor import EFFECTS
+from segmentation.refine import REFINEMENTS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,18 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run headless: source to virtual camera or file")
     add_pipeline_arguments(run)
     limit = run.add_mutually_exclusive_group()
-    limit.add_argument("--frames", type=_positive_int, help="stop after N output frames")
-    limit.add_argument("--seconds", type=_positive_float, help="stop after S seconds")
+    limit.add_argument("--frames", type=positive_int, help="stop after N output frames")
+    limit.add_argument("--seconds", type=positive_float, help="stop after S seconds")
     run.add_argument("--quiet", action="store_true", help="no live status line")
     run.set_defaults(handler=_run_command)
 
     devices = commands.add_parser("devices", help="list cameras and virtual-camera backends")
     devices.set_defaults(handler=_devices_command)
 
-    from app.bench import add_bench_parser
-    from app.report import add_quality_parser
-    from app.soak import add_soak_parser
-    from app.virtualcam_setup import add_setup_parser
+    from app.cli.bench import add_bench_parser
+    from app.cli.quality import add_quality_parser
+    from app.cli.soak import add_soak_parser
+    from app.devices.virtualcam_setup import add_setup_parser
 
     add_bench_parser(commands)
     add_quality_parser(commands)
@@ -112,16 +114,16 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="camera, camera:N, a device path, a video file, or demo")
     parser.add_argument("--effect", choices=EFFECTS)
     parser.add_argument("--background", help="background image (or video, with --effect video)")
-    parser.add_argument("--color", type=_rgb, help="background colour as R,G,B (0-255)")
+    parser.add_argument("--color", type=rgb_arg, help="background colour as R,G,B (0-255)")
     parser.add_argument("--blur", type=int, help="blur strength 0-100")
     parser.add_argument("--smoothing", type=float, help="temporal smoothing 0 (off) to 1")
     parser.add_argument("--edge", type=float, help="edge softness 0 to 1")
-    parser.add_argument("--refinement", choices=("off", "fast", "best"), help="edge refinement")
+    parser.add_argument("--refinement", choices=REFINEMENTS, help="edge refinement")
     parser.add_argument("--light-wrap", type=float, help="light wrap 0 to 1 (image backgrounds)")
     parser.add_argument("--model", help="auto, general, landscape, or a .tflite path")
     parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--size", type=_size, help="capture size WxH, e.g. 1280x720")
-    parser.add_argument("--fps", type=_positive_int, help="capture frame rate")
+    parser.add_argument("--size", type=size_arg, help="capture size WxH, e.g. 1280x720")
+    parser.add_argument("--fps", type=positive_int, help="capture frame rate")
     parser.add_argument("--output", help="virtualcam (default), a .mp4 or .y4m path, or null")
 
 
@@ -191,7 +193,7 @@ def _given(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from app.session import SessionError, open_pipeline
+    from app.engine.session import SessionError, open_pipeline
 
     settings = settings_for_run(args)
     output = args.output or "virtualcam"
@@ -227,7 +229,7 @@ def _check_model(settings: Settings) -> None:
 
 
 def _report_end(pipeline: object, output: str) -> int:
-    from app.pipeline import Pipeline
+    from app.engine.pipeline import Pipeline
 
     assert isinstance(pipeline, Pipeline)
     snapshot = pipeline.snapshot()
@@ -239,7 +241,7 @@ def _report_end(pipeline: object, output: str) -> int:
         return 0
     written = pipeline.frames_sent or 0
     if output.lower().endswith(".mp4"):
-        from app.sinks import playable_frames
+        from app.devices.sinks import playable_frames
 
         written = min(written, playable_frames(Path(output)))
     if written < snapshot.frames_out:
@@ -289,8 +291,8 @@ class _StatusLine:
 
 
 def _devices_command(_args: argparse.Namespace) -> int:
-    from app.sinks import available_backends
-    from app.sources import list_cameras
+    from app.devices.camera import list_cameras
+    from app.devices.virtualcam_help import available_backends
 
     cameras = list_cameras()
     print("Cameras:")
@@ -305,7 +307,7 @@ def _devices_command(_args: argparse.Namespace) -> int:
         if not ok:
             print("    " + reason.replace("\n", "\n    "))
     if not any(ok for _name, ok, _reason in backends):
-        from app.virtualcam_help import virtualcam_fix
+        from app.devices.virtualcam_help import virtualcam_fix
 
         print("\nHow to get a virtual camera:\n  " + virtualcam_fix().replace("\n", "\n  "))
     return 0
@@ -343,48 +345,6 @@ def window_problem(environ: Mapping[str, str] | None = None, platform: str = sys
     from app.qtcheck import missing_libraries_message, missing_qt_libraries
 
     return missing_libraries_message(missing_qt_libraries())
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width_text, height_text = text.lower().split("x")
-        width_px, height_px = int(width_text), int(height_text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 1280x720") from None
-    if not (16 <= width_px <= 7680 and 16 <= height_px <= 4320):
-        raise argparse.ArgumentTypeError(f"size {text} is outside 16x16 to 7680x4320")
-    return width_px, height_px
-
-
-def _rgb(text: str) -> tuple[int, int, int]:
-    parts = text.replace(" ", "").split(",")
-    try:
-        values = tuple(int(part) for part in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 3 or not all(0 <= value <= 255 for value in values):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a colour like 40,120,80 (0-255 each)")
-    return values[0], values[1], values[2]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be above 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be above 0")
-    return value
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ import threading
 import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
-from app.devices import (  # noqa: F401 - re-exported for callers of the old home
-    _CARD_BGR,
-    _CLOSED,
-    _FALLBACK_FPS,
+from app.devices.frames import Frame, FrameSource, SourceError
+from app.devices.links import (
     ATTEMPT_JOIN_S,
+    CARD_BGR,
+    CLOSED,
+    FALLBACK_FPS,
     LIVE,
     LOST,
     LOST_CAPTION,
@@ -28,14 +29,12 @@ from app.devices import (  # noqa: F401 - re-exported for callers of the old hom
     STALL_S,
     UNAVAILABLE,
     Backoff,
-    DeviceSlot,
     LinkStatus,
     blurred_still,
     close_quietly,
     first_line,
 )
-from app.sinks import FrameSink, SinkError
-from app.sources import Frame, FrameSource, SourceError
+from app.devices.sinks import FrameSink, SinkError
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +180,7 @@ class ResilientSource:
 
     def _lose(self, reason: str) -> None:
         self._state, self._reason = LOST, first_line(reason)
-        self._pacer = FramePacer(self._clock, self.inner.fps or _FALLBACK_FPS)
+        self._pacer = FramePacer(self._clock, self.inner.fps or FALLBACK_FPS)
         self._still = None
         self.messages.append(
             f"Camera lost: {first_line(reason)} Backdrop sends a still picture and reconnects."
@@ -222,7 +221,7 @@ class ResilientSource:
                 still = blurred_still(self._last_image, LOST_CAPTION)
             else:
                 card = np.empty((self.inner.height_px, self.inner.width_px, 3), np.uint8)
-                card[:] = _CARD_BGR
+                card[:] = CARD_BGR
                 still = blurred_still(card, LOST_CAPTION)
             still.flags.writeable = False
             self._still = still
@@ -270,7 +269,7 @@ class ResilientSink:
 
     @property
     def status(self) -> LinkStatus:
-        if self._state in (LIVE, _CLOSED):
+        if self._state in (LIVE, CLOSED):
             return LinkStatus(LIVE if self._state == LIVE else NONE)
         what = "lost" if self._state == LOST else "unavailable"
         return LinkStatus(
@@ -302,7 +301,7 @@ class ResilientSink:
 
     def send(self, frame_bgr: np.ndarray) -> None:
         """Send, or drop the frame while the device is away; raises only after close()."""
-        if self._state == _CLOSED:
+        if self._state == CLOSED:
             raise SinkError(f"Cannot send a frame: {self._name} is closed.")
         if self._state != LIVE and not (self._backoff.ready() and self._reopen()):
             return
@@ -337,5 +336,5 @@ class ResilientSink:
 
     def close(self) -> None:
         """Close the device for good (a closed sink is never reopened)."""
-        self._state, self._reason = _CLOSED, "closed"
+        self._state, self._reason = CLOSED, "closed"
         self.inner.close()

@@ -14,13 +14,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.degrade import Degradation, LoadGovernor
-from app.devices import blurred_still
+from app.devices.frames import Frame
+from app.devices.links import blurred_still
+from app.devices.sinks import crop_even
+from app.engine.degrade import Degradation, LoadGovernor
+from app.engine.stats import PipelineStats
 from app.jobs import JobThread
 from app.settings import Settings
-from app.sinks import crop_even
-from app.sources import Frame
-from app.stats import PipelineStats
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
 from segmentation.chain import AlphaChain

@@ -16,22 +16,13 @@ from collections.abc import Callable
 import numpy as np
 
 from app.clock import Clock, SystemClock
-from app.resilience import (
-    LIVE,
-    NONE,
-    DeviceSlot,
-    LinkStatus,
-    ResilientSink,
-    ResilientSource,
-    SubstituteFrame,
-    blurred_still,
-    close_quietly,
-)
+from app.devices.frames import Frame, FrameSource
+from app.devices.links import LIVE, NONE, DeviceSlot, LinkStatus, blurred_still, close_quietly
+from app.devices.resilience import ResilientSink, ResilientSource, SubstituteFrame
+from app.devices.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
+from app.engine.stages import Finished, FrameStages
+from app.engine.stats import PipelineStats, StatsSnapshot
 from app.settings import Settings
-from app.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
-from app.sources import Frame, FrameSource
-from app.stages import Finished, FrameStages
-from app.stats import PipelineStats, StatsSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -443,5 +434,3 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
         return split
     return finished.output_bgr
 
-
-__all__ = ["Frame", "Pipeline", "blurred_still"]

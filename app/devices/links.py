@@ -24,7 +24,7 @@ LIVE = "live"  # working normally
 LOST = "lost"  # failed while running; reconnecting
 UNAVAILABLE = "unavailable"  # could not be opened; retrying
 NONE = "none"  # no device (a pipeline without a sink)
-_CLOSED = "closed"
+CLOSED = "closed"
 
 # OpenCV's Hershey fonts are ASCII only: no dash or ellipsis on the frame itself.
 LOST_CAPTION = "Camera lost - reconnecting..."
@@ -32,8 +32,8 @@ LOST_CAPTION = "Camera lost - reconnecting..."
 STALL_S = 2.0
 # How long close() waits for a reconnection attempt that is still opening the device.
 ATTEMPT_JOIN_S = 0.5
-_FALLBACK_FPS = 30.0
-_CARD_BGR = (48, 40, 36)
+FALLBACK_FPS = 30.0
+CARD_BGR = (48, 40, 36)
 
 
 @dataclasses.dataclass(frozen=True)

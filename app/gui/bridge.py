@@ -18,14 +18,16 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 
-from app.camera_modes import camera_modes
-from app.pipeline import Pipeline
-from app.resilience import close_quietly
-from app.session import SessionError, open_pipeline, open_virtualcam, with_default_background
+from app.devices.camera import CameraInfo, list_cameras
+from app.devices.camera_modes import camera_modes
+from app.devices.frames import FrameSource, SourceError
+from app.devices.links import close_quietly
+from app.devices.sinks import FrameSink, even_size, open_sink
+from app.devices.sources import open_source
+from app.engine.pipeline import Pipeline
+from app.engine.session import SessionError, open_pipeline, open_virtualcam, with_default_background
+from app.engine.stats import StatsSnapshot
 from app.settings import Settings
-from app.sinks import FrameSink, open_sink
-from app.sources import CameraInfo, FrameSource, SourceError, list_cameras, open_source
-from app.stats import StatsSnapshot
 from compositing.backgrounds import BackgroundError
 from segmentation.models import ModelError
 
@@ -271,7 +273,7 @@ class EngineBridge(QObject):
         if self._closing or token != self._source_token or self.pipeline is None:
             source.close()  # the user chose another source meanwhile, or the window closed
             return
-        size = _even(source.width_px, source.height_px)
+        size = even_size(source.width_px, source.height_px)
         if self._virtualcam_active and size != self._virtualcam_size:
             self.pipeline.set_sink(None)  # applied with the new source; reopened at the new size
             self._forget_virtualcam()
@@ -394,10 +396,6 @@ def _cause(error: SessionError) -> str:
     if isinstance(cause, SourceError):
         return "source"
     return "other"
-
-
-def _even(width_px: int, height_px: int) -> tuple[int, int]:
-    return width_px - width_px % 2, height_px - height_px % 2
 
 
 def _left_s(deadline_s: float) -> float:

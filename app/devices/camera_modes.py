@@ -7,7 +7,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 
-from app.camera import _DEV_DIR, CameraInfo, CameraMode
+from app.devices.camera import _DEV_DIR, CameraInfo, CameraMode
 
 Ioctl = Callable[[int, int, bytearray], object]
 

@@ -11,21 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.camera import (  # noqa: F401 - re-exported: callers import cameras from here
-    CameraInfo,
-    CameraSource,
-    camera_backend,
-    list_cameras,
-)
 from app.clock import Clock, FramePacer, SystemClock
-from app.frames import (  # noqa: F401 - re-exported
-    _PLAUSIBLE_FPS_RANGE,
-    Frame,
-    FrameSource,
-    SourceError,
-    VideoCaptureLike,
-    _as_bgr,
-)
+from app.devices.camera import CameraSource, list_cameras
+from app.devices.frames import PLAUSIBLE_FPS_RANGE, Frame, FrameSource, SourceError, as_bgr
 
 ACCEPTED_SOURCES = (
     "demo, auto (the first camera, else the demo), camera, camera:N (N = 0, 1, ...), "
@@ -93,10 +81,10 @@ class VideoFileSource:
             capture.release()
             raise SourceError(f"{self.path} has no video frames. Use another file.")
         reported_fps = capture.get(cv2.CAP_PROP_FPS)
-        in_range = _PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= _PLAUSIBLE_FPS_RANGE[1]
+        in_range = PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= PLAUSIBLE_FPS_RANGE[1]
         self.fps = float(reported_fps) if in_range else _FILE_FALLBACK_FPS
         self.height_px, self.width_px = image.shape[:2]
-        self._capture, self._first_image = capture, _as_bgr(image)
+        self._capture, self._first_image = capture, as_bgr(image)
         self._position, self._finished, self.dropped_frames = 0, False, 0
         self._pacer = FramePacer(self._clock, self.fps)
 
@@ -123,7 +111,7 @@ class VideoFileSource:
         ok, image = self._capture.retrieve()
         if not ok or image is None:
             raise SourceError(f"A frame of {self.path} cannot be decoded; the file may be damaged.")
-        return _as_bgr(image)
+        return as_bgr(image)
 
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """The next frame (unpaced) or the frame due now (paced); None at the end or on timeout."""
@@ -162,7 +150,7 @@ def open_source(
 ) -> FrameSource:
     """Make (not open) the source a user named. Cameras and the demo take the requested
     size and rate; a video file plays at its own, looping unless `loop` is False."""
-    from app.demo import DemoSource  # app.demo imports this module
+    from app.devices.demo import DemoSource  # app.devices.demo imports this module
 
     clock = clock or SystemClock()
     text = spec.strip()

@@ -12,13 +12,13 @@ from pathlib import Path
 import cv2
 
 from app.clock import Clock, SystemClock
-from app.frames import (
-    _PLAUSIBLE_FPS_RANGE,
+from app.devices.frames import (
+    PLAUSIBLE_FPS_RANGE,
     CaptureFactory,
     Frame,
     SourceError,
     VideoCaptureLike,
-    _as_bgr,
+    as_bgr,
 )
 
 _DEMO_HINT = "try `backdrop run --source demo` to see Backdrop without one"
@@ -145,10 +145,10 @@ class CameraSource:
                 f"The camera {self._describe()} opened but sent no picture. Close other apps "
                 f"that may be using it (video calls, the camera app) and retry, or {_DEMO_HINT}."
             )
-        image = _as_bgr(image)
+        image = as_bgr(image)
         self.height_px, self.width_px = image.shape[:2]
         reported_fps = capture.get(cv2.CAP_PROP_FPS)
-        if _PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= _PLAUSIBLE_FPS_RANGE[1]:
+        if PLAUSIBLE_FPS_RANGE[0] <= reported_fps <= PLAUSIBLE_FPS_RANGE[1]:
             self.fps = float(reported_fps)
         self._last_good_s = self._clock.now_s()
         self._latest = Frame(image, self._last_good_s, 0)
@@ -179,7 +179,7 @@ class CameraSource:
             with self._condition:
                 if self._latest is not None and self._latest.index > self._last_returned_index:
                     self.dropped_frames += 1
-                self._latest = Frame(_as_bgr(image), now_s, self._next_index)
+                self._latest = Frame(as_bgr(image), now_s, self._next_index)
                 self._next_index += 1
                 self._condition.notify_all()
 

@@ -14,22 +14,25 @@ from typing import Any
 
 import numpy as np
 
+from app.cli.args import UserError, positive_float, positive_int, size_arg
+from compositing.compositor import EFFECTS
+from segmentation.refine import REFINEMENTS
+
 _WARM_UP_S = 1.0
 
 
 def add_bench_parser(commands: Any) -> None:
-    from app.cli import _positive_float, _positive_int, _size
 
     parser = commands.add_parser("bench", help="measure speed, latency, CPU and memory")
     parser.add_argument("--source", default="demo", help="demo (default) or a video file")
-    parser.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
-    parser.add_argument("--effect", choices=("none", "blur", "image", "color", "video"),
+    parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--effect", choices=EFFECTS,
                         default="blur")
-    parser.add_argument("--refinement", choices=("off", "fast", "best"))
+    parser.add_argument("--refinement", choices=REFINEMENTS)
     parser.add_argument("--model", help="auto (default), general, landscape or a path")
-    parser.add_argument("--seconds", type=_positive_float, default=10.0,
+    parser.add_argument("--seconds", type=positive_float, default=10.0,
                         help="how long to measure, after a 1 s warm-up (default 10)")
-    parser.add_argument("--paced", type=_positive_int, metavar="FPS",
+    parser.add_argument("--paced", type=positive_int, metavar="FPS",
                         help="feed frames at this rate, as a camera would, to measure latency")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png",
@@ -77,12 +80,11 @@ class BenchResult:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from app.cli import UserError
 
     try:
         result = run_bench(args)
     except Exception as error:  # a bench that cannot start says why, briefly
-        from app.session import SessionError
+        from app.engine.session import SessionError
 
         if isinstance(error, SessionError):
             raise UserError(str(error)) from error
@@ -91,7 +93,7 @@ def bench_command(args: argparse.Namespace) -> int:
     figures.pop("latencies_ms")
     print(json.dumps(figures, indent=2) if args.json else result.text())
     if args.plot is not None:
-        from app.bench_plot import plot_bench
+        from app.cli.bench_plot import plot_bench
 
         plot_bench(result, args.plot)
         print(f"plot written to {args.plot}", file=sys.stderr)
@@ -99,7 +101,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> BenchResult:
-    from app.session import open_pipeline
+    from app.engine.session import open_pipeline
     from app.settings import Settings
 
     # Defaults, not the user's saved settings, so figures compare between machines.

@@ -17,8 +17,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.cli.args import UserError, positive_int, size_arg
+from app.devices.frames import FrameSource, SourceError
+from app.devices.sources import open_source
 from app.settings import Settings
-from app.sources import FrameSource, SourceError, open_source
 from compositing.alpha import alpha_from_u8
 from segmentation import quality
 from segmentation.chain import AlphaChain
@@ -33,14 +35,13 @@ _STRIP_HEIGHT_PX = 180
 
 
 def add_quality_parser(commands: Any) -> None:
-    from app.cli import _positive_int, _size
 
     parser = commands.add_parser("quality", help="measure flicker, lag and edge alignment")
     parser.add_argument("--source", default="demo", help="demo (default) or a video file")
     parser.add_argument("--static", action="store_true",
                         help="demo without motion (sensor noise only), for flicker")
-    parser.add_argument("--frames", type=_positive_int, default=90, help="frames (default 90)")
-    parser.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--frames", type=positive_int, default=90, help="frames (default 90)")
+    parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
     parser.add_argument("--out", type=Path, default=Path("quality"),
                         help="folder for the PNG strip and the mp4 (default ./quality)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -80,7 +81,6 @@ class QualityReport:
 
 
 def quality_command(args: argparse.Namespace) -> int:
-    from app.cli import UserError
 
     width_px, height_px = args.size
     needed = MIN_STATIC_FRAMES if args.static else MIN_MOVING_FRAMES
@@ -114,7 +114,7 @@ def _describe(args: argparse.Namespace) -> str:
 
 def _open(spec: str, width_px: int, height_px: int, static: bool) -> FrameSource:
     if spec == "demo":
-        from app.demo import DemoSource
+        from app.devices.demo import DemoSource
 
         source: FrameSource = DemoSource(width_px, height_px, 30, static=static, paced=False)
     else:

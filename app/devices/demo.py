@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
-from app.demo_room import draw_room
+from app.devices.demo_room import draw_room
+from app.devices.frames import Frame, SourceError
 from app.jobs import JobThread
-from app.sources import Frame, SourceError
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "assets" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 PHOTO_PATH = DEMO_DIR / "astronaut.png"
 MASK_PATH = DEMO_DIR / "astronaut_mask.png"
 

@@ -1,0 +1,1 @@
+"""The command line: `backdrop` and its commands; it drives the engine, as the GUI does."""
