@@ -146,10 +146,9 @@ def _start(
     pipelines: list[Pipeline], sink: FrameSink | None, sink_must_open: bool = True
 ) -> tuple[Pipeline, Preview]:
     preview = Preview()
-    pipeline = Pipeline(_settings(), DemoSource(320, 240, 30.0), sink, on_frame=preview,
-                        sink_must_open=sink_must_open)
+    pipeline = Pipeline(_settings(), DemoSource(320, 240, 30.0), sink, on_frame=preview)
     pipelines.append(pipeline)
-    pipeline.start()
+    pipeline.start(sink_must_open=sink_must_open)
     return pipeline, preview
 
 

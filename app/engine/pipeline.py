@@ -20,7 +20,8 @@ from app.devices.frames import Frame, FrameSource
 from app.devices.links import LIVE, NONE, DeviceSlot, LinkStatus, blurred_still, close_quietly
 from app.devices.resilience import ResilientSink, ResilientSource, SubstituteFrame
 from app.devices.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
-from app.engine.stages import Finished, FrameStages
+from app.engine.schedules import Finished, RunMode
+from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats, StatsSnapshot
 from app.settings import Settings
 
@@ -52,32 +53,22 @@ class Pipeline:
         *,
         clock: Clock | None = None,
         on_frame: FrameCallback | None = None,
-        every_frame: bool = False,
-        pipelined: bool = False,
+        mode: RunMode = RunMode.LIVE,
         max_frames: int | None = None,
-        resilient: bool | None = None,
-        sink_must_open: bool = True,
     ) -> None:
-        """`every_frame` segments every frame synchronously (files, tests); otherwise live.
-
-        `pipelined` lets inference of one frame overlap compositing of the previous one, for
-        unpaced sources where throughput matters more than a frame of latency. `resilient`
-        (default: live runs) survives devices failing mid-run; with `sink_must_open=False` a
-        sink that cannot open at start is retried instead of raising.
-        """
+        """`mode` says how frames go through the segmenter and whether failing devices are
+        retried (`RunMode`); `max_frames` ends the run after that many output frames."""
         self.stats = PipelineStats()
         self._clock = clock or SystemClock()
-        self._resilient = not every_frame if resilient is None else resilient
+        self._mode = mode
+        self._resilient = mode.resilient
         self._settings = settings
         self._pending_settings: Settings | None = None
         self._sources = DeviceSlot[FrameSource](self._wrap_source(source))
         self._pending_source: FrameSource | None = None
         self._sinks = DeviceSlot[FrameSink](self._wrap_sink(sink, self._resilient))
-        self._sink_must_open = sink_must_open
         self._pending_sink: tuple[FrameSink | None, bool, bool] | None = None
         self._on_frame = on_frame
-        self._every_frame = every_frame
-        self._pipelined = pipelined
         self._max_frames = max_frames
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -102,25 +93,25 @@ class Pipeline:
         return source
 
     # --- control, from any thread -------------------------------------------------------
-    def start(self) -> None:
-        """Open the source and sink here, so their errors reach the caller, then run."""
+    def start(self, *, sink_must_open: bool = True) -> None:
+        """Open the source and sink here, so their errors reach the caller, then run.
+
+        With `sink_must_open=False` a sink that cannot open now is retried instead (live).
+        """
         self._source.open()
         width_px, height_px = even_size(self._source.width_px, self._source.height_px)
         sink = self._sinks.device
         try:
             if isinstance(sink, ResilientSink):
                 sink.open(width_px, height_px, self.output_fps,
-                          must_open=self._sink_must_open)
+                          must_open=sink_must_open)
             elif sink is not None:
                 sink.open(width_px, height_px, self.output_fps)
         except BaseException:
             self._source.close()
             raise
         try:
-            self._stages = FrameStages(
-                self._settings, width_px, height_px, every_frame=self._every_frame,
-                pipelined=self._pipelined,
-            )
+            self._stages = FrameStages(self._settings, width_px, height_px, self._mode)
         except BaseException:
             self._close_devices()
             raise

@@ -9,6 +9,7 @@ from app.devices.frames import SourceError
 from app.devices.sinks import FrameSink, SinkError, open_sink
 from app.devices.sources import open_source
 from app.engine.pipeline import FrameCallback, Pipeline
+from app.engine.schedules import RunMode
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from segmentation.models import ASSETS_DIR, ModelError
@@ -34,10 +35,11 @@ def open_pipeline(
     clock: Clock | None = None,
     on_frame: FrameCallback | None = None,
     paced: bool | None = None,
-    every_frame: bool | None = None,
 ) -> Pipeline:
     """Open source and sink for `settings`, start the pipeline, and return it running.
 
+    A video file written to a file is transcoded, every frame; `paced` (default: otherwise)
+    feeds frames at the source's rate, as a camera does; unpaced runs go for throughput.
     Raises SessionError with a user-facing message for every input problem.
     """
     clock = clock or SystemClock()
@@ -45,8 +47,11 @@ def open_pipeline(
     transcoding = Path(source_spec).is_file() and output.lower().endswith(_FILE_OUTPUTS)
     if paced is None:
         paced = not transcoding
-    if every_frame is None:
-        every_frame = transcoding
+    mode = (
+        RunMode.EVERY_FRAME if transcoding
+        else RunMode.LIVE if paced
+        else RunMode.THROUGHPUT
+    )
     try:
         source = open_source(
             source_spec, settings.source.width_px, settings.source.height_px,
@@ -57,7 +62,7 @@ def open_pipeline(
         raise SessionError(str(error)) from error
     pipeline = Pipeline(
         with_default_background(settings), source, sink, clock=clock, on_frame=on_frame,
-        every_frame=every_frame, pipelined=not paced, max_frames=max_frames,
+        mode=mode, max_frames=max_frames,
     )
     start(pipeline)
     return pipeline

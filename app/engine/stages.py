@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import cv2
 import numpy as np
@@ -18,8 +17,8 @@ from app.devices.frames import Frame
 from app.devices.links import blurred_still
 from app.devices.sinks import crop_even
 from app.engine.degrade import Degradation, LoadGovernor
+from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
 from app.engine.stats import PipelineStats
-from app.jobs import JobThread
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
@@ -27,74 +26,36 @@ from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
 
-_RESULT_TIMEOUT_S = 0.25
-
-
-class _InFlight:
-    """A frame waiting for its mask, with what the stages derived from it."""
-
-    __slots__ = ("frame_bgr", "work_bgr", "captured_s", "small_gray")
-
-    def __init__(
-        self, frame_bgr: np.ndarray, work_bgr: np.ndarray, captured_s: float,
-        small_gray: np.ndarray,
-    ) -> None:
-        self.frame_bgr = frame_bgr
-        self.work_bgr = work_bgr
-        self.captured_s = captured_s
-        self.small_gray = small_gray
-
-
-class Finished:
-    """An output frame, with the (mirrored) camera frame it was made from."""
-
-    __slots__ = ("output_bgr", "input_bgr", "captured_s")
-
-    def __init__(self, output_bgr: np.ndarray, pending: _InFlight) -> None:
-        self.output_bgr = output_bgr
-        self.input_bgr = pending.frame_bgr
-        self.captured_s = pending.captured_s
-
 
 class FrameStages:
-    """Segment, smooth, refine and composite, with state that follows the settings."""
+    """Segment, smooth, refine and composite, with state that follows the settings.
+
+    How frames reach the segmenter is the run mode's schedule (`app.engine.schedules`); this
+    object owns the segmenter, the alpha chain, the compositor and the load governor.
+    """
 
     def __init__(
-        self,
-        settings: Settings,
-        width_px: int,
-        height_px: int,
-        *,
-        every_frame: bool = False,
-        pipelined: bool = False,
+        self, settings: Settings, width_px: int, height_px: int, mode: RunMode = RunMode.LIVE
     ) -> None:
-        """`pipelined` keeps two frames in flight: more throughput, one frame more latency."""
-        self._every_frame = every_frame
-        self._pipelined = pipelined
+        self._mode = mode
         # Live frames come one at a time: waking OpenCV's worker threads for every small
         # operation costs more CPU than it saves (720p30: 36-40% of a core single-threaded,
         # 48-52% with OpenCV's threads). Unpaced runs keep them (-1 restores the default).
-        cv2.setNumThreads(-1 if pipelined else 1)
+        cv2.setNumThreads(-1 if mode is RunMode.THROUGHPUT else 1)
         self._settings = settings
-        self._segmenter: LiveSegmenter | VideoSegmenter | None = None
+        self._segmenter: Segmenter | None = None
         self._model_choice = ""
         self._frame_size: tuple[int, int] = (0, 0)
-        self._in_flight: dict[int, _InFlight] = {}
         self._last_timestamp_ms = -1
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
         self.messages: list[str] = []
         self._pause_cache: tuple[int, np.ndarray] | None = None
-        # Pipelined, frame t is composited on its own thread while this one reads and prepares
-        # frame t+1 and MediaPipe infers it: the three overlap on two cores.
-        self._worker: JobThread[Finished] | None = (
-            JobThread("backdrop-composite") if pipelined else None
-        )
+        self._schedule = make_schedule(mode, self._finish, self._may_carry)
         # Live, paced frames only: unpaced runs (bench, files) want every frame at full quality.
-        self._governor = LoadGovernor() if not (pipelined or every_frame) else None
+        self._governor = LoadGovernor() if mode is RunMode.LIVE else None
         self._degradation = Degradation()
         self._last_smoothed: np.ndarray | None = None
-        self._carry_next = False
         self.configure(settings, strict=True)
         self._frame_size = (width_px, height_px)
         self.messages.extend(self._switch_model(settings.mask.model, width_px, height_px))
@@ -103,7 +64,7 @@ class FrameStages:
     def configure(self, settings: Settings, *, strict: bool = False) -> list[str]:
         """Apply settings; return messages for what could not be applied (raise if strict)."""
         messages: list[str] = []
-        self._drain()
+        self._schedule.drain()
         effect = settings.effect
         path = effect.video if effect.kind == "video" else effect.background
         try:
@@ -135,31 +96,39 @@ class FrameStages:
             spec = resolve_model(choice, width_px, height_px)
             if self._degradation.force_landscape and choice in ("auto", "general"):
                 spec = LANDSCAPE
-            segmenter = (VideoSegmenter if self._every_frame else LiveSegmenter)(spec)
+            segmenter = self._new_segmenter(spec)
         except ModelError as error:
             if self._segmenter is not None:
                 return [f"{error} Keeping the current model."]
             fallback = resolve_model("auto", width_px, height_px)
-            segmenter = (VideoSegmenter if self._every_frame else LiveSegmenter)(fallback)
+            segmenter = self._new_segmenter(fallback)
             self._install(segmenter, choice)
             return [f"{error} Using the bundled model instead."]
         self._install(segmenter, choice)
         return []
 
-    def _install(self, segmenter: LiveSegmenter | VideoSegmenter, choice: str) -> None:
-        self._drain()
+    def _new_segmenter(self, spec: ModelSpec) -> Segmenter:
+        if self._mode is RunMode.EVERY_FRAME:
+            return VideoSegmenter(spec)
+        return LiveSegmenter(spec)
+
+    def _install(self, segmenter: Segmenter, choice: str) -> None:
+        self._schedule.drain()
         if self._segmenter is not None:
             self._segmenter.close()
         self._segmenter = segmenter
         self._model_choice = choice
-        self._in_flight.clear()
-        self._chain.reset()
+        self._forget()
 
     def reset(self) -> None:
         """Forget temporal state: a new source starts from a clean slate."""
-        self._drain()
-        self._in_flight.clear()
+        self._schedule.drain()
+        self._forget()
+
+    def _forget(self) -> None:
+        self._schedule.forget()
         self._chain.reset()
+        self._last_smoothed = None
 
     @property
     def degradation(self) -> Degradation:
@@ -172,44 +141,32 @@ class FrameStages:
     # --- frames ---------------------------------------------------------------------------
     def process(self, frame: Frame, stats: PipelineStats) -> Iterator[Finished]:
         """Feed one frame; yield each frame now complete."""
-        started_s = frame_started_s = time.perf_counter()
+        started_s = time.perf_counter()
+        prepared = self._prepare(frame)
+        stats.stage("prepare", _ms_since(started_s))
+        assert self._segmenter is not None
+        yield from self._schedule.feed(self._segmenter, prepared, stats)
+        self._observe_load(started_s)
+
+    def _prepare(self, frame: Frame) -> Prepared:
+        """Mirror, make the work frame and the model's input, and give it a fresh timestamp."""
         frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror)
         self._ensure_segmenter(frame_bgr)
         assert self._segmenter is not None
-        spec = self._segmenter.spec
         work_bgr = self._chain.work_frame(frame_bgr)
         half_bgr = None if work_bgr is frame_bgr else work_bgr
-        small_bgr = model_input(frame_bgr, spec.input_size, half_bgr)
-        small_rgb = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB)
-        small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+        small_bgr = model_input(frame_bgr, self._segmenter.spec.input_size, half_bgr)
         timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
-        pending = _InFlight(frame_bgr, work_bgr, frame.captured_s, small_gray)
-        stats.stage("prepare", _ms_since(started_s))
-        if isinstance(self._segmenter, VideoSegmenter):
-            started_s = time.perf_counter()
-            confidence = self._segmenter.segment(small_rgb, timestamp_ms)
-            stats.stage("segment", _ms_since(started_s))
-            yield Finished(self._finish(pending, confidence, stats), pending)
-            return
-        if self._pipelined:
-            # Collect the previous frame's mask first so MediaPipe is idle when this frame
-            # arrives (it drops frames sent while busy); then composite the previous frame
-            # while MediaPipe infers this one.
-            results = self._await_results(stats) if self._in_flight else {}
-            self._submit(pending, small_rgb, timestamp_ms, stats)
-        elif self._carry_next and self._last_smoothed is not None:
-            # Degraded: this frame reuses the previous mask instead of being segmented.
-            self._carry_next = False
-            yield Finished(self._finish(pending, None, stats), pending)
-            self._observe_load(frame_started_s)
-            return
-        else:
-            self._carry_next = self._degradation.every_other_frame
-            self._submit(pending, small_rgb, timestamp_ms, stats)
-            results = self._await_results(stats)
-        yield from self._collect(results, stats)
-        self._observe_load(frame_started_s)
+        return Prepared(
+            frame_bgr, work_bgr, frame.captured_s,
+            cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB),
+            cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY), timestamp_ms,
+        )
+
+    def _may_carry(self) -> bool:
+        """Whether a live frame may reuse the last mask (the governor's last step)."""
+        return self._degradation.every_other_frame and self._last_smoothed is not None
 
     def _observe_load(self, started_s: float) -> None:
         """Feed the governor this frame's time; degrade or recover a step when it says so."""
@@ -236,53 +193,9 @@ class FrameStages:
             )
         return True
 
-    def _submit(
-        self, pending: _InFlight, small_rgb: np.ndarray, timestamp_ms: int, stats: PipelineStats
-    ) -> None:
-        assert isinstance(self._segmenter, LiveSegmenter)
-        self._in_flight[timestamp_ms] = pending
-        while len(self._in_flight) > 2:  # results that never came: MediaPipe dropped them
-            del self._in_flight[min(self._in_flight)]
-            stats.dropped()
-        self._segmenter.submit(small_rgb, timestamp_ms)
-
-    def _await_results(self, stats: PipelineStats) -> dict[int, np.ndarray]:
-        assert isinstance(self._segmenter, LiveSegmenter)
-        started_s = time.perf_counter()
-        self._segmenter.wait_for_results(_RESULT_TIMEOUT_S)
-        stats.stage("segment_wait", _ms_since(started_s))
-        return self._segmenter.take_results()
-
-    def _collect(
-        self, results: dict[int, np.ndarray], stats: PipelineStats
-    ) -> Iterator[Finished]:
-        """Composite the newest finished frame; older unfinished ones are dropped."""
-        if not results:
-            return
-        newest_ms = max(results)
-        for timestamp_ms in [t for t in self._in_flight if t < newest_ms]:
-            del self._in_flight[timestamp_ms]
-            stats.dropped()
-        pending = self._in_flight.pop(newest_ms, None)
-        if pending is None:
-            return
-        if self._worker is None:
-            yield Finished(self._finish(pending, results[newest_ms], stats), pending)
-            return
-        previous = self._worker.take()
-        confidence = results[newest_ms]
-        self._worker.submit(lambda: Finished(self._finish(pending, confidence, stats), pending))
-        if previous is not None:
-            yield previous
-
-    def _drain(self) -> None:
-        """Let a compositing job in progress finish before state changes (its frame is dropped)."""
-        if self._worker is not None:
-            self._worker.take()
-
     def _finish(
-        self, pending: _InFlight, confidence: np.ndarray | None, stats: PipelineStats
-    ) -> Any:
+        self, pending: Prepared, confidence: np.ndarray | None, stats: PipelineStats
+    ) -> np.ndarray:
         """Smooth, refine and composite one frame; no confidence carries the last mask on."""
         started_s = time.perf_counter()
         if confidence is None and self._last_smoothed is not None:
@@ -325,8 +238,7 @@ class FrameStages:
         self._pause_cache = None
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.close()
+        self._schedule.close()
         self._compositor.close()
         if self._segmenter is not None:
             self._segmenter.close()
