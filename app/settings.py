@@ -140,19 +140,30 @@ class MaskSettings:
 
 @dataclass(frozen=True)
 class OutputSettings:
-    """Where the result goes; empty backend or device means "let pyvirtualcam choose"."""
+    """Where the result goes; empty backend or device means "let pyvirtualcam choose".
+
+    `mirror` mirrors the preview, as every self-view does; the meeting sees you unmirrored
+    (text reads the right way round) unless `mirror_output` mirrors what is sent as well.
+    """
 
     SECTION: ClassVar[str] = "output"
     mirror: bool = True
+    mirror_output: bool = False
     virtualcam: bool = True
     backend: str = ""
     device: str = ""
 
     def __post_init__(self) -> None:
         _check_bool("output.mirror", self.mirror)
+        _check_bool("output.mirror_output", self.mirror_output)
         _check_bool("output.virtualcam", self.virtualcam)
         _check_str("output.backend", self.backend)
         _check_str("output.device", self.device)
+
+    @property
+    def preview_flipped(self) -> bool:
+        """Whether the preview is the output flipped: a mirror of what the meeting sees."""
+        return self.mirror != self.mirror_output
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,9 @@ class AlphaChain:
         self._alpha_full: np.ndarray | None = None
         self._alpha_work: np.ndarray | None = None
         self._box: _Box | None = None
+        # The mask and work-frame shapes the kept box was made for: a box in one work size's
+        # pixels is meaningless in another's (the work size follows the refinement setting).
+        self._box_shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     def configure(self, smoothing: float, refinement: str) -> None:
         self.smoother.ratio = smoothing
@@ -124,7 +127,10 @@ class AlphaChain:
         if work_bgr is None:
             work_bgr = self.work_frame(frame_bgr)
         hold = None if carried else self.smoother.last_hold
-        box = self._steady_box(person_box(smoothed, work_bgr.shape[1], work_bgr.shape[0]))
+        box = self._steady_box(
+            person_box(smoothed, work_bgr.shape[1], work_bgr.shape[0]),
+            (smoothed.shape, work_bgr.shape[:2]),
+        )
         alpha = self._alpha_buffer(work_bgr.shape[:2])
         if box is None:
             self.refiner.refine(smoothed, work_bgr, edge_softness, out=alpha)
@@ -146,14 +152,17 @@ class AlphaChain:
         return cv2.resize(alpha, (width_px, height_px), dst=self._alpha_full,
                           interpolation=cv2.INTER_LINEAR)
 
-    def _steady_box(self, box: _Box | None) -> _Box | None:
+    def _steady_box(
+        self, box: _Box | None, shapes: tuple[tuple[int, ...], tuple[int, ...]]
+    ) -> _Box | None:
         """Keep the last box while the new one fits inside it and is not much smaller: a box
-        that jitters with noise would move the refinement's sampling grid every frame."""
-        last = self._box
+        that jitters with noise would move the refinement's sampling grid every frame. A box
+        kept for other mask or work-frame shapes is dropped."""
+        last = self._box if shapes == self._box_shapes else None
         if box is not None and last is not None and _inside(box[0], last[0]):
             if _area(box[0]) >= _KEEP_BOX_AREA_SHARE * _area(last[0]):
                 return last
-        self._box = box
+        self._box, self._box_shapes = box, shapes
         return box
 
     def _alpha_buffer(self, shape: tuple[int, ...]) -> np.ndarray:

@@ -77,3 +77,23 @@ def test_a_minimised_window_keeps_frames_without_scaling_and_catches_up(
     qtbot.waitUntil(lambda: not widget.isMinimized())
     widget.show_frame(_frame((5, 5, 250)))
     assert _painted_centre(widget) == (5, 5, 250)
+
+
+def _painted_at(widget: PreviewWidget, x_share: float) -> tuple[int, int, int]:
+    image = widget.grab().toImage()
+    colour = image.pixelColor(int(image.width() * x_share), image.height() // 2)
+    return colour.blue(), colour.green(), colour.red()
+
+
+def test_a_mirrored_preview_shows_the_frame_flipped_left_to_right(qtbot: QtBot) -> None:
+    image = np.zeros((360, 640, 3), np.uint8)
+    image[:, :320] = (0, 0, 255)  # red on the camera's left
+    frame = PreviewFrame(image, StatsSnapshot())
+    widget = _shown_preview(qtbot)
+    widget.show_frame(frame)
+    assert _painted_at(widget, 0.25) == (0, 0, 255)
+    widget.mirrored = True
+    widget.show_frame(frame)
+    assert _painted_at(widget, 0.25) == (0, 0, 0)
+    assert _painted_at(widget, 0.75) == (0, 0, 255)
+    assert frame.frame_bgr[0, 0, 2] == 255, "the frame itself (what the meeting gets) is untouched"

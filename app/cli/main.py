@@ -121,7 +121,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refinement", choices=REFINEMENTS, help="edge refinement")
     parser.add_argument("--light-wrap", type=float, help="light wrap 0 to 1 (image backgrounds)")
     parser.add_argument("--model", help="auto, general, landscape, or a .tflite path")
-    parser.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--mirror-output", action=argparse.BooleanOptionalAction, default=None,
+                        help="send a mirrored picture (the meeting sees you as in a mirror; "
+                        "off by default, so text reads the right way round)")
     parser.add_argument("--size", type=size_arg, help="capture size WxH, e.g. 1280x720")
     parser.add_argument("--fps", type=positive_int, help="capture frame rate")
     parser.add_argument("--output", help="virtualcam (default), a .mp4 or .y4m path, or null")
@@ -184,7 +186,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "model": args.model, "smoothing": args.smoothing, "edge_softness": args.edge,
         "refinement": args.refinement,
     }))
-    output = dataclasses.replace(output, **_given({"mirror": args.mirror}))
+    output = dataclasses.replace(output, **_given({"mirror_output": args.mirror_output}))
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
 
 

@@ -21,7 +21,7 @@ from app.devices.links import LIVE, NONE, DeviceSlot, LinkStatus, blurred_still,
 from app.devices.resilience import ResilientSink, ResilientSource, SubstituteFrame
 from app.devices.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
 from app.engine.schedules import Finished, RunMode
-from app.engine.stages import FrameStages
+from app.engine.stages import BusyMeter, FrameStages
 from app.engine.stats import PipelineStats, StatsSnapshot
 from app.settings import Settings
 
@@ -55,9 +55,12 @@ class Pipeline:
         on_frame: FrameCallback | None = None,
         mode: RunMode = RunMode.LIVE,
         max_frames: int | None = None,
+        busy_ms: BusyMeter | None = None,
     ) -> None:
         """`mode` says how frames go through the segmenter and whether failing devices are
-        retried (`RunMode`); `max_frames` ends the run after that many output frames."""
+        retried (`RunMode`); `max_frames` ends the run after that many output frames;
+        `busy_ms` overrides the load the governor sees (tests)."""
+        self._busy_ms = busy_ms
         self.stats = PipelineStats()
         self._clock = clock or SystemClock()
         self._mode = mode
@@ -111,7 +114,10 @@ class Pipeline:
             self._source.close()
             raise
         try:
-            self._stages = FrameStages(self._settings, width_px, height_px, self._mode)
+            self._stages = FrameStages(
+                self._settings, width_px, height_px, self._mode,
+                source_fps=self.output_fps, busy_ms=self._busy_ms,
+            )
         except BaseException:
             self._close_devices()
             raise
@@ -331,6 +337,7 @@ class Pipeline:
         if source is not None:
             close_quietly(self._sources.swap(self._wrap_source(source)))
             self._stages.reset()
+            self._stages.set_source_fps(self.output_fps)
             self._last_output = self._lost_still = None
             self._recoveries_seen = 0
         if sink is not None:

@@ -58,7 +58,7 @@ class Prepared:
 
 
 class Finished:
-    """An output frame, with the (mirrored) camera frame it was made from."""
+    """An output frame, with the camera frame it was made from (mirrored if the output is)."""
 
     __slots__ = ("output_bgr", "input_bgr", "captured_s")
 

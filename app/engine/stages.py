@@ -8,7 +8,7 @@ MediaPipe dropped, or that a newer result overtook, are dropped and counted.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -26,6 +26,9 @@ from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
 
+# Milliseconds a frame took -> the load the governor sees.
+BusyMeter = Callable[[float], float]
+
 
 class FrameStages:
     """Segment, smooth, refine and composite, with state that follows the settings.
@@ -35,9 +38,21 @@ class FrameStages:
     """
 
     def __init__(
-        self, settings: Settings, width_px: int, height_px: int, mode: RunMode = RunMode.LIVE
+        self,
+        settings: Settings,
+        width_px: int,
+        height_px: int,
+        mode: RunMode = RunMode.LIVE,
+        *,
+        source_fps: float = 30.0,
+        busy_ms: BusyMeter | None = None,
     ) -> None:
+        """`source_fps` is the rate frames really arrive at (the governor's budget);
+        `busy_ms` turns a frame's measured milliseconds into the load the governor sees
+        (tests inject a fixed cost, so degradation means the same on any machine)."""
         self._mode = mode
+        self._frame_budget_ms = 1000.0 / max(source_fps, 1.0)
+        self._busy_ms: BusyMeter = busy_ms or (lambda measured_ms: measured_ms)
         # Live frames come one at a time: waking OpenCV's worker threads for every small
         # operation costs more CPU than it saves (720p30: 36-40% of a core single-threaded,
         # 48-52% with OpenCV's threads). Unpaced runs keep them (-1 restores the default).
@@ -50,7 +65,7 @@ class FrameStages:
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
         self.messages: list[str] = []
-        self._pause_cache: tuple[int, np.ndarray] | None = None
+        self._pause_cache: tuple[tuple[int, ...], np.ndarray] | None = None
         self._schedule = make_schedule(mode, self._finish, self._may_carry)
         # Live, paced frames only: unpaced runs (bench, files) want every frame at full quality.
         self._governor = LoadGovernor() if mode is RunMode.LIVE else None
@@ -130,6 +145,10 @@ class FrameStages:
         self._chain.reset()
         self._last_smoothed = None
 
+    def set_source_fps(self, fps: float) -> None:
+        """The rate a new source delivers at: the governor's frame budget follows it."""
+        self._frame_budget_ms = 1000.0 / max(fps, 1.0)
+
     @property
     def degradation(self) -> Degradation:
         return self._degradation
@@ -150,7 +169,7 @@ class FrameStages:
 
     def _prepare(self, frame: Frame) -> Prepared:
         """Mirror, make the work frame and the model's input, and give it a fresh timestamp."""
-        frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror)
+        frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror_output)
         self._ensure_segmenter(frame_bgr)
         assert self._segmenter is not None
         work_bgr = self._chain.work_frame(frame_bgr)
@@ -172,8 +191,9 @@ class FrameStages:
         """Feed the governor this frame's time; degrade or recover a step when it says so."""
         if self._governor is None:
             return
-        budget_ms = 1000.0 / max(self._settings.source.fps, 1)
-        change = self._governor.observe(_ms_since(started_s), budget_ms, self._step_applies)
+        change = self._governor.observe(
+            self._busy_ms(_ms_since(started_s)), self._frame_budget_ms, self._step_applies
+        )
         if change is None:
             return
         before = self._degradation
@@ -230,8 +250,8 @@ class FrameStages:
 
     def pause_frame(self, output_bgr: np.ndarray) -> np.ndarray:
         """The still frame sent while paused: the first paused frame, blurred, captioned."""
-        if self._pause_cache is None or self._pause_cache[0] != output_bgr.shape[1]:
-            self._pause_cache = (output_bgr.shape[1], blurred_still(output_bgr))
+        if self._pause_cache is None or self._pause_cache[0] != output_bgr.shape:
+            self._pause_cache = (output_bgr.shape, blurred_still(output_bgr))
         return self._pause_cache[1]
 
     def resume(self) -> None:
@@ -246,7 +266,7 @@ class FrameStages:
 
 
 def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
-    """Even-sized, optionally mirrored, and always a fresh array the stages own."""
+    """Even-sized, mirrored if the output is, and always a fresh array the stages own."""
     even = crop_even(image_bgr)
     return cv2.flip(even, 1) if mirror else even.copy()
 

@@ -329,14 +329,23 @@ class TuningSection(QGroupBox):
             self.model_combo.addItem(label, value)
         self.model_combo.addItem("Custom file…", _CUSTOM)
         self.model_combo.activated.connect(self._on_model_activated)
-        self.mirror_check = QCheckBox("Mirror (like a mirror, as most apps show you)")
+        self.mirror_check = QCheckBox("Mirror the preview (like a mirror, as most apps show you)")
+        self.mirror_check.setToolTip("Only your own view: the meeting sees you the right way "
+                                     "round, so text you hold up reads correctly")
         self.mirror_check.toggled.connect(lambda on: store.replace("output", mirror=on))
+        self.mirror_output_check = QCheckBox("Mirror what the meeting sees too")
+        self.mirror_output_check.setToolTip("Sends a mirrored picture: text you hold up reads "
+                                            "backwards to everyone else")
+        self.mirror_output_check.toggled.connect(
+            lambda on: store.replace("output", mirror_output=on)
+        )
         form = QFormLayout(self)
         form.addRow("Edge softness", self.edge_slider)
         form.addRow("Smoothing", self.smoothing_slider)
         form.addRow("Refinement", self.refinement_combo)
         form.addRow("Model", self.model_combo)
         form.addRow(self.mirror_check)
+        form.addRow(self.mirror_output_check)
         self.show_settings(store.settings)
 
     def show_settings(self, settings: Settings) -> None:
@@ -348,9 +357,11 @@ class TuningSection(QGroupBox):
             self.model_combo.insertItem(self.model_combo.count() - 1, Path(mask.model).name,
                                         mask.model)
             _select_data(self.model_combo, mask.model)
-        self.mirror_check.blockSignals(True)
-        self.mirror_check.setChecked(settings.output.mirror)
-        self.mirror_check.blockSignals(False)
+        for check, on in ((self.mirror_check, settings.output.mirror),
+                          (self.mirror_output_check, settings.output.mirror_output)):
+            check.blockSignals(True)
+            check.setChecked(on)
+            check.blockSignals(False)
 
     def _on_model_activated(self, index: int) -> None:
         choice = self.model_combo.itemData(index)

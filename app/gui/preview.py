@@ -7,6 +7,7 @@ What the frame shows (output, raw camera, or split) is the pipeline's preview mo
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
@@ -27,6 +28,8 @@ class PreviewWidget(QWidget):
         self.frames_shown = 0
         self.last_frame_bgr: np.ndarray | None = None
         self.split_view = False  # labels the halves of the pipeline's split frames
+        # Shows frames flipped left-right: the self-view is a mirror of what the meeting sees.
+        self.mirrored = False
         self._image: QImage | None = None
         self._image_buffer: np.ndarray | None = None  # keeps the QImage's pixels alive
         self._placeholder = "Starting the camera…"
@@ -47,8 +50,10 @@ class PreviewWidget(QWidget):
         target = _fit(shown_bgr.shape[1], shown_bgr.shape[0], self._pixel_size())
         if target.width() < 2 or target.height() < 2:
             return
-        self._image_buffer = np.ascontiguousarray(
-            scale_for_screen(shown_bgr, target.width(), target.height())
+        scaled_bgr = scale_for_screen(shown_bgr, target.width(), target.height())
+        # Flipped at preview size, after scaling: a fraction of a full-frame flip's cost.
+        self._image_buffer = (
+            cv2.flip(scaled_bgr, 1) if self.mirrored else np.ascontiguousarray(scaled_bgr)
         )
         height_px, width_px = self._image_buffer.shape[:2]
         self._image = QImage(
@@ -110,9 +115,9 @@ class PreviewWidget(QWidget):
         _paint_label(painter, self._caption, box)
 
     def _paint_split_labels(self, painter: QPainter, frame_rect: QRect) -> None:
-        """'Original' over the left half, 'Backdrop' over the right (the pipeline draws the
-        dividing line)."""
-        for text, left_side in (("Original", True), ("Backdrop", False)):
+        """'Original' over the original half, 'Backdrop' over the other (the pipeline draws the
+        dividing line; a mirrored preview shows the original on the right)."""
+        for text, left_side in (("Original", not self.mirrored), ("Backdrop", self.mirrored)):
             box = painter.fontMetrics().boundingRect(text).adjusted(-8, -4, 8, 4)
             box.moveTop(frame_rect.top() + 10)
             if left_side:

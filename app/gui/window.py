@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         self.commands.set_checked(self.commands.split_view, settings.gui.split_view)
         self._apply_preview_mode()
         self.gallery.show_current(current_background(settings))
+        self.preview.mirrored = settings.output.preview_flipped
 
     # --- sources and models -----------------------------------------------------------------
     def request_source(self, spec: str, width_px: int, height_px: int, fps: int) -> None:
