@@ -233,7 +233,7 @@ def test_switching_to_a_corrupt_image_keeps_the_previous_background_and_names_th
     pipeline.update_settings(dataclasses.replace(
         settings, effect=dataclasses.replace(settings.effect, background=str(bad))))
     _wait_until(lambda: any("holiday.jpg" in m for m in pipeline.messages), "the message")
-    assert "The previous background stays." in pipeline.messages[-1]
+    assert "The previous background stays." in pipeline.messages.recent()[-1]
     shown = preview.count()
     _wait_until(lambda: preview.count() >= shown + 3, "frames keep coming")
     assert np.abs(_corner_bgr(preview.frames[-1]) - RED_BGR).max() < 12

@@ -22,7 +22,7 @@ from app.devices.resilience import ResilientSink, ResilientSource, SubstituteFra
 from app.devices.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
 from app.engine.schedules import Finished, RunMode
 from app.engine.stages import BusyMeter, FrameStages
-from app.engine.stats import PipelineStats, StatsSnapshot
+from app.engine.stats import MessageLog, PipelineStats, StatsSnapshot
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class Pipeline:
         self.error: BaseException | None = None
         # Frames the sink accepted (None until one did): a file's true frame count.
         self.frames_sent: int | None = None
-        self.messages: list[str] = []
+        self.messages = MessageLog(_KEPT_MESSAGES)
 
     @property
     def _source(self) -> FrameSource:
@@ -403,8 +403,7 @@ class Pipeline:
 
     def _remember(self, message: str) -> None:
         log.warning("%s", message)
-        self.messages.append(message)
-        del self.messages[:-_KEPT_MESSAGES]  # a long run keeps the recent ones only
+        self.messages.add(message)  # a long run keeps the recent ones only
         self.stats.set_state("running", message)
 
     def _close_devices(self) -> None:

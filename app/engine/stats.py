@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -143,3 +144,36 @@ def _rate(times_s: collections.deque[float]) -> float:
 
 def _percentile(values: list[float], percent: float) -> float:
     return float(np.percentile(values, percent)) if values else 0.0
+
+
+class MessageLog:
+    """The pipeline's messages, numbered in order; readers ask for those after the last they
+    saw, so a long run that keeps only the recent ones never hides a new one."""
+
+    def __init__(self, keep: int = 100) -> None:
+        self._lock = threading.Lock()
+        self._entries: collections.deque[tuple[int, str]] = collections.deque(maxlen=keep)
+        self._next_number = 0
+
+    def add(self, message: str) -> None:
+        with self._lock:
+            self._entries.append((self._next_number, message))
+            self._next_number += 1
+
+    def since(self, number: int) -> tuple[list[str], int]:
+        """The kept messages numbered `number` or later, and the number to ask for next."""
+        with self._lock:
+            fresh = [message for seen, message in self._entries if seen >= number]
+            return fresh, self._next_number
+
+    def recent(self) -> list[str]:
+        """The kept messages, oldest first."""
+        with self._lock:
+            return [message for _number, message in self._entries]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.recent())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)

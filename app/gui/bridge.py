@@ -237,9 +237,9 @@ class EngineBridge(QObject):
 
     def new_messages(self) -> list[str]:
         """Pipeline messages since the last call."""
-        messages = list(self.pipeline.messages) if self.pipeline is not None else []
-        fresh = messages[self._messages_seen:]
-        self._messages_seen = len(messages)
+        if self.pipeline is None:
+            return []
+        fresh, self._messages_seen = self.pipeline.messages.since(self._messages_seen)
         return fresh
 
     # --- sources ----------------------------------------------------------------------------
