@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from compositing.compositor import EFFECTS
+from compositing.fit import FITS
 from segmentation.refine import REFINEMENTS
 
 if sys.version_info >= (3, 11):
@@ -144,11 +145,16 @@ class OutputSettings:
 
     `mirror` mirrors the preview, as every self-view does; the meeting sees you unmirrored
     (text reads the right way round) unless `mirror_output` mirrors what is sent as well.
+    The virtual camera keeps one size for the whole session (`width_px` x `height_px`):
+    frames of another size are fitted into it (`fit`: letterbox or cover), never reopened.
     """
 
     SECTION: ClassVar[str] = "output"
     mirror: bool = True
     mirror_output: bool = False
+    width_px: int = 1280
+    height_px: int = 720
+    fit: str = "letterbox"
     virtualcam: bool = True
     backend: str = ""
     device: str = ""
@@ -156,6 +162,12 @@ class OutputSettings:
     def __post_init__(self) -> None:
         _check_bool("output.mirror", self.mirror)
         _check_bool("output.mirror_output", self.mirror_output)
+        _check_int("output.width_px", self.width_px, 16, 7680)
+        _check_int("output.height_px", self.height_px, 16, 4320)
+        if self.width_px % 2 or self.height_px % 2:
+            raise _fail("output size", "even numbers of pixels (video needs them)",
+                        f"{self.width_px}x{self.height_px}")
+        _check_choice("output.fit", self.fit, FITS)
         _check_bool("output.virtualcam", self.virtualcam)
         _check_str("output.backend", self.backend)
         _check_str("output.device", self.device)

@@ -52,7 +52,8 @@ def gui_settings(**effect: Any) -> Settings:
                                    height_px=HEIGHT_PX, fps=30),
         effect=dataclasses.replace(settings.effect, **effect),
         output=dataclasses.replace(settings.output, mirror=False, virtualcam=False,
-                                   backend=RECORDING_BACKEND),
+                                   backend=RECORDING_BACKEND, width_px=WIDTH_PX,
+                                   height_px=HEIGHT_PX),
         gui=dataclasses.replace(settings.gui, first_run_notice_shown=True),
     )
 

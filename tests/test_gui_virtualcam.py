@@ -143,17 +143,25 @@ def test_pause_sends_a_still_picture_until_resumed(
     assert not np.array_equal(resumed[0], resumed[-1]), "live frames again"
 
 
-def test_a_new_capture_size_reopens_the_virtual_camera_at_that_size(
+def test_a_new_capture_size_keeps_the_virtual_camera_and_fits_the_frames_into_it(
     qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
 ) -> None:
+    """A meeting app reading the device must never see it change format mid-call (it froze
+    on the last frame when Backdrop reopened the device at the camera's new size)."""
     window = open_window()
     _start_sending(qtbot, window, recording_vcam)
-    window.request_source("demo", 1280, 720, 30)
-    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
-                    and recording_vcam.last.frames_received >= 3, timeout=20000)
-    first, second = recording_vcam.cameras
-    assert first.close_calls == 1
-    assert (second.width_px, second.height_px) == (1280, 720)
+    window.request_source("demo", 640, 480, 30)  # 4:3 into the 640x360 output
+    qtbot.waitUntil(lambda: window.source_label.text().endswith("640x480"), timeout=20000)
+    camera = recording_vcam.last
+    received = camera.frames_received
+    qtbot.waitUntil(lambda: camera.frames_received >= received + 5, timeout=20000)
+    assert len(recording_vcam.cameras) == 1 and camera.close_calls == 0
+    assert (camera.width_px, camera.height_px) == (640, 360)
+    newest = camera.recent_frames[-1]
+    assert newest.shape == (360, 640, 3)
+    bar_px = (640 - 480) // 2  # letterboxed: 480x360 of picture between black side bars
+    assert newest[:, : bar_px - 2].max() == 0 and newest[:, -(bar_px - 2):].max() == 0
+    assert newest[:, bar_px + 2 : -bar_px - 2].mean() > 20
     assert window.vcam_panel.toggle.isChecked()
     assert not window.banner.isVisible()
 

@@ -56,10 +56,12 @@ def test_demo_frames_reach_the_virtual_camera_at_the_right_size_and_format(
     assert pipeline.wait(30.0)
     assert pipeline.error is None
     camera = recording_vcam.last
-    assert (camera.width_px, camera.height_px) == (640, 360)
+    # The virtual camera sends the output size (default 1280x720) whatever the camera's size:
+    # the 640x360 demo is scaled into it, once per session.
+    assert (camera.width_px, camera.height_px) == (1280, 720)
     assert camera.pixel_format == "24BG"  # BGR, as OpenCV frames are
     assert camera.frames_received == 8
-    assert camera.recent_frames[-1].shape == (360, 640, 3)
+    assert camera.recent_frames[-1].shape == (720, 1280, 3)
     assert camera.close_calls == 1
 
 

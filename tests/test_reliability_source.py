@@ -18,7 +18,7 @@ import pytest
 from app.clock import FakeClock
 from app.devices.camera import CameraSource
 from app.devices.frames import Frame, SourceError
-from app.devices.links import LOST_CAPTION, Backoff
+from app.devices.links import CARD_BGR, LOST_CAPTION, Backoff
 from app.devices.resilience import ResilientSource, SubstituteFrame
 from app.devices.sinks import VirtualCamSink
 from app.engine.pipeline import Pipeline
@@ -226,6 +226,7 @@ def test_close_does_not_wait_for_a_camera_that_hangs_while_reconnecting(
 # --- the whole pipeline, with a real CameraSource whose cable is pulled ----------------------
 class Cable:
     plugged = True
+    size_px = (320, 240)  # what the camera delivers (it may come back at another size)
 
 
 class UsbCapture:
@@ -244,8 +245,10 @@ class UsbCapture:
             return False, None
         time.sleep(1.0 / 30.0)
         self._count += 1
-        frame = np.full((240, 320, 3), 90, np.uint8)
-        cv2.circle(frame, (160, 110 + self._count % 8), 60, (60, 120, 200), -1)
+        width_px, height_px = self._cable.size_px
+        frame = np.full((height_px, width_px, 3), 90, np.uint8)
+        cv2.circle(frame, (width_px // 2, height_px // 2 - 10 + self._count % 8), 60,
+                   (60, 120, 200), -1)
         return True, frame
 
     def set(self, prop_id: int, value: float) -> bool:
@@ -295,3 +298,70 @@ def test_the_virtual_camera_keeps_getting_frames_while_the_camera_is_unplugged_a
     finally:
         pipeline.stop()
     assert vcam.close_calls == 1
+
+
+def _card_share(frame_bgr: np.ndarray) -> float:
+    """How much of a frame is the plain 'camera unavailable' card's colour."""
+    return float((np.abs(frame_bgr.astype(int) - CARD_BGR).max(axis=2) < 24).mean())
+
+
+def _blur_settings() -> Settings:
+    settings = Settings()
+    return dataclasses.replace(
+        settings, effect=dataclasses.replace(settings.effect, kind="blur"),
+        mask=dataclasses.replace(settings.mask, model="general"),
+    )
+
+
+def test_a_camera_held_by_another_app_at_start_sends_the_unavailable_card_then_the_camera(
+    recording_vcam: VcamRecorder, no_leftover_threads: None
+) -> None:
+    """The window once fell back to the demo, and the meeting saw the demo astronaut."""
+    cable = Cable()
+    cable.plugged = False  # another app has it
+    camera = CameraSource(0, 320, 240, 30.0, capture_factory=lambda _d, _a: UsbCapture(cable))
+    pipeline = Pipeline(_blur_settings(), ResilientSource(camera, stall_s=0.3),
+                        VirtualCamSink(RECORDING_BACKEND), output_size=(320, 240))
+    pipeline.start(source_must_open=False)
+    try:
+        _wait_until(lambda: bool(recording_vcam.cameras)
+                    and recording_vcam.last.frames_received >= 5, "cards reach the meeting")
+        vcam = recording_vcam.last
+        assert pipeline.snapshot().source_state == "unavailable"
+        assert _card_share(vcam.recent_frames[-1]) > 0.8
+        assert any(m.startswith("Camera unavailable:") for m in pipeline.messages)
+        cable.plugged = True  # the other app let go
+        _wait_until(lambda: pipeline.snapshot().source_state == "live", "the camera is used",
+                    timeout_s=30.0)
+        received = vcam.frames_received
+        _wait_until(lambda: vcam.frames_received >= received + 5, "camera frames")
+        assert _card_share(vcam.recent_frames[-1]) < 0.2
+    finally:
+        pipeline.stop()
+
+
+def test_a_camera_that_comes_back_at_another_size_is_fitted_into_the_virtual_camera(
+    recording_vcam: VcamRecorder, no_leftover_threads: None
+) -> None:
+    """It was refused frame after frame while the sink reopened at the old size: an endless
+    'lost, retrying' loop."""
+    cable = Cable()
+    camera = CameraSource(0, 320, 240, 30.0, capture_factory=lambda _d, _a: UsbCapture(cable))
+    pipeline = Pipeline(_blur_settings(), ResilientSource(camera, stall_s=0.3),
+                        VirtualCamSink(RECORDING_BACKEND))
+    pipeline.start()
+    try:
+        _wait_until(lambda: pipeline.snapshot().frames_out >= 5, "the first frames")
+        vcam = recording_vcam.last
+        cable.plugged = False
+        _wait_until(lambda: pipeline.snapshot().source_state == "lost", "the camera is lost")
+        cable.size_px = (640, 480)
+        cable.plugged = True
+        _wait_until(lambda: pipeline.snapshot().source_state == "live", "the camera is back")
+        received = vcam.frames_received
+        _wait_until(lambda: vcam.frames_received >= received + 10, "frames at the new size")
+        assert vcam.recent_frames[-1].shape == (240, 320, 3)
+        assert len(recording_vcam.cameras) == 1 and vcam.close_calls == 0
+        assert pipeline.snapshot().sink_state == "live"
+    finally:
+        pipeline.stop()

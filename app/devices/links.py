@@ -28,6 +28,7 @@ CLOSED = "closed"
 
 # OpenCV's Hershey fonts are ASCII only: no dash or ellipsis on the frame itself.
 LOST_CAPTION = "Camera lost - reconnecting..."
+UNAVAILABLE_CAPTION = "Camera unavailable - retrying..."
 # A camera that sends nothing for this long is treated as lost (CameraSource gives up at 5 s).
 STALL_S = 2.0
 # How long close() waits for a reconnection attempt that is still opening the device.

@@ -28,6 +28,7 @@ from app.devices.links import (
     NONE,
     STALL_S,
     UNAVAILABLE,
+    UNAVAILABLE_CAPTION,
     Backoff,
     LinkStatus,
     blurred_still,
@@ -150,12 +151,33 @@ class ResilientSource:
         waiting = (
             "trying now" if self._attempt else f"next try in {self._backoff.remaining_s():.0f} s"
         )
+        if self._state == UNAVAILABLE:
+            return LinkStatus(UNAVAILABLE,
+                              f"Camera unavailable — retrying… ({waiting}): {self._reason}")
         return LinkStatus(LOST, f"Camera lost — reconnecting… ({waiting}): {self._reason}")
 
-    def open(self) -> None:
-        """Open the inner source; its errors reach the caller (nothing to fall back to yet)."""
-        self.inner.open()
+    def open(self, *, must_open: bool = True) -> None:
+        """Open the inner source; its errors reach the caller, unless `must_open` is False:
+        then a camera that cannot be opened now (another app holds it, it is unplugged) is
+        retried with backoff, and `read` hands out a captioned card meanwhile."""
+        try:
+            self.inner.open()
+        except SourceError as error:
+            if must_open:
+                raise
+            self._become_unavailable(str(error))
+            return
         self._last_good_s = self._clock.now_s()
+
+    def _become_unavailable(self, reason: str) -> None:
+        self._state, self._reason = UNAVAILABLE, first_line(reason)
+        self._pacer = FramePacer(self._clock, self.inner.fps or FALLBACK_FPS)
+        self._still = None
+        self._backoff.failed()  # the first retry waits its turn: the open just failed
+        self.messages.append(
+            f"Camera unavailable: {first_line(reason)} Backdrop sends a 'camera unavailable' "
+            "picture instead and keeps trying."
+        )
 
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """A camera frame, a substitute while the camera is lost, or None on timeout."""
@@ -197,7 +219,8 @@ class ResilientSource:
         index = self._pacer.next_due(timeout_s)
         if index is None:
             return None
-        return SubstituteFrame(self._substitute_bgr(), self._clock.now_s(), index)
+        caption = UNAVAILABLE_CAPTION if self._state == UNAVAILABLE else LOST_CAPTION
+        return SubstituteFrame(self._substitute_bgr(), self._clock.now_s(), index, caption)
 
     def _poll_attempt(self) -> None:
         attempt = self._attempt
@@ -217,12 +240,13 @@ class ResilientSource:
     def _substitute_bgr(self) -> np.ndarray:
         """The last good frame, blurred and captioned; a plain card if there was none."""
         if self._still is None:
+            caption = UNAVAILABLE_CAPTION if self._state == UNAVAILABLE else LOST_CAPTION
             if self._last_image is not None:
-                still = blurred_still(self._last_image, LOST_CAPTION)
+                still = blurred_still(self._last_image, caption)
             else:
                 card = np.empty((self.inner.height_px, self.inner.width_px, 3), np.uint8)
                 card[:] = CARD_BGR
-                still = blurred_still(card, LOST_CAPTION)
+                still = blurred_still(card, caption)
             still.flags.writeable = False
             self._still = still
         return self._still
@@ -288,6 +312,11 @@ class ResilientSink:
             self._fail(UNAVAILABLE, str(error))
             return
         self._working()
+
+    def reformat(self, width_px: int, height_px: int, fps: int) -> None:
+        """Close the device and open it at another format (retried if it cannot open now)."""
+        close_quietly(self.inner)
+        self.open(width_px, height_px, fps, must_open=False)
 
     def adopt(self, width_px: int, height_px: int, fps: int) -> None:
         """Take over an inner sink the caller already opened at this format."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
 from app.devices.camera import CameraSource, list_cameras
+from app.devices.demo import DemoSource
 from app.devices.frames import PLAUSIBLE_FPS_RANGE, Frame, FrameSource, SourceError, as_bgr
 
 ACCEPTED_SOURCES = (
@@ -147,11 +148,15 @@ def open_source(
     clock: Clock | None = None,
     paced: bool = True,
     loop: bool = True,
+    demo_if_no_camera: bool = True,
 ) -> FrameSource:
     """Make (not open) the source a user named. Cameras and the demo take the requested
-    size and rate; a video file plays at its own, looping unless `loop` is False."""
-    from app.devices.demo import DemoSource  # app.devices.demo imports this module
+    size and rate; a video file plays at its own, looping unless `loop` is False.
 
+    `auto` is the first camera; with none, the demo, unless `demo_if_no_camera` is False (a
+    meeting must never be sent the demo person): then camera 0, which fails to open until a
+    camera is connected (a live pipeline retries it and sends a 'camera unavailable' card).
+    """
     clock = clock or SystemClock()
     text = spec.strip()
     key = text.lower()
@@ -159,9 +164,11 @@ def open_source(
         return DemoSource(width_px, height_px, fps, clock, paced=paced)
     if key == "auto":
         cameras = list_cameras()
-        if not cameras:
+        if cameras:
+            return CameraSource(cameras[0].index, width_px, height_px, fps, clock)
+        if demo_if_no_camera:
             return DemoSource(width_px, height_px, fps, clock, paced=paced)
-        return CameraSource(cameras[0].index, width_px, height_px, fps, clock)
+        return CameraSource(0, width_px, height_px, fps, clock)
     if key == "camera":
         return CameraSource(0, width_px, height_px, fps, clock)
     if key.startswith("camera:"):

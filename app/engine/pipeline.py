@@ -24,6 +24,7 @@ from app.engine.schedules import Finished, RunMode
 from app.engine.stages import BusyMeter, FrameStages
 from app.engine.stats import MessageLog, PipelineStats, StatsSnapshot
 from app.settings import Settings
+from compositing.fit import fit_frame
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,19 @@ class Pipeline:
         on_frame: FrameCallback | None = None,
         mode: RunMode = RunMode.LIVE,
         max_frames: int | None = None,
+        output_size: tuple[int, int] | None = None,
         busy_ms: BusyMeter | None = None,
     ) -> None:
         """`mode` says how frames go through the segmenter and whether failing devices are
-        retried (`RunMode`); `max_frames` ends the run after that many output frames;
-        `busy_ms` overrides the load the governor sees (tests)."""
+        retried (`RunMode`); `max_frames` ends the run after that many output frames.
+
+        `output_size` is what the sink is opened at, once, for the whole session (default:
+        the source's size at start); frames of another size are fitted into it, as
+        `settings.output.fit` says. `busy_ms` overrides the load the governor sees (tests).
+        """
         self._busy_ms = busy_ms
+        self._requested_output_size = output_size
+        self._output: tuple[int, int, int] | None = None  # width, height, fps: set at start
         self.stats = PipelineStats()
         self._clock = clock or SystemClock()
         self._mode = mode
@@ -96,27 +104,33 @@ class Pipeline:
         return source
 
     # --- control, from any thread -------------------------------------------------------
-    def start(self, *, sink_must_open: bool = True) -> None:
+    def start(self, *, sink_must_open: bool = True, source_must_open: bool = True) -> None:
         """Open the source and sink here, so their errors reach the caller, then run.
 
-        With `sink_must_open=False` a sink that cannot open now is retried instead (live).
+        Live, with `sink_must_open=False` a sink that cannot open now is retried instead; with
+        `source_must_open=False` so is a camera (the sink gets a 'camera unavailable' card).
         """
-        self._source.open()
-        width_px, height_px = even_size(self._source.width_px, self._source.height_px)
+        source = self._source
+        if isinstance(source, ResilientSource):
+            source.open(must_open=source_must_open)
+        else:
+            source.open()
+        source_size = even_size(source.width_px, source.height_px)
+        self._output = (*(self._requested_output_size or source_size), _rate_of(source))
+        width_px, height_px, fps = self._output
         sink = self._sinks.device
         try:
             if isinstance(sink, ResilientSink):
-                sink.open(width_px, height_px, self.output_fps,
-                          must_open=sink_must_open)
+                sink.open(width_px, height_px, fps, must_open=sink_must_open)
             elif sink is not None:
-                sink.open(width_px, height_px, self.output_fps)
+                sink.open(width_px, height_px, fps)
         except BaseException:
-            self._source.close()
+            source.close()
             raise
         try:
             self._stages = FrameStages(
-                self._settings, width_px, height_px, self._mode,
-                source_fps=self.output_fps, busy_ms=self._busy_ms,
+                self._settings, *source_size, self._mode,
+                source_fps=_rate_of(source), busy_ms=self._busy_ms,
             )
         except BaseException:
             self._close_devices()
@@ -201,14 +215,17 @@ class Pipeline:
 
     @property
     def output_size(self) -> tuple[int, int]:
-        return even_size(self._source.width_px, self._source.height_px)
+        """The size every sink gets, fixed at start (before it, the source's size)."""
+        if self._output is None:
+            return self._requested_output_size or even_size(
+                self._source.width_px, self._source.height_px)
+        return self._output[0], self._output[1]
 
     @property
     def output_fps(self) -> int:
-        """The rate output devices are opened at: the source's own (a camera's, as it reported
-        it when opened), not the rate asked for in the settings."""
-        fps = self._source.fps
-        return round(fps) if fps and fps > 0 else 30
+        """The rate output devices are opened at: the source's own at start (a camera's, as
+        it reported it when opened), not the rate asked for in the settings."""
+        return self._output[2] if self._output is not None else _rate_of(self._source)
 
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot()
@@ -242,7 +259,7 @@ class Pipeline:
                 self.stats.set_state("stopped")
 
     def _limit_reached(self) -> bool:
-        return self._max_frames is not None and self.stats.snapshot().frames_out >= self._max_frames
+        return self._max_frames is not None and self.stats.frames_out >= self._max_frames
 
     def _step(self) -> None:
         assert self._stages is not None
@@ -282,7 +299,8 @@ class Pipeline:
         self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
-            self._on_frame(preview_frame(finished, self._preview_mode), self.stats.snapshot())
+            self._on_frame(preview_frame(finished, self._preview_mode),
+                           self.stats.snapshot(figures=False))
 
     def _deliver_substitute(self, frame: SubstituteFrame) -> None:
         """While the camera is lost: the last output, blurred and captioned (or the pause
@@ -300,14 +318,16 @@ class Pipeline:
         self._send(still_bgr)
         self.stats.frame_out(self._clock.now_s(), None)
         if self._on_frame is not None:
-            self._on_frame(still_bgr, self.stats.snapshot())
+            self._on_frame(still_bgr, self.stats.snapshot(figures=False))
 
     def _send(self, frame_bgr: np.ndarray) -> None:
         started_s = time.perf_counter()
         with self._sinks.use() as sink:
             if sink is not None:
+                width_px, height_px = self.output_size
+                fitted_bgr = fit_frame(frame_bgr, width_px, height_px, self._settings.output.fit)
                 try:
-                    sink.send(frame_bgr)
+                    sink.send(fitted_bgr)
                     self.frames_sent = (self.frames_sent or 0) + 1
                 except SinkError as error:
                     self._sink_failed(sink, error)
@@ -346,8 +366,26 @@ class Pipeline:
             for message in self._stages.configure(settings):
                 self._remember(message)
             self._settings = settings
+            self._follow_output_size(settings)
         if source is not None or sink is not None:
             self._sync_links()
+
+    def _follow_output_size(self, settings: Settings) -> None:
+        """The user chose another output size: the one time the sink is reopened."""
+        if self._requested_output_size is None or self._output is None:
+            return  # the size follows the source (files): nothing to follow here
+        wanted = (settings.output.width_px, settings.output.height_px)
+        if wanted == self._requested_output_size:
+            return
+        self._requested_output_size = wanted
+        self._output = (*wanted, self._output[2])
+        sink = self._sinks.device
+        if isinstance(sink, ResilientSink):
+            sink.reformat(*self._output)
+            self._remember(
+                f"{sink.description} now sends {wanted[0]}x{wanted[1]}. If your meeting app "
+                "shows no picture, choose the camera again there (or close and reopen it)."
+            )
 
     def _install_sink(self, sink: FrameSink | None, retry: bool, opened: bool) -> FrameSink | None:
         """Wrap a sink set live (if it should retry) and open it if the caller did not."""
@@ -431,3 +469,8 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
         return split
     return finished.output_bgr
 
+
+def _rate_of(source: FrameSource) -> int:
+    """A source's frame rate as whole frames per second; 30 when it does not say."""
+    fps = source.fps
+    return round(fps) if fps and fps > 0 else 30

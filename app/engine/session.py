@@ -35,13 +35,21 @@ def open_pipeline(
     clock: Clock | None = None,
     on_frame: FrameCallback | None = None,
     paced: bool | None = None,
+    for_meeting: bool | None = None,
 ) -> Pipeline:
     """Open source and sink for `settings`, start the pipeline, and return it running.
 
     A video file written to a file is transcoded, every frame; `paced` (default: otherwise)
     feeds frames at the source's rate, as a camera does; unpaced runs go for throughput.
+
+    `for_meeting` (default: the output is the virtual camera; the window says so itself) is
+    a session whose output a meeting sees: it is sent at the settings' output size for the
+    whole session, a camera that cannot open is retried while the meeting gets a 'camera
+    unavailable' card, and `auto` with no camera never falls back to the demo.
     Raises SessionError with a user-facing message for every input problem.
     """
+    if for_meeting is None:
+        for_meeting = output == "virtualcam"
     clock = clock or SystemClock()
     source_spec = settings.source.spec
     transcoding = Path(source_spec).is_file() and output.lower().endswith(_FILE_OUTPUTS)
@@ -56,6 +64,7 @@ def open_pipeline(
         source = open_source(
             source_spec, settings.source.width_px, settings.source.height_px,
             settings.source.fps, clock=clock, paced=paced, loop=not transcoding,
+            demo_if_no_camera=not for_meeting,
         )
         sink = open_sink(output, settings.output.backend or None, settings.output.device or None)
     except (ModelError, SourceError, SinkError) as error:
@@ -63,15 +72,18 @@ def open_pipeline(
     pipeline = Pipeline(
         with_default_background(settings), source, sink, clock=clock, on_frame=on_frame,
         mode=mode, max_frames=max_frames,
+        output_size=(
+            (settings.output.width_px, settings.output.height_px) if for_meeting else None
+        ),
     )
-    start(pipeline)
+    start(pipeline, source_must_open=not for_meeting)
     return pipeline
 
 
-def start(pipeline: Pipeline) -> None:
+def start(pipeline: Pipeline, *, source_must_open: bool = True) -> None:
     """Start a pipeline, turning device and file errors into a SessionError."""
     try:
-        pipeline.start()
+        pipeline.start(source_must_open=source_must_open)
     except (ModelError, SourceError, SinkError, BackgroundError) as error:
         raise SessionError(str(error)) from error
 

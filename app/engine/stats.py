@@ -115,18 +115,28 @@ class PipelineStats:
         with self._lock:
             self._links = (source, sink)
 
-    def snapshot(self) -> StatsSnapshot:
+    @property
+    def frames_out(self) -> int:
         with self._lock:
-            latencies = list(self._latencies_ms)
+            return self._frames_out
+
+    def snapshot(self, *, figures: bool = True) -> StatsSnapshot:
+        """Everything now; `figures=False` leaves out the rates and percentiles (the costly
+        part, fine for a frame callback that reads only states and counts)."""
+        with self._lock:
+            latencies = list(self._latencies_ms) if figures else []
             return StatsSnapshot(
-                input_fps=_rate(self._input_times_s),
-                output_fps=_rate(self._output_times_s),
+                input_fps=_rate(self._input_times_s) if figures else 0.0,
+                output_fps=_rate(self._output_times_s) if figures else 0.0,
                 frames_in=self._frames_in,
                 frames_out=self._frames_out,
                 dropped_frames=self._dropped,
                 latency_ms_p50=_percentile(latencies, 50),
                 latency_ms_p95=_percentile(latencies, 95),
-                stage_ms_p50={k: _percentile(list(v), 50) for k, v in self._stage_ms.items()},
+                stage_ms_p50=(
+                    {k: _percentile(list(v), 50) for k, v in self._stage_ms.items()}
+                    if figures else {}
+                ),
                 state=self._state,
                 message=self._message,
                 source_state=self._links[0][0],

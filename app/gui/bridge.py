@@ -84,9 +84,6 @@ class EngineBridge(QObject):
         self.virtualcam: FrameSink | None = None
         self._virtualcam_token = 0
         self._virtualcam_opening = False
-        self._virtualcam_size: tuple[int, int] | None = None
-        self._reattach_size: tuple[int, int] | None = None
-        self._reattach: Callable[[], None] | None = None
         self._source_opened.connect(self._on_source_opened, _QUEUED)
         self._pipeline_opened.connect(self._on_pipeline_opened, _QUEUED)
         self._cameras_found.connect(self._on_cameras_found, _QUEUED)
@@ -104,7 +101,8 @@ class EngineBridge(QObject):
     def _open_pipeline(self, settings: Settings) -> None:
         try:
             pipeline = open_pipeline(
-                with_default_background(settings), "null", on_frame=self._on_frame, paced=True
+                with_default_background(settings), "null", on_frame=self._on_frame, paced=True,
+                for_meeting=True,
             )
         except SessionError as error:
             self._deliver(self.start_failed, None, str(error), _cause(error))
@@ -201,8 +199,6 @@ class EngineBridge(QObject):
         with self._lock:
             frame, self._newest = self._newest, None
             self._signal_pending = False
-        if frame is not None and self._reattach_size is not None:
-            self._reattach_if_ready(frame.frame_bgr)
         return frame
 
     # --- live changes ---------------------------------------------------------------------
@@ -273,11 +269,9 @@ class EngineBridge(QObject):
         if self._closing or token != self._source_token or self.pipeline is None:
             source.close()  # the user chose another source meanwhile, or the window closed
             return
+        # The virtual camera keeps its size: the pipeline fits the new source's frames into it,
+        # so a meeting app reading it never sees the device change format mid-call.
         size = even_size(source.width_px, source.height_px)
-        if self._virtualcam_active and size != self._virtualcam_size:
-            self.pipeline.set_sink(None)  # applied with the new source; reopened at the new size
-            self._forget_virtualcam()
-            self._reattach_size = size
         self.pipeline.set_source(source)
         self.source_switched.emit(f"{source.name} at {size[0]}x{size[1]}")
 
@@ -313,9 +307,8 @@ class EngineBridge(QObject):
             return
         self._virtualcam_token += 1
         self._virtualcam_opening = True
-        self._virtualcam_size = self.pipeline.output_size
         self._run_in_thread("backdrop-gui-virtualcam", self._open_virtualcam, settings,
-                            self._virtualcam_size, self.pipeline.output_fps,
+                            self.pipeline.output_size, self.pipeline.output_fps,
                             self._virtualcam_token)
 
     def _open_virtualcam(
@@ -350,7 +343,6 @@ class EngineBridge(QObject):
 
     def disable_virtualcam(self) -> None:
         """Stop sending (the worker closes the device at the next frame)."""
-        self._reattach_size = None
         if self.pipeline is not None and self.virtualcam is not None:
             self.pipeline.set_sink(None)
         self._forget_virtualcam()
@@ -364,17 +356,6 @@ class EngineBridge(QObject):
         self.virtualcam = None
         self._virtualcam_opening = False
         self._virtualcam_token += 1
-
-    def on_reattach(self, callback: Callable[[], None]) -> None:
-        """Called (GUI thread) when the virtual camera must be reopened at a new size."""
-        self._reattach = callback
-
-    def _reattach_if_ready(self, frame_bgr: np.ndarray) -> None:
-        height_px, width_px = frame_bgr.shape[:2]
-        if (width_px, height_px) == self._reattach_size:
-            self._reattach_size = None
-            if self._reattach is not None:
-                self._reattach()
 
 
 def _with_modes(camera: CameraInfo) -> CameraInfo:

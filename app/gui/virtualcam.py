@@ -39,7 +39,6 @@ class VirtualCamControl:
         self._update_caption = update_caption
         self._show_error = show_error
         self.state = OFF
-        engine.on_reattach(self.open)
         engine.virtualcam_opened.connect(self._on_virtualcam_opened)
         engine.virtualcam_unavailable.connect(self._on_virtualcam_unavailable)
         panel.setup_finished.connect(self._on_setup_finished)
