@@ -88,7 +88,9 @@ def test_1080p_alpha_stays_on_the_person_through_refinement_switches_and_governo
     assert worst[1] >= 0.9, f"IoU {worst[1]:.3f} after '{worst[0]}'"
 
 
-def _first_output(settings: Settings, width_px: int, height_px: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_output(
+    settings: Settings, width_px: int, height_px: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The output of the second frame of the still demo (the first settles the smoother), and
     the true person alpha of the camera's picture."""
     demo = DemoSource(width_px, height_px, 30.0, static=True, paced=False)

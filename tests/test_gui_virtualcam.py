@@ -271,3 +271,21 @@ def test_the_virtual_camera_runs_at_the_sources_own_frame_rate(
     qtbot.mouseClick(window.vcam_panel.toggle, Qt.MouseButton.LeftButton)
     wait_sent(qtbot, recording_vcam, 2)
     assert recording_vcam.last.fps == 15
+
+
+def test_choosing_another_meeting_picture_size_reopens_the_virtual_camera_at_it(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window()
+    _start_sending(qtbot, window, recording_vcam)
+    combo = window.tuning_section.output_size_combo
+    index = combo.findData("1280x720")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
+                    and recording_vcam.last.frames_received >= 3, timeout=20000)
+    first, second = recording_vcam.cameras
+    assert first.close_calls == 1
+    assert (second.width_px, second.height_px) == (1280, 720)
+    assert second.recent_frames[-1].shape == (720, 1280, 3)
+    assert window.store.settings.output.width_px == 1280

@@ -26,6 +26,7 @@ from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
 from compositing.compositor import EFFECTS
+from compositing.fit import FITS
 from segmentation.refine import REFINEMENTS
 
 
@@ -127,6 +128,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=size_arg, help="capture size WxH, e.g. 1280x720")
     parser.add_argument("--fps", type=positive_int, help="capture frame rate")
     parser.add_argument("--output", help="virtualcam (default), a .mp4 or .y4m path, or null")
+    parser.add_argument("--output-size", type=size_arg,
+                        help="the size the virtual camera sends, for the whole run (default "
+                        "1280x720); frames of another size are fitted into it")
+    parser.add_argument("--fit", choices=FITS,
+                        help="how other sizes are fitted: letterbox (all of the picture, with "
+                        "bars; default) or cover (fills it, cropping the overhang)")
 
 
 def settings_for_run(args: argparse.Namespace) -> Settings:
@@ -186,7 +193,11 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "model": args.model, "smoothing": args.smoothing, "edge_softness": args.edge,
         "refinement": args.refinement,
     }))
-    output = dataclasses.replace(output, **_given({"mirror_output": args.mirror_output}))
+    output_size = args.output_size or (None, None)
+    output = dataclasses.replace(output, **_given({
+        "mirror_output": args.mirror_output, "fit": args.fit,
+        "width_px": output_size[0], "height_px": output_size[1],
+    }))
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
 
 

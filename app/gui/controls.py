@@ -32,6 +32,7 @@ from app.devices.camera import CameraInfo, CameraMode
 from app.gui.store import SettingsStore
 from app.settings import Settings
 from compositing.compositor import EFFECTS
+from compositing.fit import FITS
 from segmentation.refine import REFINEMENTS
 
 FilePicker = Callable[[str, str], "str | None"]
@@ -87,6 +88,12 @@ class PercentSlider(QWidget):
     def _on_value_changed(self, value: int) -> None:
         self._value_label.setText(str(value))
         self.value_changed.emit(value)
+
+
+def _size_fields(text: str) -> dict[str, int]:
+    """'1280x720' -> {'width_px': 1280, 'height_px': 720}."""
+    width_text, height_text = text.split("x")
+    return {"width_px": int(width_text), "height_px": int(height_text)}
 
 
 def _select_data(combo: QComboBox, data: object) -> bool:
@@ -346,7 +353,37 @@ class TuningSection(QGroupBox):
         form.addRow("Model", self.model_combo)
         form.addRow(self.mirror_check)
         form.addRow(self.mirror_output_check)
+        form.addRow("Meeting picture", self._build_output_row(store))
         self.show_settings(store.settings)
+
+    def _build_output_row(self, store: SettingsStore) -> QWidget:
+        """The size the virtual camera sends all session, and how other sizes fit into it."""
+        self.output_size_combo = QComboBox()
+        self.output_size_combo.setToolTip(
+            "What your meeting app receives, whatever the camera's size. Changing it makes "
+            "the meeting app see a new camera format: change it before the call."
+        )
+        for width_px, height_px in SIZES_PX:
+            self.output_size_combo.addItem(f"{width_px}x{height_px}", f"{width_px}x{height_px}")
+        self.output_size_combo.activated.connect(
+            lambda index: store.replace(
+                "output", **_size_fields(self.output_size_combo.itemData(index))
+            )
+        )
+        self.fit_combo = QComboBox()
+        self.fit_combo.setToolTip("A camera of another shape: letterbox shows all of it with "
+                                  "bars; cover fills the picture and crops the overhang")
+        for fit in FITS:
+            self.fit_combo.addItem(fit.capitalize(), fit)
+        self.fit_combo.activated.connect(
+            lambda index: store.replace("output", fit=self.fit_combo.itemData(index))
+        )
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.output_size_combo)
+        layout.addWidget(self.fit_combo)
+        return row
 
     def show_settings(self, settings: Settings) -> None:
         mask = settings.mask
@@ -357,6 +394,12 @@ class TuningSection(QGroupBox):
             self.model_combo.insertItem(self.model_combo.count() - 1, Path(mask.model).name,
                                         mask.model)
             _select_data(self.model_combo, mask.model)
+        output = settings.output
+        size = f"{output.width_px}x{output.height_px}"  # Qt item data: text, not tuples
+        if not _select_data(self.output_size_combo, size):
+            self.output_size_combo.addItem(size, size)
+            _select_data(self.output_size_combo, size)
+        _select_data(self.fit_combo, output.fit)
         for check, on in ((self.mirror_check, settings.output.mirror),
                           (self.mirror_output_check, settings.output.mirror_output)):
             check.blockSignals(True)
