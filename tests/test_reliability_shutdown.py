@@ -14,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame
@@ -118,6 +119,25 @@ def test_stop_returns_and_releases_the_camera_while_a_virtual_camera_send_hangs(
     assert pipeline.wait(10.0)
     assert sink.closed.is_set() and pipeline.error is None
     assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+
+
+def test_a_source_switched_to_after_a_timed_out_stop_is_closed() -> None:
+    """The GUI may hand over a camera it opened just as the window closes: once stop() has
+    been asked, nothing will ever apply it, so it is closed at once, not leaked."""
+    source = HangingDemo()
+    pipeline = Pipeline(_settings(), source, NullSink())
+    pipeline.start()
+    _wait_for_frames(pipeline, 3)
+    source.hang.set()
+    assert source.inside_read.wait(10.0)
+    pipeline.stop()  # times out: the worker is stuck in the read
+    source.release.set()
+    assert pipeline.wait(10.0)  # the worker ended and closed what it had
+    late = DemoSource(320, 240, 30.0)
+    late.open()
+    pipeline.set_source(late)
+    with pytest.raises(RuntimeError, match="open"):
+        late.read(0.1)  # closed: nobody else would have closed it
 
 
 def _frames_in(path: Path) -> int:

@@ -19,6 +19,7 @@ from app.devices.camera import CameraInfo, CameraSource, list_cameras
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source
+from tests.waiting import wait_until
 
 _FILE_FRAMES = 20
 _FILE_FPS = 10.0
@@ -298,3 +299,54 @@ def test_linux_cameras_are_listed_from_sysfs_names_and_existing_devices(tmp_path
         CameraInfo(2, "USB Camera", str(dev / "video2")),
     ]
     assert list_cameras(sysfs_dir=tmp_path / "nothing", dev_dir=dev) == []
+
+
+class StuckCapture:
+    """A driver whose read() hangs after the first picture until the test lets it go; it
+    records reads that were still running when release() came."""
+
+    def __init__(self) -> None:
+        self.let_go = threading.Event()
+        self.in_read = threading.Event()
+        self.reads = 0
+        self.releases = 0
+        self.released_during_read = False
+        self._reading = False
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return True
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        self.reads += 1
+        if self.reads > 1:
+            self._reading = True
+            self.in_read.set()
+            self.let_go.wait(10.0)
+            self._reading = False
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def set(self, prop_id: int, value: float) -> bool:
+        return True
+
+    def get(self, prop_id: int) -> float:
+        return 30.0 if prop_id == cv2.CAP_PROP_FPS else 0.0
+
+    def release(self) -> None:
+        self.releases += 1
+        self.released_during_read = self.released_during_read or self._reading
+
+
+def test_a_camera_stuck_in_a_read_is_released_once_by_its_reader_never_under_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app.devices.camera, "_CAMERA_JOIN_TIMEOUT_S", 0.05)
+    stuck = StuckCapture()
+    camera = CameraSource(0, 64, 48, 30.0, capture_factory=lambda _device, _api: stuck)
+    camera.open()
+    assert stuck.in_read.wait(5.0)
+    camera.close()  # gives up waiting for the stuck read
+    camera.close()  # a second close once released the capture under the running read
+    assert stuck.releases == 0
+    stuck.let_go.set()
+    wait_until(lambda: stuck.releases > 0, "the reader released the camera as it ended")
+    assert stuck.releases == 1 and not stuck.released_during_read

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,7 @@ class CameraSource:
         self._clock: Clock = clock or SystemClock()
         self._capture_factory = capture_factory or _open_cv_capture
         self._check_device_node = capture_factory is None
-        self._capture: VideoCaptureLike | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._reader: _Reader | None = None
         self._condition = threading.Condition()
         self._latest: Frame | None = None
         self._last_returned_index = -1
@@ -129,7 +128,7 @@ class CameraSource:
 
     def open(self) -> None:
         """Open the camera, wait for its first frame and start the reader thread."""
-        if self._thread is not None:
+        if self._reader is not None:
             return
         if self._device_node_missing():
             raise self._not_found()
@@ -154,16 +153,11 @@ class CameraSource:
         self._latest = Frame(image, self._last_good_s, 0)
         self._next_index, self._last_returned_index = 1, -1
         self._failure, self.dropped_frames = None, 0
-        self._capture = capture
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(capture,), name=f"backdrop {self.name} reader", daemon=True
-        )
-        self._thread.start()
+        self._reader = _Reader(capture, self._run, f"backdrop {self.name} reader")
 
-    def _run(self, capture: VideoCaptureLike) -> None:
+    def _run(self, capture: VideoCaptureLike, stop: threading.Event) -> None:
         """Reader thread: keep replacing the newest frame until stopped or the camera dies."""
-        while not self._stop.is_set():
+        while not stop.is_set():
             ok, image = capture.read()
             now_s = self._clock.now_s()
             if not ok or image is None:
@@ -173,7 +167,7 @@ class CameraSource:
                         "is still connected and that no other app took it over."
                     )
                     return
-                self._stop.wait(_CAMERA_RETRY_WAIT_S)
+                stop.wait(_CAMERA_RETRY_WAIT_S)
                 continue
             self._last_good_s = now_s
             with self._condition:
@@ -193,7 +187,7 @@ class CameraSource:
 
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """The newest frame not yet returned; SourceError once the camera is gone."""
-        if self._thread is None:
+        if self._reader is None:
             raise RuntimeError(f"{self.name}: call open() before read()")
         with self._condition:
             self._condition.wait_for(
@@ -209,16 +203,52 @@ class CameraSource:
             return frame
 
     def close(self) -> None:
-        """Stop and join the reader thread, then release the camera. Idempotent."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join(timeout=_CAMERA_JOIN_TIMEOUT_S)
-            if thread.is_alive():
-                return  # still inside a driver read: releasing now could crash OpenCV
-        if self._capture is not None:
+        """Stop and join the reader thread, then release the camera. Idempotent.
+
+        A reader stuck inside a driver read is left to end by itself and releases the camera
+        then: releasing it under a running read could crash OpenCV.
+        """
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop(_CAMERA_JOIN_TIMEOUT_S)
+
+
+class _Reader:
+    """One open capture and the thread reading it, with its own stop event; whoever is last,
+    the thread (when it ends) or `stop`, releases the capture, exactly once."""
+
+    def __init__(
+        self,
+        capture: VideoCaptureLike,
+        run: Callable[[VideoCaptureLike, threading.Event], None],
+        name: str,
+    ) -> None:
+        self._capture = capture
+        self._run = run
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._ended = self._abandoned = False
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self._run(self._capture, self._stop)
+        finally:
+            with self._lock:
+                self._ended = True
+                release = self._abandoned
+            if release:
+                self._capture.release()
+
+    def stop(self, timeout_s: float) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        with self._lock:
+            self._abandoned = not self._ended
+            release = self._ended
+        if release:
             self._capture.release()
-            self._capture = None
 
 
 _VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes

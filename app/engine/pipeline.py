@@ -146,7 +146,8 @@ class Pipeline:
         A worker stuck inside a device call (a driver that never returns) is left to end by
         itself; whichever device it is not using is released anyway.
         """
-        self._stop.set()
+        with self._lock:  # from now on a source or sink set is closed, never applied
+            self._stop.set()
         thread, self._thread = self._thread, None
         if thread is None:
             if not self._worker_started:  # a worker closes everything itself when it ends
@@ -179,9 +180,15 @@ class Pipeline:
             self._pending_settings = settings
 
     def set_source(self, source: FrameSource) -> None:
-        """Switch to an opened source at the next frame; the old one is closed by the worker."""
+        """Switch to an opened source at the next frame; the old one is closed by the worker.
+
+        After stop() nothing is applied any more: the source is closed at once.
+        """
         with self._lock:
-            replaced, self._pending_source = self._pending_source, source
+            if self._stop.is_set():
+                replaced = source
+            else:
+                replaced, self._pending_source = self._pending_source, source
         close_quietly(replaced)  # never applied: nobody else will close it
 
     def set_sink(self, sink: FrameSink | None, *, retry: bool = False, opened: bool = True) -> None:
@@ -192,7 +199,10 @@ class Pipeline:
         with a message "<description> stopped: <reason>".
         """
         with self._lock:
-            replaced, self._pending_sink = self._pending_sink, (sink, retry, opened)
+            if self._stop.is_set():
+                replaced = (sink, retry, opened)
+            else:
+                replaced, self._pending_sink = self._pending_sink, (sink, retry, opened)
         if replaced is not None:
             close_quietly(replaced[0])  # never applied: nobody else will close it
 
