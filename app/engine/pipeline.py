@@ -184,10 +184,9 @@ class Pipeline:
 
         After stop() nothing is applied any more: the source is closed at once.
         """
+        replaced: FrameSource | None = source
         with self._lock:
-            if self._stop.is_set():
-                replaced = source
-            else:
+            if not self._stop.is_set():
                 replaced, self._pending_source = self._pending_source, source
         close_quietly(replaced)  # never applied: nobody else will close it
 
@@ -198,10 +197,9 @@ class Pipeline:
         is reopened with backoff and `snapshot().sink_state` says so; without, it is dropped
         with a message "<description> stopped: <reason>".
         """
+        replaced: tuple[FrameSink | None, bool, bool] | None = (sink, retry, opened)
         with self._lock:
-            if self._stop.is_set():
-                replaced = (sink, retry, opened)
-            else:
+            if not self._stop.is_set():
                 replaced, self._pending_sink = self._pending_sink, (sink, retry, opened)
         if replaced is not None:
             close_quietly(replaced[0])  # never applied: nobody else will close it
