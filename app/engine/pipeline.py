@@ -16,22 +16,21 @@ from collections.abc import Callable
 import numpy as np
 
 from app.clock import Clock, SystemClock
-from app.devices.frames import Frame, FrameSource
-from app.devices.links import LIVE, NONE, DeviceSlot, LinkStatus, blurred_still, close_quietly
-from app.devices.resilience import ResilientSink, ResilientSource, SubstituteFrame
-from app.devices.sinks import FrameSink, SinkError, VideoFileSink, crop_even, even_size
+from app.devices.frames import FrameSource
+from app.devices.links import blurred_still, close_quietly
+from app.devices.resilience import SubstituteFrame
+from app.devices.sinks import FrameSink, crop_even
+from app.engine.connections import Connections, rate_of
 from app.engine.schedules import Finished, RunMode
 from app.engine.stages import BusyMeter, FrameStages
 from app.engine.stats import MessageLog, PipelineStats, StatsSnapshot
 from app.settings import Settings
-from compositing.fit import fit_frame
 
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
 PREVIEW_MODES = ("output", "raw", "split")
 _KEPT_MESSAGES = 100
-_READ_TIMEOUT_S = 0.5
 # stop() waits this share of its budget for the worker, then releases what the worker is not using.
 _JOIN_SHARE = 0.6
 
@@ -67,17 +66,17 @@ class Pipeline:
         `settings.output.fit` says. `busy_ms` overrides the load the governor sees (tests).
         """
         self._busy_ms = busy_ms
-        self._requested_output_size = output_size
-        self._output: tuple[int, int, int] | None = None  # width, height, fps: set at start
         self.stats = PipelineStats()
+        self.messages = MessageLog(_KEPT_MESSAGES)
         self._clock = clock or SystemClock()
         self._mode = mode
-        self._resilient = mode.resilient
         self._settings = settings
         self._pending_settings: Settings | None = None
-        self._sources = DeviceSlot[FrameSource](self._wrap_source(source))
+        self._devices = Connections(
+            source, sink, clock=self._clock, resilient=mode.resilient, output_size=output_size,
+            remember=self._remember,
+        )
         self._pending_source: FrameSource | None = None
-        self._sinks = DeviceSlot[FrameSink](self._wrap_sink(sink, self._resilient))
         self._pending_sink: tuple[FrameSink | None, bool, bool] | None = None
         self._on_frame = on_frame
         self._max_frames = max_frames
@@ -91,17 +90,12 @@ class Pipeline:
         self._preview_mode = "output"
         self._last_output: np.ndarray | None = None
         self._lost_still: np.ndarray | None = None
-        self._recoveries_seen = 0
         self.error: BaseException | None = None
-        # Frames the sink accepted (None until one did): a file's true frame count.
-        self.frames_sent: int | None = None
-        self.messages = MessageLog(_KEPT_MESSAGES)
 
     @property
-    def _source(self) -> FrameSource:
-        source = self._sources.device
-        assert source is not None
-        return source
+    def frames_sent(self) -> int | None:
+        """Frames the sink accepted (None until one did): a file's true frame count."""
+        return self._devices.frames_sent
 
     # --- control, from any thread -------------------------------------------------------
     def start(self, *, sink_must_open: bool = True, source_must_open: bool = True) -> None:
@@ -110,27 +104,13 @@ class Pipeline:
         Live, with `sink_must_open=False` a sink that cannot open now is retried instead; with
         `source_must_open=False` so is a camera (the sink gets a 'camera unavailable' card).
         """
-        source = self._source
-        if isinstance(source, ResilientSource):
-            source.open(must_open=source_must_open)
-        else:
-            source.open()
-        source_size = even_size(source.width_px, source.height_px)
-        self._output = (*(self._requested_output_size or source_size), _rate_of(source))
-        width_px, height_px, fps = self._output
-        sink = self._sinks.device
-        try:
-            if isinstance(sink, ResilientSink):
-                sink.open(width_px, height_px, fps, must_open=sink_must_open)
-            elif sink is not None:
-                sink.open(width_px, height_px, fps)
-        except BaseException:
-            source.close()
-            raise
+        source_size = self._devices.open(
+            sink_must_open=sink_must_open, source_must_open=source_must_open
+        )
         try:
             self._stages = FrameStages(
                 self._settings, *source_size, self._mode,
-                source_fps=_rate_of(source), busy_ms=self._busy_ms,
+                source_fps=rate_of(self._devices.source), busy_ms=self._busy_ms,
             )
         except BaseException:
             self._close_devices()
@@ -158,8 +138,7 @@ class Pipeline:
         if not thread.is_alive():
             return
         log.warning("pipeline worker is stuck in a device call; releasing what it does not use")
-        for slot in (self._sinks, self._sources):
-            slot.release((deadline_s - time.monotonic()) / 2)
+        self._devices.release(deadline_s - time.monotonic())
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the worker ends by itself (frame limit, end of file, error)."""
@@ -223,17 +202,13 @@ class Pipeline:
 
     @property
     def output_size(self) -> tuple[int, int]:
-        """The size every sink gets, fixed at start (before it, the source's size)."""
-        if self._output is None:
-            return self._requested_output_size or even_size(
-                self._source.width_px, self._source.height_px)
-        return self._output[0], self._output[1]
+        """The size every sink gets, fixed at start for the whole session."""
+        return self._devices.output_size
 
     @property
     def output_fps(self) -> int:
-        """The rate output devices are opened at: the source's own at start (a camera's, as
-        it reported it when opened), not the rate asked for in the settings."""
-        return self._output[2] if self._output is not None else _rate_of(self._source)
+        """The rate sinks are opened at: the source's own at start."""
+        return self._devices.output_fps
 
     def snapshot(self) -> StatsSnapshot:
         return self.stats.snapshot()
@@ -241,11 +216,11 @@ class Pipeline:
     def describe(self) -> str:
         """What runs: size, source, model and where the frames go."""
         width_px, height_px = self.output_size
-        sink = self._sinks.device
+        sink = self._devices.sinks.device
         target = sink.description if sink is not None else "the preview only"
         model = self._stages.model.name if self._stages and self._stages.model else "no"
         return (
-            f"{self._source.name} at {width_px}x{height_px}, {model} model, "
+            f"{self._devices.source.name} at {width_px}x{height_px}, {model} model, "
             f"sending to {target}"
         )
 
@@ -272,7 +247,7 @@ class Pipeline:
     def _step(self) -> None:
         assert self._stages is not None
         started_s = time.perf_counter()
-        frame, source_finished = self._read()
+        frame, source_finished = (None, False) if self._stop.is_set() else self._devices.read()
         self._record("read", started_s)
         self._sync_links()
         if frame is None or self._stop.is_set():
@@ -286,14 +261,6 @@ class Pipeline:
         for finished in self._stages.process(frame, self.stats):
             self._deliver(finished)
 
-    def _read(self) -> tuple[Frame | None, bool]:
-        """The next frame and whether a file source has ended; nothing once stop() released it."""
-        with self._sources.use() as source:
-            if source is None or self._stop.is_set():
-                return None, False
-            frame = source.read(_READ_TIMEOUT_S)
-            return frame, frame is None and bool(getattr(source, "finished", False))
-
     def _deliver(self, finished: Finished) -> None:
         assert self._stages is not None
         output_bgr, captured_s = finished.output_bgr, finished.captured_s
@@ -303,7 +270,8 @@ class Pipeline:
             self._stages.resume()
             sent_bgr = output_bgr
         self._last_output, self._lost_still = output_bgr, None
-        self._drain(self._stages.messages)
+        while self._stages.messages:
+            self._remember(self._stages.messages.pop(0))
         self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
@@ -329,29 +297,18 @@ class Pipeline:
             self._on_frame(still_bgr, self.stats.snapshot(figures=False))
 
     def _send(self, frame_bgr: np.ndarray) -> None:
+        """To the sink, fitted to the output format. A sink that fails is dropped and the
+        preview goes on; a file that cannot be written ends the run (going on would lose
+        every frame)."""
         started_s = time.perf_counter()
-        with self._sinks.use() as sink:
-            if sink is not None:
-                width_px, height_px = self.output_size
-                fitted_bgr = fit_frame(frame_bgr, width_px, height_px, self._settings.output.fit)
-                try:
-                    sink.send(fitted_bgr)
-                    self.frames_sent = (self.frames_sent or 0) + 1
-                except SinkError as error:
-                    self._sink_failed(sink, error)
+        was_file = self._devices.sink_is_file
+        error = self._devices.send(frame_bgr, self._settings.output.fit)
+        if error is not None:
+            if was_file:
+                self.error = error
+                self._stop.set()
+            self._sync_links()
         self._record("sink", started_s)
-
-    def _sink_failed(self, sink: FrameSink, error: SinkError) -> None:
-        """Keep the preview running without the sink; the status says what happened.
-
-        A file that cannot be written ends the run instead: going on would lose every frame.
-        """
-        if isinstance(sink, VideoFileSink):
-            self.error = error
-            self._stop.set()
-        self._remember(f"{sink.description} stopped: {error}")
-        close_quietly(self._sinks.swap(None))
-        self._sync_links()
 
     def _record(self, stage: str, started_s: float) -> None:
         self.stats.stage(stage, (time.perf_counter() - started_s) * 1000.0)
@@ -363,89 +320,25 @@ class Pipeline:
             sink, self._pending_sink = self._pending_sink, None
         assert self._stages is not None
         if source is not None:
-            close_quietly(self._sources.swap(self._wrap_source(source)))
+            self._devices.swap_source(source)
             self._stages.reset()
-            self._stages.set_source_fps(self.output_fps)
+            self._stages.set_source_fps(rate_of(self._devices.source))
             self._last_output = self._lost_still = None
-            self._recoveries_seen = 0
         if sink is not None:
-            close_quietly(self._sinks.swap(self._install_sink(*sink)))
+            self._devices.swap_sink(*sink)
         if settings is not None:
             for message in self._stages.configure(settings):
                 self._remember(message)
             self._settings = settings
-            self._follow_output_size(settings)
+            self._devices.follow_output_size(settings.output.width_px, settings.output.height_px)
         if source is not None or sink is not None:
             self._sync_links()
 
-    def _follow_output_size(self, settings: Settings) -> None:
-        """The user chose another output size: the one time the sink is reopened."""
-        if self._requested_output_size is None or self._output is None:
-            return  # the size follows the source (files): nothing to follow here
-        wanted = (settings.output.width_px, settings.output.height_px)
-        if wanted == self._requested_output_size:
-            return
-        self._requested_output_size = wanted
-        self._output = (*wanted, self._output[2])
-        sink = self._sinks.device
-        if isinstance(sink, ResilientSink):
-            sink.reformat(*self._output)
-            self._remember(
-                f"{sink.description} now sends {wanted[0]}x{wanted[1]}. If your meeting app "
-                "shows no picture, choose the camera again there (or close and reopen it)."
-            )
-
-    def _install_sink(self, sink: FrameSink | None, retry: bool, opened: bool) -> FrameSink | None:
-        """Wrap a sink set live (if it should retry) and open it if the caller did not."""
-        sink = self._wrap_sink(sink, retry)
-        width_px, height_px = self.output_size
-        fps = self.output_fps
-        if isinstance(sink, ResilientSink):
-            if opened:
-                sink.adopt(width_px, height_px, fps)
-            else:
-                sink.open(width_px, height_px, fps, must_open=False)
-        elif sink is not None and not opened:
-            try:
-                sink.open(width_px, height_px, fps)
-            except SinkError as error:
-                self._remember(f"{sink.description} stopped: {error}")
-                return None
-        return sink
-
-    def _wrap_source(self, source: FrameSource) -> FrameSource:
-        if not self._resilient or isinstance(source, ResilientSource):
-            return source
-        return ResilientSource(source, self._clock)
-
-    def _wrap_sink(self, sink: FrameSink | None, retry: bool) -> FrameSink | None:
-        """Sinks that can be reopened retry; a file cannot (reopening would truncate it)."""
-        if sink is None or not retry or isinstance(sink, (ResilientSink, VideoFileSink)):
-            return sink
-        return ResilientSink(sink, self._clock)
-
     def _sync_links(self) -> None:
-        """Pass the source's and sink's news to the messages and their states to the stats."""
-        source, sink = self._sources.device, self._sinks.device
-        source_status = LinkStatus(LIVE)
-        if isinstance(source, ResilientSource):
-            self._drain(source.messages)
-            source_status = source.status
-            if source.recoveries != self._recoveries_seen:  # the camera is back: start afresh
-                self._recoveries_seen = source.recoveries
-                if self._stages is not None:
-                    self._stages.reset()
-        sink_status = LinkStatus(NONE) if sink is None else LinkStatus(LIVE)
-        if isinstance(sink, ResilientSink):
-            self._drain(sink.messages)
-            sink_status = sink.status
-        self.stats.set_links(
-            (source_status.state, source_status.message), (sink_status.state, sink_status.message)
-        )
-
-    def _drain(self, messages: list[str]) -> None:
-        while messages:
-            self._remember(messages.pop(0))
+        """The devices' news to the messages, their states to the stats; a camera that came
+        back starts the stages afresh."""
+        if self._devices.sync(self.stats) and self._stages is not None:
+            self._stages.reset()
 
     def _remember(self, message: str) -> None:
         log.warning("%s", message)
@@ -455,8 +348,7 @@ class Pipeline:
     def _close_devices(self) -> None:
         if self._stages is not None:
             self._stages.close()
-        self._sources.release()
-        self._sinks.release()
+        self._devices.release()
         with self._lock:  # switches asked for but never applied
             source, self._pending_source = self._pending_source, None
             sink, self._pending_sink = self._pending_sink, None
@@ -476,9 +368,3 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
         split[:, half - 1:half + 1] = 255
         return split
     return finished.output_bgr
-
-
-def _rate_of(source: FrameSource) -> int:
-    """A source's frame rate as whole frames per second; 30 when it does not say."""
-    fps = source.fps
-    return round(fps) if fps and fps > 0 else 30
