@@ -25,6 +25,7 @@ from app.devices.virtualcam_help import (
     MODULES_LOAD_PATH,
     available_backends,
     linux_setup_commands,
+    system_binary,
     virtualcam_fix,
 )
 from tests.vcam_backend import (  # noqa: F401 - the fixture is used by name
@@ -198,8 +199,10 @@ def test_linux_fix_names_packages_and_boot_files() -> None:
 
 
 def test_linux_setup_commands_load_now_and_write_the_boot_files(tmp_path: Path) -> None:
-    modprobe, *writes = linux_setup_commands()
-    assert modprobe[:2] == ["modprobe", "v4l2loopback"]
+    modprobe, *writes = linux_setup_commands(
+        find=lambda name: "/sbin/modprobe" if name == "modprobe" else system_binary(name)
+    )
+    assert modprobe[:2] == ["/sbin/modprobe", "v4l2loopback"]
     assert "exclusive_caps=1" in modprobe and "card_label=Backdrop" in modprobe
     written: dict[str, str] = {}
     for command in writes:  # run them, pointed at a temp dir instead of /etc
