@@ -196,6 +196,29 @@ def test_holding_space_shows_the_original_camera(qtbot: QtBot, open_window: Wind
     assert window.store.settings.effect.kind == "color", "holding Space never changes settings"
 
 
+def test_space_on_a_focused_checkbox_toggles_it_and_on_the_preview_shows_the_original(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    mirror = window.tuning_section.mirror_check
+    mirror.setFocus()
+    qtbot.waitUntil(mirror.hasFocus)
+    qtbot.keyClick(mirror, Qt.Key.Key_Space)
+    assert mirror.isChecked(), "Space toggles the focused checkbox, as everywhere else"
+    assert window.store.settings.output.mirror
+    assert window.preview.caption == "", "and does not show the original camera"
+
+    window.preview.setFocus()
+    qtbot.waitUntil(window.preview.hasFocus)
+    qtbot.keyPress(window.preview, Qt.Key.Key_Space)
+    assert window.preview.caption.startswith("Original camera")
+    window.tuning_section.mirror_check.setFocus()  # the focus moves while Space is held
+    qtbot.keyRelease(mirror, Qt.Key.Key_Space)
+    assert window.preview.caption == "", "letting go of Space always ends the original view"
+    assert mirror.isChecked(), "the release belonged to the preview, not the checkbox"
+
+
 def test_split_view_shows_the_original_beside_the_effect_and_is_remembered(
     qtbot: QtBot, open_window: WindowFactory
 ) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
-    QKeyEvent,
     QPalette,
 )
 from PySide6.QtWidgets import (
@@ -24,11 +23,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QWidget,
 )
 
 from app.devices.camera import CameraInfo
@@ -41,6 +38,7 @@ from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.gallery import BackgroundGallery
 from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
 from app.gui.preview import PreviewWidget
+from app.gui.space_key import SpaceToCompare
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
@@ -97,7 +95,8 @@ class MainWindow(QMainWindow):
         if not settings.gui.first_run_notice_shown:
             self.notice.show_message(PRIVACY_NOTICE, button="Got it")
             self.store.replace("gui", first_run_notice_shown=True)
-        _application().installEventFilter(self)
+        self._space_key = SpaceToCompare(self, self.preview, self.set_raw_view)
+        _application().installEventFilter(self._space_key)
         self.engine.list_cameras()
         self.engine.start(settings)
 
@@ -329,18 +328,7 @@ class MainWindow(QMainWindow):
         """A warning banner above the preview (rich text; plain newlines become breaks)."""
         self.banner.show_message(message.replace("\n", "<br>"), warning=True)
 
-    # --- raw view on Space, split view ------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            key_event = event
-            assert isinstance(key_event, QKeyEvent)
-            if (key_event.key() == Qt.Key.Key_Space and not key_event.isAutoRepeat()
-                    and isinstance(watched, QWidget) and watched.window() is self
-                    and not isinstance(watched, QLineEdit)):
-                self.set_raw_view(event.type() == QEvent.Type.KeyPress)
-                return True
-        return super().eventFilter(watched, event)
-
+    # --- raw view on Space (see space_key), split view --------------------------------------
     def set_raw_view(self, raw: bool) -> None:
         """The camera without the effect in the preview, while Space or the button is held.
         The virtual camera keeps sending the effect: the meeting never sees the room."""
@@ -410,7 +398,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        _application().removeEventFilter(self)
+        _application().removeEventFilter(self._space_key)
         self._status_timer.stop()
         self._save_geometry()
         self.store.flush()
