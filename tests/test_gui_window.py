@@ -284,7 +284,36 @@ def test_a_missing_saved_background_falls_back_to_blur_and_says_so(
     frame = wait_frames(qtbot, window)
     assert "deleted beach.jpg" in window.banner.text()
     assert window.store.settings.effect.kind == "blur"
+    assert window.effect_section.effect_buttons["blur"].isChecked()
     assert detail(frame, CORNER) < 10
+
+
+def test_a_start_up_fallback_is_for_this_run_only_and_the_file_keeps_the_users_choice(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    unmounted = tmp_path / "usb stick" / "beach.jpg"
+    settings = gui_settings(kind="image", background=str(unmounted))
+    window = open_window(dataclasses.replace(
+        settings, mask=dataclasses.replace(settings.mask, smoothing=0.5)))
+    wait_frames(qtbot, window)
+    assert window.store.settings.effect.kind == "blur", "the fallback runs"
+    window.store.replace("mask", smoothing=0.25)  # another change is saved as usual
+    window.close()
+
+    saved = load_settings().settings
+    assert saved.effect.kind == "image" and saved.effect.background == str(unmounted)
+    assert saved.mask.smoothing == 0.25
+
+
+def test_choosing_the_fallback_setting_yourself_saves_it(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window(gui_settings(kind="image", background=str(tmp_path / "gone.jpg")))
+    wait_frames(qtbot, window)
+    window.set_effect("color")
+    window.set_effect("blur")
+    window.close()
+    assert load_settings().settings.effect.kind == "blur"
 
 
 def test_pipeline_messages_reach_the_status_bar(

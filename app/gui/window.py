@@ -200,12 +200,14 @@ class MainWindow(QMainWindow):
         self.engine.start(settings)
 
     def _fallback(self, cause: str) -> tuple[Settings, str] | None:
-        """Settings without the part that failed (background and model changes are saved)."""
+        """Settings without the part that failed, for this run only: the file keeps the user's
+        choice (a background on a drive that is not mounted yet is used again next time)."""
         settings = self.store.settings
         if cause == "background":
-            return self.store.replace("effect", kind="blur"), "Using blur instead."
+            return self.store.replace_for_this_run("effect", kind="blur"), "Using blur instead."
         if cause == "model":
-            return self.store.replace("mask", model="auto"), "Using the bundled model instead."
+            return (self.store.replace_for_this_run("mask", model="auto"),
+                    "Using the bundled model instead.")
         if settings.source.spec != "demo":
             demo = dataclasses.replace(settings.source, spec="demo")
             return dataclasses.replace(settings, source=demo), "Showing the demo video instead."
