@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -259,8 +260,8 @@ def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
     assert (window.store.settings.source.width_px, window.store.settings.source.height_px) == (
         1280, 720)
     window.request_source(str(tmp_path / "missing.mp4"), 1280, 720, 30)
-    qtbot.waitUntil(window.banner.isVisible)
-    assert "missing.mp4" in window.banner.text()
+    qtbot.waitUntil(lambda: "missing.mp4" in window.banner.text())
+    assert window.banner.isVisible()
     assert window.store.settings.source.spec == "demo"
     assert window.source_section.source_combo.currentData() == "demo"
     wait_frames(qtbot, window, 3)
@@ -475,6 +476,42 @@ def test_the_size_and_rate_pickers_offer_what_the_camera_has(
     assert (window.store.settings.source.width_px, window.store.settings.source.fps) == (1280, 60)
 
 
+def test_a_camera_that_fails_after_the_first_start_finishes_is_not_saved(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order a busy machine gives: the user picks a camera while the preview is still
+    starting, the start finishes, then the camera fails. The demo stays, and is what is saved."""
+    monkeypatch.setattr(app.gui.bridge, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.bridge, "camera_modes", lambda _camera: DESK_CAMERA_MODES)
+    pipeline_may_open, source_may_fail = threading.Event(), threading.Event()
+    real_open_pipeline, real_open_source = app.gui.bridge.open_pipeline, app.gui.bridge.open_source
+
+    def open_pipeline_later(*args: Any, **kwargs: Any) -> Any:
+        pipeline_may_open.wait(timeout=20)
+        return real_open_pipeline(*args, **kwargs)
+
+    def open_source_later(*args: Any, **kwargs: Any) -> Any:
+        source_may_fail.wait(timeout=20)
+        return real_open_source(*args, **kwargs)
+
+    monkeypatch.setattr(app.gui.bridge, "open_pipeline", open_pipeline_later)
+    monkeypatch.setattr(app.gui.bridge, "open_source", open_source_later)
+    window = open_window()
+    section = window.source_section
+    qtbot.waitUntil(lambda: section.source_combo.findText("Desk camera") >= 0)
+    section.source_combo.setCurrentIndex(section.source_combo.findData("camera:3"))
+    section.source_combo.activated.emit(section.source_combo.currentIndex())
+    pipeline_may_open.set()
+    wait_frames(qtbot, window)
+    source_may_fail.set()
+    qtbot.waitUntil(lambda: section.source_combo.currentData() == "demo", timeout=20000)
+    assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    assert "camera" in window.banner.text().lower()
+    assert window.store.settings.source.spec == "demo"
+    window.close()
+    assert load_settings().settings.source.spec == "demo"
+
+
 def test_a_camera_without_the_saved_size_selects_its_nearest(
     qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -490,5 +527,7 @@ def test_a_camera_without_the_saved_size_selects_its_nearest(
     section.source_combo.activated.emit(section.source_combo.currentIndex())
     assert requests == [("camera:3", 800, 600, 30)]
     assert combo_data(section.size_combo) == ["800x600", "1280x720", "1920x1080"]
-    qtbot.waitUntil(lambda: "camera" in window.banner.text().lower())
+    qtbot.waitUntil(lambda: section.source_combo.currentData() == "demo", timeout=20000)
     assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    assert section.size_combo.currentData() == "640x360"
+    assert "camera" in window.banner.text().lower()

@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._tray_told = False
         self._pending_source: tuple[str, int, int, int] | None = None
+        self._restarting_with_pending = False  # the engine restarts with the pending source
         self._start_attempts = 0
         self._stopped_shown = False
         self._raw_view = False
@@ -182,7 +183,8 @@ class MainWindow(QMainWindow):
     # --- engine -----------------------------------------------------------------------------
     def _on_engine_started(self, description: str) -> None:
         self.source_label.setText(description.split(", sending to ")[0])
-        if self._pending_source is not None:  # a restart after an error, with a new source
+        if self._restarting_with_pending:  # a restart after an error, with a new source
+            self._restarting_with_pending = False
             self._on_source_switched(self.source_label.text())
         if self.store.settings.output.virtualcam:
             self.virtualcam.open()
@@ -190,6 +192,9 @@ class MainWindow(QMainWindow):
     def _on_engine_start_failed(self, message: str, cause: str) -> None:
         """Say what failed and start again without it: blur, the bundled model, or the demo."""
         self._start_attempts += 1
+        if self._restarting_with_pending:  # the new source did not start: keep the saved one
+            self._restarting_with_pending = False
+            self._forget_pending_source()
         fallback = self._fallback(cause) if self._start_attempts <= 3 else None
         if fallback is None:
             self.show_error(message)
@@ -256,6 +261,7 @@ class MainWindow(QMainWindow):
         settings = dataclasses.replace(self.store.settings, source=source)
         if self.engine.failed:
             self._stopped_shown = False
+            self._restarting_with_pending = True
             self.engine.restart(settings)
         else:
             self.engine.switch_source(settings)
@@ -270,9 +276,13 @@ class MainWindow(QMainWindow):
                                fps=fps)
 
     def _on_source_failed(self, message: str) -> None:
+        self._forget_pending_source()
+        self.show_error(f"{message} The previous source stays on.")
+
+    def _forget_pending_source(self) -> None:
+        """The requested source did not open: the controls show the one that runs again."""
         self._pending_source = None
         self._update_caption()
-        self.show_error(f"{message} The previous source stays on.")
         self.source_section.show_settings(self.store.settings)
 
     def set_effect(self, kind: str) -> None:
