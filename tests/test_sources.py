@@ -12,10 +12,15 @@ import cv2
 import numpy as np
 import pytest
 
-import app.devices.camera
 import app.devices.sources
 from app.clock import FakeClock
-from app.devices.camera import CameraInfo, CameraSource, list_cameras
+from app.devices.camera import (
+    DEV_DIR_ENV,
+    SYSFS_VIDEO_DIR_ENV,
+    CameraInfo,
+    CameraSource,
+    list_cameras,
+)
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source
@@ -161,7 +166,7 @@ def test_unknown_specs_list_what_is_accepted() -> None:
 def test_a_missing_camera_suggests_the_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.devices.camera, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
+    monkeypatch.setenv(DEV_DIR_ENV, str(tmp_path))  # a machine without /dev/video*
     with pytest.raises(SourceError, match=r"No camera found at index 0\..*--source demo"):
         open_source("camera").open()
 
@@ -298,3 +303,20 @@ def test_linux_cameras_are_listed_from_sysfs_names_and_existing_devices(tmp_path
         CameraInfo(2, "USB Camera", str(dev / "video2")),
     ]
     assert list_cameras(sysfs_dir=tmp_path / "nothing", dev_dir=dev) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysfs listing is Linux only")
+def test_the_device_folders_can_be_moved_so_tests_see_the_same_cameras_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sysfs, dev = tmp_path / "sys", tmp_path / "dev"
+    (sysfs / "video4").mkdir(parents=True)
+    (sysfs / "video4" / "name").write_text("Fake Camera\n")
+    dev.mkdir()
+    (dev / "video4").touch()
+    monkeypatch.setenv(SYSFS_VIDEO_DIR_ENV, str(sysfs))
+    monkeypatch.setenv(DEV_DIR_ENV, str(dev))
+    assert list_cameras() == [CameraInfo(4, "Fake Camera", str(dev / "video4"))]
+    (dev / "video4").unlink()
+    with pytest.raises(SourceError, match=r"No camera found at index 4\..*--source demo"):
+        open_source("camera:4").open()
