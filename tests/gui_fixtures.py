@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import app.gui  # noqa: E402, F401 - cleans the Qt environment before the QAppli
 from app.gui.main import app_icon  # noqa: E402
 from app.gui.window import MainWindow  # noqa: E402
 from app.settings import CONFIG_DIR_ENV, Settings  # noqa: E402
+from tests.threads import thread_baseline  # noqa: E402
 from tests.vcam_backend import RECORDING_BACKEND, VcamRecorder  # noqa: E402
 
 FRAME_TIMEOUT_MS = 20000
@@ -72,7 +72,7 @@ WindowFactory = Callable[..., MainWindow]
 def open_window_fixture(qtbot: QtBot, config_dir: Path) -> Iterator[WindowFactory]:
     """Opens real main windows (no tray); closes any left open and checks no thread outlives it.
     """
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     windows: list[MainWindow] = []
 
     def factory(settings: Settings | None = None, tray: bool = False) -> MainWindow:
@@ -88,7 +88,7 @@ def open_window_fixture(qtbot: QtBot, config_dir: Path) -> Iterator[WindowFactor
         window.shutdown()  # what quitting does, also for a window hidden in the tray
         window.close()
         window.deleteLater()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
 
 
 def wait_frames(qtbot: QtBot, window: MainWindow, count: int = 1) -> np.ndarray:

@@ -34,6 +34,7 @@ from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixture
     settled_frame,
     wait_frames,
 )
+from tests.threads import thread_baseline
 
 pytestmark = OFFSCREEN_NOISE
 
@@ -268,12 +269,12 @@ def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
 
 
 def test_closing_stops_every_thread(qtbot: QtBot, open_window: WindowFactory) -> None:
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     window = open_window()
     wait_frames(qtbot, window)
-    assert set(threading.enumerate()) - baseline, "the pipeline runs on its own thread"
+    assert baseline.python_left(), "the pipeline runs on its own thread"
     window.close()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
     assert window.engine.pipeline is None
 
 
@@ -346,11 +347,11 @@ def test_the_first_run_notice_links_to_mediapipe_terms_and_shows_once(
 def test_closing_while_the_camera_is_still_starting_leaves_nothing_running(
     qtbot: QtBot, open_window: WindowFactory
 ) -> None:
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     window = open_window()
     window.request_source("demo", WIDTH_PX, HEIGHT_PX, 15)
     window.close()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
     assert window.engine.pipeline is None
 
 

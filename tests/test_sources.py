@@ -24,6 +24,7 @@ from app.devices.camera import (
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source
+from tests.threads import assert_no_threads_left, thread_baseline
 
 _FILE_FRAMES = 20
 _FILE_FPS = 10.0
@@ -266,18 +267,16 @@ def test_camera_reports_when_it_stops_sending_pictures() -> None:
 
 
 def test_camera_close_joins_its_thread_and_releases_the_device() -> None:
-    threads_before = set(threading.enumerate())
+    baseline = thread_baseline()
     capture = FakeCapture()
     capture.push(_picture(0))
     source = _camera(capture, FakeClock())
     source.open()
-    started = set(threading.enumerate()) - threads_before
-    assert len(started) == 1
+    assert len(baseline.python_left()) == 1
     source.close()
     source.close()
     assert capture.released
-    assert not any(thread.is_alive() for thread in started)
-    assert set(threading.enumerate()) <= threads_before
+    assert_no_threads_left(baseline)
 
 
 def test_camera_that_sends_no_first_picture_says_so() -> None:
