@@ -19,6 +19,7 @@ import pytest  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 import app.gui  # noqa: E402, F401 - cleans the Qt environment before the QApplication
+from app.devices.camera import DEV_DIR_ENV, SYSFS_VIDEO_DIR_ENV  # noqa: E402
 from app.gui.main import app_icon  # noqa: E402
 from app.gui.window import MainWindow  # noqa: E402
 from app.settings import CONFIG_DIR_ENV, Settings  # noqa: E402
@@ -59,9 +60,12 @@ def gui_settings(**effect: Any) -> Settings:
 
 @pytest.fixture(name="config_dir")
 def config_dir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private settings folder (BACKDROP_CONFIG_DIR) for this test."""
+    """A private settings folder (BACKDROP_CONFIG_DIR) for this test, and camera folders with
+    no devices, so a camera a test lists but cannot open fails the same on every machine."""
     folder = tmp_path / "config"
     monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    monkeypatch.setenv(DEV_DIR_ENV, str(tmp_path / "no-devices" / "dev"))
+    monkeypatch.setenv(SYSFS_VIDEO_DIR_ENV, str(tmp_path / "no-devices" / "sys"))
     return folder
 
 

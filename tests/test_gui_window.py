@@ -431,7 +431,7 @@ def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
     assert window.store.settings.source.width_px == 1280
 
 
-DESK_CAMERA = CameraInfo(3, "Desk camera", "/dev/video3")  # listed, but cannot be opened here
+DESK_CAMERA = CameraInfo(3, "Desk camera", "/dev/video3")  # listed; not in the empty device dir
 DESK_CAMERA_MODES = [CameraMode(1920, 1080, (30.0,)), CameraMode(1280, 720, (29.97, 30.0, 60.0)),
                      CameraMode(800, 600, (15.0, 30.0))]
 
