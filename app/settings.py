@@ -1,7 +1,10 @@
 """Backdrop's settings: one frozen, validated dataclass tree stored as TOML.
 
-Change settings with `dataclasses.replace`. A bad or newer settings file never crashes the app:
-`load_settings` keeps what it can, backs the original up, and says what happened.
+Change settings with `dataclasses.replace`. A bad settings file never crashes the app:
+`load_settings` keeps what it can, backs the original up, and says what happened. A file from a
+newer Backdrop is read for what this version understands and left in place; `save_settings`
+keeps its newer schema_version and everything this version does not know, so going down a
+version and back up loses nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ else:  # pragma: no cover - exercised only on Python 3.10
 SCHEMA_VERSION = 1
 CONFIG_DIR_ENV = "BACKDROP_CONFIG_DIR"
 SETTINGS_FILENAME = "settings.toml"
-
 
 
 class SettingsError(ValueError):
@@ -296,12 +298,23 @@ def _version_problem(data: Mapping[str, Any]) -> str | None:
     version = data.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         return f"schema_version must be a whole number from 1, got {version!r}"
-    if version > SCHEMA_VERSION:
-        return (
-            f"it was written by a newer Backdrop (settings version {version}; this version "
-            f"reads up to {SCHEMA_VERSION})"
-        )
     return None
+
+
+def _newer_version(data: Mapping[str, Any]) -> int | None:
+    """The schema_version of a file a newer Backdrop wrote, else None."""
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        return version
+    return None
+
+
+def _newer_file_message(path: Path, version: int) -> str:
+    return (
+        f"{path} was written by a newer Backdrop (settings version {version}; this one reads up "
+        f"to {SCHEMA_VERSION}). Backdrop uses the settings it understands and keeps the rest in "
+        "the file, so the newer version still finds all of them."
+    )
 
 
 def _backup_path(path: Path) -> Path:
@@ -345,6 +358,9 @@ def load_settings(path: Path | None = None) -> LoadResult:
     if version_problem:
         return _discard(path, content, version_problem)
     settings, problems = _settings_from_dict_lenient(data)
+    newer = _newer_version(data)
+    if newer is not None:  # not repaired, not moved: save_settings keeps what is not read
+        return LoadResult(settings, [_newer_file_message(path, newer)])
     if not problems:
         return LoadResult(settings)
     messages = [f"Settings file {path}: {problem}." for problem in problems]
@@ -362,10 +378,46 @@ def _discard(path: Path, content: bytes, reason: str) -> LoadResult:
     return LoadResult(Settings(), [message, _back_up(path, content, move=True)])
 
 
+def _read_newer_file(path: Path) -> dict[str, Any] | None:
+    """The contents of the settings file at `path` if a newer Backdrop wrote it, else None."""
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return data if _newer_version(data) is not None else None
+
+
+def _merge_into_newer(newer: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The newer file with only the settings that differ from what was read from it changed.
+
+    Its schema_version, unknown keys and sections, and values this version could not read stay
+    as they are; a setting the user changed here is written.
+    """
+    as_read, _problems = _settings_from_dict_lenient(newer)
+    ours, theirs = settings_to_dict(settings), settings_to_dict(as_read)
+    merged = dict(newer)
+    for name in SECTION_TYPES:
+        changed = {key: value for key, value in ours[name].items()
+                   if value != theirs[name][key]}
+        if not changed:
+            continue
+        table = merged.get(name)
+        merged[name] = {**(table if isinstance(table, Mapping) else {}), **changed}
+    return merged
+
+
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically (temp file, fsync, rename) so a crash never leaves a half-written file."""
+    """Write atomically (temp file, fsync, rename) so a crash never leaves a half-written file.
+
+    Over a file a newer Backdrop wrote, only the settings changed here are written (see
+    `_merge_into_newer`).
+    """
     path = default_settings_path() if path is None else path
-    text = tomli_w.dumps(settings_to_dict(settings))
+    data = settings_to_dict(settings)
+    newer = _read_newer_file(path)
+    if newer is not None:
+        data = _merge_into_newer(newer, settings)
+    text = tomli_w.dumps(data)
     temp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,11 @@ import pytest  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
 import app.gui  # noqa: E402, F401 - cleans the Qt environment before the QApplication
+from app.devices.camera import DEV_DIR_ENV, SYSFS_VIDEO_DIR_ENV  # noqa: E402
 from app.gui.main import app_icon  # noqa: E402
 from app.gui.window import MainWindow  # noqa: E402
 from app.settings import CONFIG_DIR_ENV, Settings  # noqa: E402
+from tests.threads import thread_baseline  # noqa: E402
 from tests.vcam_backend import RECORDING_BACKEND, VcamRecorder  # noqa: E402
 
 FRAME_TIMEOUT_MS = 20000
@@ -60,9 +61,12 @@ def gui_settings(**effect: Any) -> Settings:
 
 @pytest.fixture(name="config_dir")
 def config_dir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private settings folder (BACKDROP_CONFIG_DIR) for this test."""
+    """A private settings folder (BACKDROP_CONFIG_DIR) for this test, and camera folders with
+    no devices, so a camera a test lists but cannot open fails the same on every machine."""
     folder = tmp_path / "config"
     monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    monkeypatch.setenv(DEV_DIR_ENV, str(tmp_path / "no-devices" / "dev"))
+    monkeypatch.setenv(SYSFS_VIDEO_DIR_ENV, str(tmp_path / "no-devices" / "sys"))
     return folder
 
 
@@ -73,7 +77,7 @@ WindowFactory = Callable[..., MainWindow]
 def open_window_fixture(qtbot: QtBot, config_dir: Path) -> Iterator[WindowFactory]:
     """Opens real main windows (no tray); closes any left open and checks no thread outlives it.
     """
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     windows: list[MainWindow] = []
 
     def factory(settings: Settings | None = None, tray: bool = False) -> MainWindow:
@@ -89,7 +93,7 @@ def open_window_fixture(qtbot: QtBot, config_dir: Path) -> Iterator[WindowFactor
         window.shutdown()  # what quitting does, also for a window hidden in the tray
         window.close()
         window.deleteLater()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
 
 
 def wait_frames(qtbot: QtBot, window: MainWindow, count: int = 1) -> np.ndarray:

@@ -15,13 +15,20 @@ import cv2
 import numpy as np
 import pytest
 
+from app.devices.camera import DEV_DIR_ENV, SYSFS_VIDEO_DIR_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _env(config_dir: Path) -> dict[str, str]:
+    """A private settings folder, and (on Linux) camera folders with no devices: every run sees
+    the same cameras, none, whatever this machine has plugged in."""
     env = dict(os.environ)
     env["BACKDROP_CONFIG_DIR"] = str(config_dir)
     env["PYTHONPATH"] = str(ROOT)
+    no_devices = config_dir.parent / "no-devices"
+    env[DEV_DIR_ENV] = str(no_devices / "dev")
+    env[SYSFS_VIDEO_DIR_ENV] = str(no_devices / "sys-class-video4linux")
     return env
 
 
@@ -132,14 +139,22 @@ def test_a_file_that_is_not_a_model_is_named(tmp_path: Path) -> None:
 
 
 def test_no_camera_suggests_the_demo_source(tmp_path: Path) -> None:
+    """camera:7 is looked up in the empty device folder `_env` names, on any machine."""
     result = backdrop(tmp_path, "run", "--source", "camera:7", "--output", "null", "--frames", "2")
     _assert_clear_failure(result, "--source demo")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux driver message")
 def test_no_virtual_camera_driver_gives_the_modprobe_fix(tmp_path: Path) -> None:
-    if Path("/dev/video0").exists():
-        pytest.skip("this machine has a video device; the no-driver case cannot be shown")
+    """The loopback device Backdrop is told to use is in a folder with no devices, so this runs
+    the same on a machine that has some."""
+    missing = tmp_path / "no-devices" / "video0"
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.toml").write_text(
+        f"[output]\nbackend = 'v4l2loopback'\ndevice = '{missing}'\n"
+        "[gui]\nfirst_run_notice_shown = true\n"
+    )
     result = backdrop(tmp_path, "run", "--source", "demo", "--output", "virtualcam")
     _assert_clear_failure(result, "modprobe v4l2loopback", "exclusive_caps=1")
 
@@ -156,6 +171,8 @@ def test_devices_lists_cameras_and_virtual_camera_backends(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert "Cameras:" in result.stdout
     assert "Virtual-camera backends:" in result.stdout
+    if sys.platform.startswith("linux"):  # elsewhere cameras are found by opening them
+        assert "Cameras:\n  none found" in result.stdout
 
 
 def test_bench_reports_throughput_stages_cpu_and_memory(tmp_path: Path) -> None:

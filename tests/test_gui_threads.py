@@ -30,6 +30,7 @@ from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixture
     wait_frames,
     wait_sent,
 )
+from tests.threads import thread_baseline
 from tests.vcam_backend import (  # noqa: F401 - recording_vcam_fixture is a fixture
     DEFAULT_DEVICE,
     RecordingBackend,
@@ -170,7 +171,7 @@ def test_closing_does_not_wait_for_devices_that_hang(
     qtbot: QtBot, camera_probe: CameraProbe, gated_vcam: threading.Event,
     open_window: WindowFactory, recording_vcam: VcamRecorder,
 ) -> None:
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     window = open_window(gated_settings())
     wait_frames(qtbot, window)
     window.set_virtualcam(True)
@@ -183,6 +184,6 @@ def test_closing_does_not_wait_for_devices_that_hang(
 
     gated_vcam.set()  # the driver finally answers, after the window has gone
     camera_probe.release()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
     assert recording_vcam.last.close_calls == 1, "what opened too late is closed, not leaked"
     assert recording_vcam.last.frames_received == 0

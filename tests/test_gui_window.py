@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixture
     settled_frame,
     wait_frames,
 )
+from tests.threads import thread_baseline
 
 pytestmark = OFFSCREEN_NOISE
 
@@ -196,6 +198,29 @@ def test_holding_space_shows_the_original_camera(qtbot: QtBot, open_window: Wind
     assert window.store.settings.effect.kind == "color", "holding Space never changes settings"
 
 
+def test_space_on_a_focused_checkbox_toggles_it_and_on_the_preview_shows_the_original(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window()
+    wait_frames(qtbot, window)
+    mirror = window.tuning_section.mirror_check
+    mirror.setFocus()
+    qtbot.waitUntil(mirror.hasFocus)
+    qtbot.keyClick(mirror, Qt.Key.Key_Space)
+    assert mirror.isChecked(), "Space toggles the focused checkbox, as everywhere else"
+    assert window.store.settings.output.mirror
+    assert window.preview.caption == "", "and does not show the original camera"
+
+    window.preview.setFocus()
+    qtbot.waitUntil(window.preview.hasFocus)
+    qtbot.keyPress(window.preview, Qt.Key.Key_Space)
+    assert window.preview.caption.startswith("Original camera")
+    window.tuning_section.mirror_check.setFocus()  # the focus moves while Space is held
+    qtbot.keyRelease(mirror, Qt.Key.Key_Space)
+    assert window.preview.caption == "", "letting go of Space always ends the original view"
+    assert mirror.isChecked(), "the release belonged to the preview, not the checkbox"
+
+
 def test_split_view_shows_the_original_beside_the_effect_and_is_remembered(
     qtbot: QtBot, open_window: WindowFactory
 ) -> None:
@@ -236,20 +261,20 @@ def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
     assert (window.store.settings.source.width_px, window.store.settings.source.height_px) == (
         1280, 720)
     window.request_source(str(tmp_path / "missing.mp4"), 1280, 720, 30)
-    qtbot.waitUntil(window.banner.isVisible)
-    assert "missing.mp4" in window.banner.text()
+    qtbot.waitUntil(lambda: "missing.mp4" in window.banner.text())
+    assert window.banner.isVisible()
     assert window.store.settings.source.spec == "demo"
     assert window.source_section.source_combo.currentData() == "demo"
     wait_frames(qtbot, window, 3)
 
 
 def test_closing_stops_every_thread(qtbot: QtBot, open_window: WindowFactory) -> None:
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     window = open_window()
     wait_frames(qtbot, window)
-    assert set(threading.enumerate()) - baseline, "the pipeline runs on its own thread"
+    assert baseline.python_left(), "the pipeline runs on its own thread"
     window.close()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
     assert window.engine.pipeline is None
 
 
@@ -261,7 +286,36 @@ def test_a_missing_saved_background_falls_back_to_blur_and_says_so(
     frame = wait_frames(qtbot, window)
     assert "deleted beach.jpg" in window.banner.text()
     assert window.store.settings.effect.kind == "blur"
+    assert window.effect_section.effect_buttons["blur"].isChecked()
     assert detail(frame, CORNER) < 10
+
+
+def test_a_start_up_fallback_is_for_this_run_only_and_the_file_keeps_the_users_choice(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    unmounted = tmp_path / "usb stick" / "beach.jpg"
+    settings = gui_settings(kind="image", background=str(unmounted))
+    window = open_window(dataclasses.replace(
+        settings, mask=dataclasses.replace(settings.mask, smoothing=0.5)))
+    wait_frames(qtbot, window)
+    assert window.store.settings.effect.kind == "blur", "the fallback runs"
+    window.store.replace("mask", smoothing=0.25)  # another change is saved as usual
+    window.close()
+
+    saved = load_settings().settings
+    assert saved.effect.kind == "image" and saved.effect.background == str(unmounted)
+    assert saved.mask.smoothing == 0.25
+
+
+def test_choosing_the_fallback_setting_yourself_saves_it(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    window = open_window(gui_settings(kind="image", background=str(tmp_path / "gone.jpg")))
+    wait_frames(qtbot, window)
+    window.set_effect("color")
+    window.set_effect("blur")
+    window.close()
+    assert load_settings().settings.effect.kind == "blur"
 
 
 def test_pipeline_messages_reach_the_status_bar(
@@ -293,11 +347,11 @@ def test_the_first_run_notice_links_to_mediapipe_terms_and_shows_once(
 def test_closing_while_the_camera_is_still_starting_leaves_nothing_running(
     qtbot: QtBot, open_window: WindowFactory
 ) -> None:
-    baseline = set(threading.enumerate())
+    baseline = thread_baseline()
     window = open_window()
     window.request_source("demo", WIDTH_PX, HEIGHT_PX, 15)
     window.close()
-    qtbot.waitUntil(lambda: set(threading.enumerate()) <= baseline, timeout=2000)
+    qtbot.waitUntil(baseline.check, timeout=10000)
     assert window.engine.pipeline is None
 
 
@@ -377,7 +431,7 @@ def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
     assert window.store.settings.source.width_px == 1280
 
 
-DESK_CAMERA = CameraInfo(3, "Desk camera", "/dev/video3")  # listed, but cannot be opened here
+DESK_CAMERA = CameraInfo(3, "Desk camera", "/dev/video3")  # listed; not in the empty device dir
 DESK_CAMERA_MODES = [CameraMode(1920, 1080, (30.0,)), CameraMode(1280, 720, (29.97, 30.0, 60.0)),
                      CameraMode(800, 600, (15.0, 30.0))]
 
@@ -423,6 +477,42 @@ def test_the_size_and_rate_pickers_offer_what_the_camera_has(
     assert (window.store.settings.source.width_px, window.store.settings.source.fps) == (1280, 60)
 
 
+def test_a_camera_that_fails_after_the_first_start_finishes_is_not_saved(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The order a busy machine gives: the user picks a camera while the preview is still
+    starting, the start finishes, then the camera fails. The demo stays, and is what is saved."""
+    monkeypatch.setattr(app.gui.bridge, "list_cameras", lambda: [DESK_CAMERA])
+    monkeypatch.setattr(app.gui.bridge, "camera_modes", lambda _camera: DESK_CAMERA_MODES)
+    pipeline_may_open, source_may_fail = threading.Event(), threading.Event()
+    real_open_pipeline, real_open_source = app.gui.bridge.open_pipeline, app.gui.bridge.open_source
+
+    def open_pipeline_later(*args: Any, **kwargs: Any) -> Any:
+        pipeline_may_open.wait(timeout=20)
+        return real_open_pipeline(*args, **kwargs)
+
+    def open_source_later(*args: Any, **kwargs: Any) -> Any:
+        source_may_fail.wait(timeout=20)
+        return real_open_source(*args, **kwargs)
+
+    monkeypatch.setattr(app.gui.bridge, "open_pipeline", open_pipeline_later)
+    monkeypatch.setattr(app.gui.bridge, "open_source", open_source_later)
+    window = open_window()
+    section = window.source_section
+    qtbot.waitUntil(lambda: section.source_combo.findText("Desk camera") >= 0)
+    section.source_combo.setCurrentIndex(section.source_combo.findData("camera:3"))
+    section.source_combo.activated.emit(section.source_combo.currentIndex())
+    pipeline_may_open.set()
+    wait_frames(qtbot, window)
+    source_may_fail.set()
+    qtbot.waitUntil(lambda: section.source_combo.currentData() == "demo", timeout=20000)
+    assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    assert "camera" in window.banner.text().lower()
+    assert window.store.settings.source.spec == "demo"
+    window.close()
+    assert load_settings().settings.source.spec == "demo"
+
+
 def test_a_camera_without_the_saved_size_selects_its_nearest(
     qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -438,5 +528,7 @@ def test_a_camera_without_the_saved_size_selects_its_nearest(
     section.source_combo.activated.emit(section.source_combo.currentIndex())
     assert requests == [("camera:3", 800, 600, 30)]
     assert combo_data(section.size_combo) == ["800x600", "1280x720", "1920x1080"]
-    qtbot.waitUntil(lambda: "camera" in window.banner.text().lower())
+    qtbot.waitUntil(lambda: section.source_combo.currentData() == "demo", timeout=20000)
     assert combo_data(section.size_combo) == ["640x360", "1280x720", "1920x1080"]
+    assert section.size_combo.currentData() == "640x360"
+    assert "camera" in window.banner.text().lower()

@@ -7,17 +7,18 @@ import threading
 import pytest
 
 from app.jobs import JobThread
+from tests.threads import assert_no_threads_left, thread_baseline
 
 
 def test_a_result_is_handed_back_once_and_the_thread_is_joined() -> None:
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     jobs: JobThread[int] = JobThread("test-jobs")
     assert jobs.take(0.1) is None  # nothing submitted yet
     jobs.submit(lambda: 6 * 7)
     assert jobs.take(5.0) == 42
     assert jobs.take(0.1) is None  # taken already
     jobs.close()
-    assert set(threading.enumerate()) <= before
+    assert_no_threads_left(baseline)
 
 
 def test_a_slow_job_times_out_and_can_be_taken_later() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from app.engine.pipeline import Pipeline
 from app.engine.session import open_pipeline
 from app.settings import Settings
+from tests.threads import assert_no_threads_left, thread_baseline
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
@@ -146,15 +146,14 @@ def test_a_failing_virtual_camera_stops_the_sink_not_the_preview(
 
 
 def test_stop_joins_every_thread_it_started() -> None:
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     frames = _Frames()
     pipeline = open_pipeline(_settings(kind="blur"), "null", on_frame=frames)
     frames.wait_for(3)
     started_s = time.monotonic()
     pipeline.stop()
     assert time.monotonic() - started_s < 2.0
-    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert leftover == []
+    assert_no_threads_left(baseline)  # MediaPipe's graph threads too, not only Python's
 
 
 def test_stats_report_rates_and_latency(running: list[Pipeline]) -> None:

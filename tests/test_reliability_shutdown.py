@@ -21,6 +21,7 @@ from app.devices.frames import Frame
 from app.devices.sinks import NullSink, VirtualCamSink
 from app.engine.pipeline import Pipeline
 from app.settings import Settings
+from tests.threads import assert_no_threads_left, thread_baseline
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
@@ -87,7 +88,7 @@ def _wait_for_frames(pipeline: Pipeline, count: int) -> None:
 def test_stop_returns_and_releases_the_virtual_camera_while_a_camera_read_hangs(
     recording_vcam: VcamRecorder,
 ) -> None:
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     source = HangingDemo()
     pipeline = Pipeline(_settings(), source, VirtualCamSink(RECORDING_BACKEND))
     pipeline.start()
@@ -101,11 +102,11 @@ def test_stop_returns_and_releases_the_virtual_camera_while_a_camera_read_hangs(
     source.release.set()  # the driver finally returns: the worker ends and closes the camera
     assert pipeline.wait(10.0)
     assert source.closed.is_set() and pipeline.error is None
-    assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert_no_threads_left(baseline)
 
 
 def test_stop_returns_and_releases_the_camera_while_a_virtual_camera_send_hangs() -> None:
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     source, sink = HangingDemo(), HangingSink()
     pipeline = Pipeline(_settings(), source, sink)
     pipeline.start()
@@ -118,7 +119,7 @@ def test_stop_returns_and_releases_the_camera_while_a_virtual_camera_send_hangs(
     sink.release.set()
     assert pipeline.wait(10.0)
     assert sink.closed.is_set() and pipeline.error is None
-    assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert_no_threads_left(baseline)
 
 
 def test_a_source_switched_to_after_a_timed_out_stop_is_closed() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from app.devices.sinks import FrameSink, NullSink, SinkError, VideoFileSink, Vir
 from app.engine.pipeline import Pipeline
 from app.engine.stats import StatsSnapshot
 from app.settings import Settings
+from tests.threads import assert_no_threads_left, thread_baseline
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
@@ -134,12 +134,12 @@ class Preview:
 @pytest.fixture
 def pipelines() -> Iterator[list[Pipeline]]:
     """Pipelines a test starts; stopped afterwards, and no thread may outlive them."""
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     started: list[Pipeline] = []
     yield started
     for pipeline in started:
         pipeline.stop()
-    assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert_no_threads_left(baseline)
 
 
 def _start(

@@ -23,6 +23,7 @@ from app.devices.resilience import ResilientSource, SubstituteFrame
 from app.devices.sinks import VirtualCamSink
 from app.engine.pipeline import Pipeline
 from app.settings import Settings
+from tests.threads import assert_no_threads_left, thread_baseline
 from tests.vcam_backend import (  # noqa: F401
     RECORDING_BACKEND,
     VcamRecorder,
@@ -99,10 +100,9 @@ def _read(source: ResilientSource, count: int) -> list[Frame]:
 
 @pytest.fixture
 def no_leftover_threads() -> Iterator[None]:
-    before = set(threading.enumerate())
+    baseline = thread_baseline()
     yield
-    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert leftover == []
+    assert_no_threads_left(baseline)
 
 
 def test_backoff_doubles_up_to_the_cap_and_starts_over_once_the_device_kept_working() -> None:

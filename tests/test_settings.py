@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,11 @@ from app.settings import (
     settings_from_dict,
     settings_to_dict,
 )
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
 
 
 @pytest.fixture(autouse=True)
@@ -158,17 +164,59 @@ def test_corrupt_file_is_kept_aside_and_defaults_are_used(config_dir: Path) -> N
     assert not path.exists()
 
 
-def test_file_from_a_newer_version_is_kept_aside(config_dir: Path) -> None:
+NEWER_FILE = """\
+schema_version = 7
+theme = "dark"
+
+[effect]
+kind = "image"
+background = "/home/me/beach.jpg"
+blur = 150
+sparkle = 0.5
+
+[mask]
+smoothing = 0.3
+
+[future]
+depth = true
+"""
+
+
+def test_a_file_from_a_newer_version_is_read_and_left_in_place(config_dir: Path) -> None:
     config_dir.mkdir()
     path = config_dir / "settings.toml"
-    path.write_text("schema_version = 7\n[effect]\nblur = 10\n")
+    path.write_text(NEWER_FILE)
     result = load_settings()
-    assert result.settings == Settings()
-    [backup] = _backups(config_dir)
-    assert "schema_version = 7" in backup.read_text()
-    text = "\n".join(result.messages)
-    assert "newer Backdrop" in text and "version 7" in text
-    assert str(backup) in text
+    assert result.settings.effect.kind == "image"
+    assert result.settings.effect.background == "/home/me/beach.jpg"
+    assert result.settings.mask.smoothing == 0.3
+    assert result.settings.effect.blur == EffectSettings().blur, "150 is out of this one's range"
+    [message] = result.messages
+    assert f"{path} was written by a newer Backdrop" in message
+    assert "version 7" in message and "keeps the rest" in message
+    assert _backups(config_dir) == [], "nothing is moved aside"
+    assert path.read_text() == NEWER_FILE
+
+
+def test_saving_over_a_newer_file_keeps_its_version_and_what_this_one_does_not_know(
+    config_dir: Path,
+) -> None:
+    config_dir.mkdir()
+    path = config_dir / "settings.toml"
+    path.write_text(NEWER_FILE)
+    loaded = load_settings().settings
+    changed = dataclasses.replace(loaded, mask=dataclasses.replace(loaded.mask, smoothing=0.9))
+    save_settings(changed)
+
+    saved = tomllib.loads(path.read_text())
+    assert saved["schema_version"] == 7, "so the newer version finds its settings"
+    assert saved["theme"] == "dark" and saved["future"] == {"depth": True}
+    assert saved["effect"] == {"kind": "image", "background": "/home/me/beach.jpg",
+                               "blur": 150, "sparkle": 0.5}, "unchanged, unread values included"
+    assert saved["mask"] == {"smoothing": 0.9}, "the one change made here"
+    again = load_settings()
+    assert again.settings == changed
+    assert _backups(config_dir) == []
 
 
 @pytest.mark.parametrize("version", ["0", "'one'", "true"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from pyvirtualcam import camera as pyvirtualcam_camera
 
 from app.devices.sinks import (
     FrameSink,
@@ -25,6 +25,7 @@ from app.devices.virtualcam_help import (
     MODULES_LOAD_PATH,
     available_backends,
     linux_setup_commands,
+    system_binary,
     virtualcam_fix,
 )
 from tests.vcam_backend import (  # noqa: F401 - the fixture is used by name
@@ -169,11 +170,29 @@ def test_missing_v4l2loopback_device_tells_how_to_load_the_module(tmp_path: Path
     assert "exclusive_caps=1" in message
 
 
+class _NoLoopbackDevice:
+    """pyvirtualcam's v4l2loopback backend on a machine without a loopback device (its words),
+    so the test does not depend on which /dev/video* nodes this machine has."""
+
+    def __init__(self, **_kwargs: object) -> None:
+        raise RuntimeError(NO_LOOPBACK_DEVICE)
+
+
+NO_LOOPBACK_DEVICE = ("No v4l2 loopback device found at /dev/video[0-99]. Did you run "
+                      "'modprobe v4l2loopback'? See also pyvirtualcam's documentation.")
+
+
+@pytest.fixture(name="no_loopback_device")
+def no_loopback_device_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a v4l2loopback backend that finds no device (plus any a test registers after)."""
+    monkeypatch.setattr(pyvirtualcam_camera, "BACKENDS", {"v4l2loopback": _NoLoopbackDevice})
+
+
 @linux_only
-@pytest.mark.skipif(bool(glob.glob("/dev/video*")), reason="this machine has video devices")
-def test_no_virtual_camera_at_all_tells_how_to_load_the_module() -> None:
+def test_no_virtual_camera_at_all_tells_how_to_load_the_module(no_loopback_device: None) -> None:
     with pytest.raises(SinkError) as caught:
         open_sink("virtualcam").open(WIDTH_PX, HEIGHT_PX, 30)
+    assert "No v4l2 loopback device found" in str(caught.value)
     assert "modprobe v4l2loopback" in str(caught.value)
     assert "exclusive_caps=1" in str(caught.value)
 
@@ -198,8 +217,10 @@ def test_linux_fix_names_packages_and_boot_files() -> None:
 
 
 def test_linux_setup_commands_load_now_and_write_the_boot_files(tmp_path: Path) -> None:
-    modprobe, *writes = linux_setup_commands()
-    assert modprobe[:2] == ["modprobe", "v4l2loopback"]
+    modprobe, *writes = linux_setup_commands(
+        find=lambda name: "/sbin/modprobe" if name == "modprobe" else system_binary(name)
+    )
+    assert modprobe[:2] == ["/sbin/modprobe", "v4l2loopback"]
     assert "exclusive_caps=1" in modprobe and "card_label=Backdrop" in modprobe
     written: dict[str, str] = {}
     for command in writes:  # run them, pointed at a temp dir instead of /etc
@@ -211,12 +232,12 @@ def test_linux_setup_commands_load_now_and_write_the_boot_files(tmp_path: Path) 
     assert written == {MODULES_LOAD_PATH: "v4l2loopback\n", MODPROBE_CONF_PATH: options}
 
 
-def test_available_backends_reports_what_works(recording_vcam: VcamRecorder) -> None:
-    report = {name: (usable, reason) for name, usable, reason in available_backends()}
+def test_available_backends_reports_what_works(
+    no_loopback_device: None, recording_vcam: VcamRecorder
+) -> None:
+    report = {name: (usable, reason) for name, usable, reason in available_backends("linux")}
     assert report[RECORDING_BACKEND] == (True, f"works (device {DEFAULT_DEVICE})")
-    if sys.platform.startswith("linux") and not glob.glob("/dev/video*"):
-        usable, reason = report["v4l2loopback"]
-        assert not usable and "v4l2 loopback" in reason
+    assert report["v4l2loopback"] == (False, f"'v4l2loopback' backend: {NO_LOOPBACK_DEVICE}")
     assert recording_vcam.last.close_calls == 1
 
 

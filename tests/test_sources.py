@@ -12,13 +12,19 @@ import cv2
 import numpy as np
 import pytest
 
-import app.devices.camera
 import app.devices.sources
 from app.clock import FakeClock
-from app.devices.camera import CameraInfo, CameraSource, list_cameras
+from app.devices.camera import (
+    DEV_DIR_ENV,
+    SYSFS_VIDEO_DIR_ENV,
+    CameraInfo,
+    CameraSource,
+    list_cameras,
+)
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source
+from tests.threads import assert_no_threads_left, thread_baseline
 from tests.waiting import wait_until
 
 _FILE_FRAMES = 20
@@ -162,7 +168,7 @@ def test_unknown_specs_list_what_is_accepted() -> None:
 def test_a_missing_camera_suggests_the_demo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app.devices.camera, "_DEV_DIR", tmp_path)  # a machine without /dev/video*
+    monkeypatch.setenv(DEV_DIR_ENV, str(tmp_path))  # a machine without /dev/video*
     with pytest.raises(SourceError, match=r"No camera found at index 0\..*--source demo"):
         open_source("camera").open()
 
@@ -262,18 +268,16 @@ def test_camera_reports_when_it_stops_sending_pictures() -> None:
 
 
 def test_camera_close_joins_its_thread_and_releases_the_device() -> None:
-    threads_before = set(threading.enumerate())
+    baseline = thread_baseline()
     capture = FakeCapture()
     capture.push(_picture(0))
     source = _camera(capture, FakeClock())
     source.open()
-    started = set(threading.enumerate()) - threads_before
-    assert len(started) == 1
+    assert len(baseline.python_left()) == 1
     source.close()
     source.close()
     assert capture.released
-    assert not any(thread.is_alive() for thread in started)
-    assert set(threading.enumerate()) <= threads_before
+    assert_no_threads_left(baseline)
 
 
 def test_camera_that_sends_no_first_picture_says_so() -> None:
@@ -350,3 +354,20 @@ def test_a_camera_stuck_in_a_read_is_released_once_by_its_reader_never_under_it(
     stuck.let_go.set()
     wait_until(lambda: stuck.releases > 0, "the reader released the camera as it ended")
     assert stuck.releases == 1 and not stuck.released_during_read
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysfs listing is Linux only")
+def test_the_device_folders_can_be_moved_so_tests_see_the_same_cameras_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sysfs, dev = tmp_path / "sys", tmp_path / "dev"
+    (sysfs / "video4").mkdir(parents=True)
+    (sysfs / "video4" / "name").write_text("Fake Camera\n")
+    dev.mkdir()
+    (dev / "video4").touch()
+    monkeypatch.setenv(SYSFS_VIDEO_DIR_ENV, str(sysfs))
+    monkeypatch.setenv(DEV_DIR_ENV, str(dev))
+    assert list_cameras() == [CameraInfo(4, "Fake Camera", str(dev / "video4"))]
+    (dev / "video4").unlink()
+    with pytest.raises(SourceError, match=r"No camera found at index 4\..*--source demo"):
+        open_source("camera:4").open()

@@ -23,8 +23,10 @@ from app.devices.frames import (
 )
 
 _DEMO_HINT = "try `backdrop run --source demo` to see Backdrop without one"
-_SYSFS_VIDEO_DIR = Path("/sys/class/video4linux")
-_DEV_DIR = Path("/dev")
+# Where Linux lists cameras. These variables move both, so that the end-to-end tests see the
+# same devices (none) on every machine, with or without a webcam or a loopback device.
+DEV_DIR_ENV = "BACKDROP_DEV_DIR"
+SYSFS_VIDEO_DIR_ENV = "BACKDROP_SYSFS_VIDEO_DIR"
 # A camera that delivers nothing for this long is treated as gone (unplugged, taken).
 _CAMERA_STALL_S = 5.0
 _CAMERA_RETRY_WAIT_S = 0.01
@@ -52,6 +54,16 @@ class CameraInfo:
     name: str
     path: str
     modes: tuple[CameraMode, ...] = ()
+
+
+def device_dir() -> Path:
+    """Where the /dev/videoN nodes are: /dev, unless $BACKDROP_DEV_DIR says otherwise."""
+    return Path(os.environ.get(DEV_DIR_ENV) or "/dev")
+
+
+def sysfs_video_dir() -> Path:
+    """Where sysfs names the video devices, unless $BACKDROP_SYSFS_VIDEO_DIR says otherwise."""
+    return Path(os.environ.get(SYSFS_VIDEO_DIR_ENV) or "/sys/class/video4linux")
 
 
 def camera_backend() -> int:
@@ -115,7 +127,7 @@ class CameraSource:
         if not (self._check_device_node and sys.platform.startswith("linux")):
             return False
         device = self._device
-        node = _DEV_DIR / f"video{device}" if isinstance(device, int) else Path(device)
+        node = device_dir() / f"video{device}" if isinstance(device, int) else Path(device)
         return not node.exists()
 
     def _configure(self, capture: VideoCaptureLike) -> None:
@@ -316,13 +328,13 @@ def _probe_cameras(max_index: int) -> list[CameraInfo]:
 
 
 def list_cameras(
-    max_index: int = 5, sysfs_dir: Path = _SYSFS_VIDEO_DIR, dev_dir: Path = _DEV_DIR
+    max_index: int = 5, sysfs_dir: Path | None = None, dev_dir: Path | None = None
 ) -> list[CameraInfo]:
     """Cameras present, cheaply: on Linux from sysfs names and the existing /dev/video*
     capture nodes (virtual loopback cameras left out); elsewhere by opening indices
-    0..max_index-1."""
+    0..max_index-1. The directories default to `sysfs_video_dir()` and `device_dir()`."""
     if sys.platform.startswith("linux"):
-        return _list_linux_cameras(sysfs_dir, dev_dir)
+        return _list_linux_cameras(sysfs_dir or sysfs_video_dir(), dev_dir or device_dir())
     return _probe_cameras(max_index)
 
 

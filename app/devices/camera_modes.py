@@ -7,7 +7,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator
 
-from app.devices.camera import _DEV_DIR, CameraInfo, CameraMode
+from app.devices.camera import CameraInfo, CameraMode, device_dir
 
 Ioctl = Callable[[int, int, bytearray], object]
 
@@ -128,9 +128,9 @@ def _query_modes(ioctl: Ioctl, descriptor: int) -> list[CameraMode]:
 
 def _device_node(device: CameraInfo | int | str) -> str:
     if isinstance(device, CameraInfo):
-        return device.path or str(_DEV_DIR / f"video{device.index}")
+        return device.path or str(device_dir() / f"video{device.index}")
     if isinstance(device, int):
-        return str(_DEV_DIR / f"video{device}")
+        return str(device_dir() / f"video{device}")
     return device
 
 

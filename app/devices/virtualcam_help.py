@@ -1,13 +1,20 @@
 """How to get a virtual camera on each OS, and which pyvirtualcam backends work here.
 
 The text is shown to users when no virtual camera can be opened; `linux_setup_commands` is what
-`backdrop setup-virtualcam --apply` runs (as root) so the fix is one command.
+`backdrop setup-virtualcam --apply` runs as root, and `linux_setup_script` what the GUI's
+"Set up…" runs, so the fix is one command. What runs as root is only fixed system programs
+(found in root-owned system directories) with constant arguments, never code from a path the
+user can write, such as Backdrop's own virtual environment.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+import stat
 import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pyvirtualcam
 from pyvirtualcam import camera as pyvirtualcam_camera
@@ -21,6 +28,9 @@ MODULES_LOAD_PATH = "/etc/modules-load.d/backdrop.conf"
 MODPROBE_CONF_PATH = "/etc/modprobe.d/backdrop.conf"
 MODULES_LOAD_CONTENT = f"{MODULE_NAME}\n"
 MODPROBE_CONF_CONTENT = f"options {MODULE_NAME} {' '.join(MODULE_OPTIONS)}\n"
+LOADED_MODULE_DIR = f"/sys/module/{MODULE_NAME}"
+# Where the programs run as root may come from: directories only root can write to.
+SYSTEM_BIN_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 BACKENDS_BY_PLATFORM: dict[str, tuple[str, ...]] = {
     "linux": ("v4l2loopback",),
@@ -49,7 +59,8 @@ def _linux_fix() -> str:
         f"   in {MODULES_LOAD_PATH}, and the line",
         f"     {MODPROBE_CONF_CONTENT.strip()}",
         f"   in {MODPROBE_CONF_PATH}.",
-        "   `backdrop setup-virtualcam --apply` (run as root) does steps 2 and 3 for you.",
+        "   `backdrop setup-virtualcam --apply` does steps 2 and 3 for you (it asks for your "
+        "password).",
         "If modprobe says 'Key was rejected by service', Secure Boot blocks unsigned modules: "
         "enrol your DKMS signing key with mokutil, then reboot.",
         "Then restart Backdrop.",
@@ -89,18 +100,88 @@ def virtualcam_fix(platform: str = sys.platform) -> str:
     )
 
 
-def linux_setup_commands() -> list[list[str]]:
+def _root_only_writable(path: Path) -> bool:
+    """True if `path` exists and it, the file it links to, and every directory above both
+    are owned by root and writable by no one else."""
+    try:
+        chain = [path, path.resolve(strict=True)]
+        for entry in list(chain):
+            chain.extend(entry.parents)
+        for entry in chain:
+            info = entry.stat()
+            if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def system_binary(
+    name: str,
+    dirs: Iterable[str] = SYSTEM_BIN_DIRS,
+    trusted: Callable[[Path], bool] = _root_only_writable,
+) -> str | None:
+    """The absolute path of program `name` in a root-owned system directory, or None.
+
+    Never PATH: a program that runs as root must not be one the user (or anything running as
+    the user) could have replaced.
+    """
+    for directory in dirs:
+        path = Path(directory) / name
+        if os.path.isabs(directory) and trusted(path):
+            return str(path)
+    return None
+
+
+Finder = Callable[[str], str | None]
+
+
+def require_system_binary(name: str, find: Finder = system_binary) -> str:
+    """`find(name)`, or an error that says where Backdrop looked."""
+    path = find(name)
+    if path is None:
+        raise FileNotFoundError(
+            f"no {name} owned by root in {', '.join(SYSTEM_BIN_DIRS)}; "
+            "run the commands shown in a terminal instead"
+        )
+    return path
+
+
+def _modprobe_arguments() -> list[str]:
+    return [MODULE_NAME, *MODULE_OPTIONS[:-1], f"card_label={CARD_LABEL}"]
+
+
+def _write_line(path: str, content: str) -> str:
+    """A POSIX sh line that writes the constant `content` to the constant `path`."""
+    return f"printf '%s' {shlex.quote(content)} > {shlex.quote(path)}"
+
+
+def linux_setup_commands(find: Finder = system_binary) -> list[list[str]]:
     """Commands (run as root) that load v4l2loopback now and at every boot."""
-    modprobe = ["modprobe", MODULE_NAME, *MODULE_OPTIONS[:-1], f"card_label={CARD_LABEL}"]
-
-    def write_file(path: str, content: str) -> list[str]:
-        return ["sh", "-c", f"printf '%s' {shlex.quote(content)} > {shlex.quote(path)}"]
-
+    modprobe = require_system_binary("modprobe", find)
+    sh = require_system_binary("sh", find)
     return [
-        modprobe,
-        write_file(MODULES_LOAD_PATH, MODULES_LOAD_CONTENT),
-        write_file(MODPROBE_CONF_PATH, MODPROBE_CONF_CONTENT),
+        [modprobe, *_modprobe_arguments()],
+        [sh, "-c", _write_line(MODULES_LOAD_PATH, MODULES_LOAD_CONTENT)],
+        [sh, "-c", _write_line(MODPROBE_CONF_PATH, MODPROBE_CONF_CONTENT)],
     ]
+
+
+def linux_setup_script(find: Finder = system_binary) -> str:
+    """The whole set-up as one `sh -c` script, for a single password prompt.
+
+    Built from constants and the system modprobe only. A module already loaded (perhaps without
+    exclusive_caps) is unloaded first so the new options take effect.
+    """
+    modprobe = require_system_binary("modprobe", find)
+    unload = shlex.join([modprobe, "-r", MODULE_NAME])
+    return "\n".join([
+        "set -e",
+        f"if [ -d {shlex.quote(LOADED_MODULE_DIR)} ]; then {unload}; fi",
+        shlex.join([modprobe, *_modprobe_arguments()]),
+        _write_line(MODULES_LOAD_PATH, MODULES_LOAD_CONTENT),
+        _write_line(MODPROBE_CONF_PATH, MODPROBE_CONF_CONTENT),
+    ])
 
 
 def registered_backends() -> list[str]:

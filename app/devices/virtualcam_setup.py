@@ -5,23 +5,26 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.devices.virtualcam_help import (
+    LOADED_MODULE_DIR,
     MODPROBE_CONF_CONTENT,
     MODPROBE_CONF_PATH,
     MODULE_NAME,
     MODULE_OPTIONS,
     MODULES_LOAD_PATH,
+    Finder,
     linux_setup_commands,
+    require_system_binary,
+    system_binary,
     virtualcam_fix,
 )
 
-_LOADED_MODULE = Path("/sys/module") / MODULE_NAME
+_LOADED_MODULE = Path(LOADED_MODULE_DIR)
 
 
 def add_setup_parser(commands: Any) -> None:
@@ -50,23 +53,24 @@ def shell_lines(module_loaded: bool | None = None) -> list[str]:
 
 
 def privileged_commands(
-    is_root: bool | None = None, have: Any = shutil.which, module_loaded: bool | None = None
+    is_root: bool | None = None, find: Finder = system_binary, module_loaded: bool | None = None
 ) -> list[list[str]]:
     """The Linux set-up commands, prefixed with sudo or pkexec unless already root.
 
-    A module already loaded (perhaps without exclusive_caps) is unloaded first, so the new
-    options take effect.
+    Every program is named by its absolute path in a root-owned system directory (`find`), so
+    nothing the user can write runs as root. A module already loaded (perhaps without
+    exclusive_caps) is unloaded first, so the new options take effect.
     """
     if is_root is None:
         is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if module_loaded is None:
         module_loaded = _LOADED_MODULE.exists()
-    commands = linux_setup_commands()
+    commands = linux_setup_commands(find)
     if module_loaded:
-        commands = [["modprobe", "-r", MODULE_NAME], *commands]
+        commands = [[require_system_binary("modprobe", find), "-r", MODULE_NAME], *commands]
     if is_root:
         return commands
-    elevate = "sudo" if have("sudo") else "pkexec" if have("pkexec") else None
+    elevate = find("sudo") or find("pkexec")
     if elevate is None:
         raise RuntimeError("neither sudo nor pkexec is installed; run these commands as root")
     return [[elevate, *command] for command in commands]
@@ -86,7 +90,7 @@ def _setup_command(args: argparse.Namespace) -> int:
         return 0
     try:
         commands = privileged_commands()
-    except RuntimeError as error:
+    except (RuntimeError, FileNotFoundError) as error:
         print(f"backdrop: {error}", file=sys.stderr)
         return 2
     for command in commands:

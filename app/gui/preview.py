@@ -35,6 +35,8 @@ class PreviewWidget(QWidget):
         self._placeholder = "Starting the camera…"
         self._caption = ""
         self.setAccessibleName("Live preview")
+        # Reachable by Tab and click: with the preview focused, holding Space shows the original.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)

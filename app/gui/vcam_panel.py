@@ -1,17 +1,15 @@
 """The virtual-camera section: on/off, where frames go, pause, and the fix when there is none.
 
 When no virtual camera can be opened the panel shows this OS's fix: on Linux a copyable
-command and a "Set up…" button that runs `backdrop setup-virtualcam --apply` as root through
-pkexec in a QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile,
+command and a "Set up…" button that runs the fixed set-up script (system modprobe and two
+constant config files, never Backdrop's own user-writable code) as root through pkexec in a
+QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile,
 and while the toggle is on Backdrop keeps retrying the device.
 """
 
 from __future__ import annotations
 
-import shlex
-import shutil
 import sys
-from pathlib import Path
 
 from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -26,25 +24,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.devices.virtualcam_help import linux_setup_commands
+from app.devices.virtualcam_help import (
+    Finder,
+    linux_setup_script,
+    require_system_binary,
+    system_binary,
+)
+from app.devices.virtualcam_setup import shell_lines
 
 MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
 LOST_TEXT = "Virtual camera lost — retrying…"
 
 
-def setup_command() -> list[str]:
-    """`backdrop setup-virtualcam --apply`, run as root through pkexec (or sudo's askpass)."""
-    script = Path(sys.executable).with_name("backdrop")
-    backdrop = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli.main"]
-    command = [*backdrop, "setup-virtualcam", "--apply"]
-    if shutil.which("pkexec"):
-        return ["pkexec", *command]
-    return ["sudo", "-A", *command]
+def setup_command(find: Finder = system_binary) -> list[str]:
+    """The fixed set-up script, run by the system sh as root through pkexec (or sudo's askpass).
+
+    Only system programs from root-owned directories: running Backdrop's own entry point as
+    root would let anything running as the user, which can edit it, become root.
+    """
+    command = [require_system_binary("sh", find), "-c", linux_setup_script(find)]
+    pkexec = find("pkexec")
+    if pkexec is not None:
+        return [pkexec, *command]
+    sudo = find("sudo")
+    if sudo is not None:
+        return [sudo, "-A", *command]
+    raise FileNotFoundError("neither pkexec nor sudo is installed")
 
 
 def copyable_linux_commands() -> str:
     """The set-up as shell lines a user can paste into a terminal."""
-    return "\n".join("sudo " + shlex.join(command) for command in linux_setup_commands())
+    return "\n".join(shell_lines())
 
 
 class VirtualCamPanel(QGroupBox):
@@ -93,7 +103,7 @@ class VirtualCamPanel(QGroupBox):
         self.copy_button.setToolTip("Copy these commands to paste them into a terminal")
         self.copy_button.clicked.connect(self._on_copy_clicked)
         self.setup_button = QPushButton("Set up…")
-        self.setup_button.setToolTip("Run `backdrop setup-virtualcam --apply` as administrator "
+        self.setup_button.setToolTip("Load v4l2loopback now and at every boot, as administrator "
                                      "(asks for your password)")
         self.setup_button.clicked.connect(self.run_setup)
         buttons = QHBoxLayout()
@@ -166,7 +176,13 @@ class VirtualCamPanel(QGroupBox):
         """Start the set-up command; `setup_finished(ok, output)` when it ends."""
         if self._process is not None:
             return
-        command = self.command_factory()
+        try:
+            command = self.command_factory()
+        except FileNotFoundError as error:
+            self.setup_finished.emit(False, f"Could not start the set-up ({error}). "
+                                            "Copy the commands and run them in a terminal "
+                                            "instead.")
+            return
         self._process = QProcess(self)
         self._process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self._process.finished.connect(self._on_setup_finished)

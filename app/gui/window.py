@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
-    QKeyEvent,
     QPalette,
 )
 from PySide6.QtWidgets import (
@@ -24,11 +23,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QWidget,
 )
 
 from app.devices.camera import CameraInfo
@@ -41,6 +38,7 @@ from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.gallery import BackgroundGallery
 from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
 from app.gui.preview import PreviewWidget
+from app.gui.space_key import SpaceToCompare
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
@@ -78,6 +76,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._tray_told = False
         self._pending_source: tuple[str, int, int, int] | None = None
+        self._restarting_with_pending = False  # the engine restarts with the pending source
         self._start_attempts = 0
         self._stopped_shown = False
         self._raw_view = False
@@ -97,7 +96,8 @@ class MainWindow(QMainWindow):
         if not settings.gui.first_run_notice_shown:
             self.notice.show_message(PRIVACY_NOTICE, button="Got it")
             self.store.replace("gui", first_run_notice_shown=True)
-        _application().installEventFilter(self)
+        self._space_key = SpaceToCompare(self, self.preview, self.set_raw_view)
+        _application().installEventFilter(self._space_key)
         self.engine.list_cameras()
         self.engine.start(settings)
 
@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
     # --- engine -----------------------------------------------------------------------------
     def _on_engine_started(self, description: str) -> None:
         self.source_label.setText(description.split(", sending to ")[0])
-        if self._pending_source is not None:  # a restart after an error, with a new source
+        if self._restarting_with_pending:  # a restart after an error, with a new source
+            self._restarting_with_pending = False
             self._on_source_switched(self.source_label.text())
         if self.store.settings.output.virtualcam:
             self.virtualcam.open()
@@ -191,6 +192,9 @@ class MainWindow(QMainWindow):
     def _on_engine_start_failed(self, message: str, cause: str) -> None:
         """Say what failed and start again without it: blur, the bundled model, or the demo."""
         self._start_attempts += 1
+        if self._restarting_with_pending:  # the new source did not start: keep the saved one
+            self._restarting_with_pending = False
+            self._forget_pending_source()
         fallback = self._fallback(cause) if self._start_attempts <= 3 else None
         if fallback is None:
             self.show_error(message)
@@ -201,12 +205,14 @@ class MainWindow(QMainWindow):
         self.engine.start(settings)
 
     def _fallback(self, cause: str) -> tuple[Settings, str] | None:
-        """Settings without the part that failed (background and model changes are saved)."""
+        """Settings without the part that failed, for this run only: the file keeps the user's
+        choice (a background on a drive that is not mounted yet is used again next time)."""
         settings = self.store.settings
         if cause == "background":
-            return self.store.replace("effect", kind="blur"), "Using blur instead."
+            return self.store.replace_for_this_run("effect", kind="blur"), "Using blur instead."
         if cause == "model":
-            return self.store.replace("mask", model="auto"), "Using the bundled model instead."
+            return (self.store.replace_for_this_run("mask", model="auto"),
+                    "Using the bundled model instead.")
         if settings.source.spec != "demo":
             demo = dataclasses.replace(settings.source, spec="demo")
             return dataclasses.replace(settings, source=demo), "Showing the demo video instead."
@@ -256,6 +262,7 @@ class MainWindow(QMainWindow):
         settings = dataclasses.replace(self.store.settings, source=source)
         if self.engine.failed:
             self._stopped_shown = False
+            self._restarting_with_pending = True
             self.engine.restart(settings)
         else:
             self.engine.switch_source(settings)
@@ -270,9 +277,13 @@ class MainWindow(QMainWindow):
                                fps=fps)
 
     def _on_source_failed(self, message: str) -> None:
+        self._forget_pending_source()
+        self.show_error(f"{message} The previous source stays on.")
+
+    def _forget_pending_source(self) -> None:
+        """The requested source did not open: the controls show the one that runs again."""
         self._pending_source = None
         self._update_caption()
-        self.show_error(f"{message} The previous source stays on.")
         self.source_section.show_settings(self.store.settings)
 
     def set_effect(self, kind: str) -> None:
@@ -330,18 +341,7 @@ class MainWindow(QMainWindow):
         """A warning banner above the preview (rich text; plain newlines become breaks)."""
         self.banner.show_message(message.replace("\n", "<br>"), warning=True)
 
-    # --- raw view on Space, split view ------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            key_event = event
-            assert isinstance(key_event, QKeyEvent)
-            if (key_event.key() == Qt.Key.Key_Space and not key_event.isAutoRepeat()
-                    and isinstance(watched, QWidget) and watched.window() is self
-                    and not isinstance(watched, QLineEdit)):
-                self.set_raw_view(event.type() == QEvent.Type.KeyPress)
-                return True
-        return super().eventFilter(watched, event)
-
+    # --- raw view on Space (see space_key), split view --------------------------------------
     def set_raw_view(self, raw: bool) -> None:
         """The camera without the effect in the preview, while Space or the button is held.
         The virtual camera keeps sending the effect: the meeting never sees the room."""
@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        _application().removeEventFilter(self)
+        _application().removeEventFilter(self._space_key)
         self._status_timer.stop()
         self._save_geometry()
         self.store.flush()
