@@ -213,9 +213,11 @@ class MainWindow(QMainWindow):
         if cause == "model":
             return (self.store.replace_for_this_run("mask", model="auto"),
                     "Using the bundled model instead.")
-        if settings.source.spec != "demo":
-            demo = dataclasses.replace(settings.source, spec="demo")
-            return dataclasses.replace(settings, source=demo), "Showing the demo video instead."
+        if settings.source.spec != "auto":
+            # Never the demo: the virtual camera would send the demo person to the meeting.
+            # 'auto' is the first camera, or a 'camera unavailable' card until one is there.
+            camera = dataclasses.replace(settings.source, spec="auto")
+            return dataclasses.replace(settings, source=camera), "Using your camera instead."
         return None
 
     def _on_frame_ready(self) -> None:
