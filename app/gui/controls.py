@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QCheckBox,
     QColorDialog,
     QComboBox,
     QFormLayout,
@@ -32,8 +31,6 @@ from app.devices.camera import CameraInfo, CameraMode
 from app.gui.store import SettingsStore
 from app.settings import Settings
 from compositing.compositor import EFFECTS
-from compositing.fit import FITS
-from segmentation.refine import REFINEMENTS
 
 FilePicker = Callable[[str, str], "str | None"]
 
@@ -47,9 +44,8 @@ EFFECT_CHOICES = tuple(
     for kind in EFFECTS
 )
 SWATCHES_RGB = ((40, 120, 80), (0, 177, 64), (32, 64, 128), (235, 235, 235), (40, 40, 40))
-MODELS = (("auto", "Automatic"), ("general", "General (square)"), ("landscape", "Landscape (fast)"))
-_CUSTOM = "\0custom"
-_SIZE_TIP = "Capture size; the virtual camera sends the same size"
+CUSTOM_CHOICE = "\0custom"  # the combo item that opens a file picker
+_SIZE_TIP = "Capture size: what the camera is asked for (the meeting's is under Tuning)"
 _GUESSED_SIZE_TIP = (f"{_SIZE_TIP}. Common sizes: this camera could not be asked which it has, "
                      "so it may send the nearest it has instead")
 _MAX_FPS = 120
@@ -90,13 +86,7 @@ class PercentSlider(QWidget):
         self.value_changed.emit(value)
 
 
-def _size_fields(text: str) -> dict[str, int]:
-    """'1280x720' -> {'width_px': 1280, 'height_px': 720}."""
-    width_text, height_text = text.split("x")
-    return {"width_px": int(width_text), "height_px": int(height_text)}
-
-
-def _select_data(combo: QComboBox, data: object) -> bool:
+def select_data(combo: QComboBox, data: object) -> bool:
     """Select the item whose data is `data`, without signals; False if there is none."""
     index = combo.findData(data)
     if index < 0:
@@ -148,17 +138,17 @@ class SourceSection(QGroupBox):
             self.source_combo.addItem(camera.name or f"Camera {camera.index}",
                                       f"camera:{camera.index}")
         self.source_combo.addItem("Demo video", "demo")
-        self.source_combo.addItem("Video file…", _CUSTOM)
+        self.source_combo.addItem("Video file…", CUSTOM_CHOICE)
         self.show_settings(self._store.settings)
 
     def show_settings(self, settings: Settings) -> None:
         """Select what `settings` says (a file or device not listed is added)."""
         spec = settings.source.spec
-        if not _select_data(self.source_combo, spec):
+        if not select_data(self.source_combo, spec):
             self.source_combo.insertItem(self.source_combo.count() - 1, _source_label(spec), spec)
             self.source_combo.setItemData(self.source_combo.count() - 2, spec,
                                           Qt.ItemDataRole.ToolTipRole)
-            _select_data(self.source_combo, spec)
+            select_data(self.source_combo, spec)
         source = settings.source
         self._show_modes(spec, (source.width_px, source.height_px), source.fps)
 
@@ -178,7 +168,7 @@ class SourceSection(QGroupBox):
         self.size_combo.clear()
         for width_px, height_px in sorted(self._fps_by_size, key=lambda s: (s[0] * s[1], s[0])):
             self.size_combo.addItem(f"{width_px} × {height_px}", f"{width_px}x{height_px}")
-        _select_data(self.size_combo, f"{size[0]}x{size[1]}")
+        select_data(self.size_combo, f"{size[0]}x{size[1]}")
         self._show_rates(size, fps)
 
     def _show_rates(self, size: tuple[int, int], fps: int) -> None:
@@ -192,11 +182,11 @@ class SourceSection(QGroupBox):
         self.fps_combo.clear()
         for rate in rates:
             self.fps_combo.addItem(f"{rate} fps", rate)
-        _select_data(self.fps_combo, fps)
+        select_data(self.fps_combo, fps)
 
     def _on_source_activated(self, index: int) -> None:
         spec = self.source_combo.itemData(index)
-        if spec == _CUSTOM:
+        if spec == CUSTOM_CHOICE:
             spec = self._pick_file(
                 "Choose a video file", "Videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v)"
             )
@@ -301,119 +291,6 @@ class EffectSection(QGroupBox):
         colour = QColorDialog.getColor(QColor(red, green, blue), self, "Background colour")
         if colour.isValid():
             self.choose_colour((colour.red(), colour.green(), colour.blue()))
-
-
-class TuningSection(QGroupBox):
-    """Edge softness, smoothing, refinement, model and mirror."""
-
-    model_requested = Signal(str)
-
-    def __init__(self, store: SettingsStore, pick_file: FilePicker) -> None:
-        super().__init__("Fine-tuning")
-        self._store = store
-        self._pick_file = pick_file
-        self.edge_slider = PercentSlider("Wider soft edge around you (higher hides jagged hair)")
-        self.edge_slider.value_changed.connect(
-            lambda value: store.replace("mask", edge_softness=value / 100.0)
-        )
-        self.smoothing_slider = PercentSlider(
-            "Steadier edges over time (higher reduces flicker but follows movement later)"
-        )
-        self.smoothing_slider.value_changed.connect(
-            lambda value: store.replace("mask", smoothing=value / 100.0)
-        )
-        self.refinement_combo = QComboBox()
-        self.refinement_combo.setToolTip("Edge-aware refinement: best follows hair more closely "
-                                         "and costs more CPU")
-        for value in REFINEMENTS:
-            self.refinement_combo.addItem(value.capitalize(), value)
-        self.refinement_combo.activated.connect(
-            lambda index: store.replace("mask", refinement=self.refinement_combo.itemData(index))
-        )
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("The segmentation model; Automatic picks by frame shape")
-        for value, label in MODELS:
-            self.model_combo.addItem(label, value)
-        self.model_combo.addItem("Custom file…", _CUSTOM)
-        self.model_combo.activated.connect(self._on_model_activated)
-        self.mirror_check = QCheckBox("Mirror the preview (like a mirror, as most apps show you)")
-        self.mirror_check.setToolTip("Only your own view: the meeting sees you the right way "
-                                     "round, so text you hold up reads correctly")
-        self.mirror_check.toggled.connect(lambda on: store.replace("output", mirror=on))
-        self.mirror_output_check = QCheckBox("Mirror what the meeting sees too")
-        self.mirror_output_check.setToolTip("Sends a mirrored picture: text you hold up reads "
-                                            "backwards to everyone else")
-        self.mirror_output_check.toggled.connect(
-            lambda on: store.replace("output", mirror_output=on)
-        )
-        form = QFormLayout(self)
-        form.addRow("Edge softness", self.edge_slider)
-        form.addRow("Smoothing", self.smoothing_slider)
-        form.addRow("Refinement", self.refinement_combo)
-        form.addRow("Model", self.model_combo)
-        form.addRow(self.mirror_check)
-        form.addRow(self.mirror_output_check)
-        form.addRow("Meeting picture", self._build_output_row(store))
-        self.show_settings(store.settings)
-
-    def _build_output_row(self, store: SettingsStore) -> QWidget:
-        """The size the virtual camera sends all session, and how other sizes fit into it."""
-        self.output_size_combo = QComboBox()
-        self.output_size_combo.setToolTip(
-            "What your meeting app receives, whatever the camera's size. Changing it makes "
-            "the meeting app see a new camera format: change it before the call."
-        )
-        for width_px, height_px in SIZES_PX:
-            self.output_size_combo.addItem(f"{width_px}x{height_px}", f"{width_px}x{height_px}")
-        self.output_size_combo.activated.connect(
-            lambda index: store.replace(
-                "output", **_size_fields(self.output_size_combo.itemData(index))
-            )
-        )
-        self.fit_combo = QComboBox()
-        self.fit_combo.setToolTip("A camera of another shape: letterbox shows all of it with "
-                                  "bars; cover fills the picture and crops the overhang")
-        for fit in FITS:
-            self.fit_combo.addItem(fit.capitalize(), fit)
-        self.fit_combo.activated.connect(
-            lambda index: store.replace("output", fit=self.fit_combo.itemData(index))
-        )
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.output_size_combo)
-        layout.addWidget(self.fit_combo)
-        return row
-
-    def show_settings(self, settings: Settings) -> None:
-        mask = settings.mask
-        self.edge_slider.set_value(round(mask.edge_softness * 100))
-        self.smoothing_slider.set_value(round(mask.smoothing * 100))
-        _select_data(self.refinement_combo, mask.refinement)
-        if not _select_data(self.model_combo, mask.model):
-            self.model_combo.insertItem(self.model_combo.count() - 1, Path(mask.model).name,
-                                        mask.model)
-            _select_data(self.model_combo, mask.model)
-        output = settings.output
-        size = f"{output.width_px}x{output.height_px}"  # Qt item data: text, not tuples
-        if not _select_data(self.output_size_combo, size):
-            self.output_size_combo.addItem(size, size)
-            _select_data(self.output_size_combo, size)
-        _select_data(self.fit_combo, output.fit)
-        for check, on in ((self.mirror_check, settings.output.mirror),
-                          (self.mirror_output_check, settings.output.mirror_output)):
-            check.blockSignals(True)
-            check.setChecked(on)
-            check.blockSignals(False)
-
-    def _on_model_activated(self, index: int) -> None:
-        choice = self.model_combo.itemData(index)
-        if choice == _CUSTOM:
-            choice = self._pick_file("Choose a segmentation model", "TFLite models (*.tflite)")
-            if not choice:
-                self.show_settings(self._store.settings)
-                return
-        self.model_requested.emit(str(choice))
 
 
 def _modes_by_spec(cameras: Sequence[CameraInfo]) -> dict[str, tuple[CameraMode, ...]]:

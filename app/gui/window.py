@@ -33,7 +33,7 @@ from app.devices.links import first_line
 from app.gui.actions import PRIVACY_URL, WindowActions, connect
 from app.gui.banner import Banner
 from app.gui.bridge import EngineBridge
-from app.gui.controls import EffectSection, FilePicker, SourceSection, TuningSection
+from app.gui.controls import EffectSection, FilePicker, SourceSection
 from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.gallery import BackgroundGallery
 from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
@@ -42,6 +42,7 @@ from app.gui.space_key import SpaceToCompare
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
 from app.gui.tray import TrayIcon
+from app.gui.tuning import TuningSection
 from app.gui.vcam_panel import VirtualCamPanel
 from app.gui.virtualcam import PAUSED_CAPTION, VirtualCamControl
 from app.settings import Settings
