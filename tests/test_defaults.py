@@ -125,3 +125,31 @@ def test_mirror_output_sends_a_mirror_image() -> None:
     )
     output_bgr, truth = _first_output(settings, 1280, 720)
     assert person_iou(output_bgr, truth[:, ::-1]) >= 0.9
+
+
+def test_effect_none_skips_segmentation_smoothing_and_refinement_until_an_effect_is_back() -> None:
+    settings = _green_screen(1280, 720, "fast")
+    none = dataclasses.replace(settings, effect=dataclasses.replace(settings.effect, kind="none"))
+    demo = DemoSource(1280, 720, 30.0, static=True, paced=False)
+    demo.open()
+    stages = FrameStages(none, 1280, 720, RunMode.LIVE)
+    stats = PipelineStats()
+    try:
+        for _ in range(5):
+            frame = demo.read(5.0)
+            assert frame is not None
+            (done,) = stages.process(frame, stats)
+            assert np.array_equal(done.output_bgr, frame.image_bgr)  # the camera, untouched
+        assert not {"prepare", "segment_wait", "smooth", "refine", "composite"} & set(
+            stats.snapshot().stage_ms_p50)
+        stages.configure(settings)
+        outputs = []
+        for _ in range(3):
+            frame = demo.read(5.0)
+            assert frame is not None
+            outputs.extend(done.output_bgr for done in stages.process(frame, stats))
+        assert {"segment_wait", "refine", "composite"} <= set(stats.snapshot().stage_ms_p50)
+        assert person_iou(outputs[-1], demo.person_alpha(0)) >= 0.9
+    finally:
+        stages.close()
+        demo.close()

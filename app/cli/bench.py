@@ -57,6 +57,12 @@ class BenchResult:
     dropped_frames: int
     stage_ms_p50: dict[str, float]
     stage_ms_p95: dict[str, float]
+    # The floor: the model's own inference, measured alone in this run on the same frames.
+    model: str = ""
+    model_cpu_ms: float = 0.0
+    cpu_ms_per_frame: float = 0.0
+    floor_ratio: float = 0.0  # the pipeline's CPU per frame over the model's own
+    fps_per_cpu_s: float = 0.0  # frames per second of CPU: fair to peers with fewer threads
     latencies_ms: list[float] = dataclasses.field(default_factory=list, repr=False)
 
     def text(self) -> str:
@@ -64,7 +70,10 @@ class BenchResult:
             f"backdrop bench: {self.size} {self.effect}, "
             + (f"paced at {self.paced_fps} fps" if self.paced_fps else "unpaced"),
             f"  throughput       {self.fps:7.1f} fps over {self.frames} frames",
-            f"  CPU              {self.cpu_percent_of_one_core:7.1f} % of one core",
+            f"  CPU              {self.cpu_percent_of_one_core:7.1f} % of one core, "
+            f"{self.cpu_ms_per_frame:.1f} ms a frame ({self.fps_per_cpu_s:.0f} frames per CPU-s)",
+            f"  model floor      {self.model_cpu_ms:7.2f} ms of CPU a frame ({self.model} "
+            f"inference alone); the pipeline costs {self.floor_ratio:.2f}x that",
             f"  peak RSS         {self.peak_rss_mb:7.1f} MB",
             f"  first frame      {self.first_frame_ms:7.1f} ms after the pipeline started"
             + (f", {self.launch_to_first_frame_ms:.0f} ms after launch"
@@ -130,6 +139,8 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
     stages = {name: values[marks.get(name, 0):]
               for name, values in pipeline.stats.all_stage_ms.items()}
     latencies = pipeline.stats.all_latencies_ms[latency_mark:]
+    model, model_cpu_ms = measure_model_floor(settings, args.size)
+    cpu_ms_per_frame = 1000.0 * cpu_s / max(frames, 1)
     return BenchResult(
         command="backdrop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "bench",
         size=f"{args.size[0]}x{args.size[1]}",
@@ -146,8 +157,44 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
         dropped_frames=snapshot.dropped_frames,
         stage_ms_p50={name: _pct(v, 50) for name, v in stages.items()},
         stage_ms_p95={name: _pct(v, 95) for name, v in stages.items()},
+        model=model,
+        model_cpu_ms=model_cpu_ms,
+        cpu_ms_per_frame=cpu_ms_per_frame,
+        floor_ratio=cpu_ms_per_frame / model_cpu_ms if model_cpu_ms > 0 else 0.0,
+        fps_per_cpu_s=frames / cpu_s if cpu_s > 0 else 0.0,
         latencies_ms=list(latencies),
     )
+
+
+def measure_model_floor(
+    settings: Any, size: tuple[int, int], frames: int = 90
+) -> tuple[str, float]:
+    """The model the pipeline used and its inference CPU per frame, alone: VIDEO mode on the
+    demo's model-size inputs, prepared beforehand, so nothing but inference is counted."""
+    import cv2
+
+    from app.devices.demo import DemoRenderer
+    from segmentation.models import resolve_model
+    from segmentation.segmenter import VideoSegmenter, model_input
+
+    spec = resolve_model(settings.mask.model, *size)
+    renderer = DemoRenderer(*size)
+    inputs = [
+        cv2.cvtColor(model_input(renderer.render(index / 30.0), spec.input_size),
+                     cv2.COLOR_BGR2RGB)
+        for index in range(min(frames, 30))
+    ]
+    segmenter = VideoSegmenter(spec)
+    try:
+        for index in range(10):  # the graph's first runs allocate
+            segmenter.segment(inputs[index % len(inputs)], index)
+        started_s = time.process_time()
+        for index in range(frames):
+            segmenter.segment(inputs[index % len(inputs)], 10 + index)
+        cpu_s = time.process_time() - started_s
+    finally:
+        segmenter.close()
+    return spec.name, 1000.0 * cpu_s / frames
 
 
 def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:

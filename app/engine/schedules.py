@@ -67,6 +67,14 @@ class Finished:
         self.input_bgr = prepared.frame_bgr
         self.captured_s = prepared.captured_s
 
+    @classmethod
+    def unchanged(cls, frame_bgr: np.ndarray, captured_s: float) -> Finished:
+        """A frame no effect applies to: the output is the camera frame itself."""
+        finished = cls.__new__(cls)
+        finished.output_bgr = finished.input_bgr = frame_bgr
+        finished.captured_s = captured_s
+        return finished
+
 
 Segmenter = LiveSegmenter | VideoSegmenter
 # Smooth, refine and composite one frame; a None confidence carries the previous mask on.

@@ -71,6 +71,7 @@ class FrameStages:
         self._governor = LoadGovernor() if mode is RunMode.LIVE else None
         self._degradation = Degradation()
         self._last_smoothed: np.ndarray | None = None
+        self._passing_through = False  # effect 'none': frames skip every stage
         self.configure(settings, strict=True)
         self._frame_size = (width_px, height_px)
         self.messages.extend(self._switch_model(settings.mask.model, width_px, height_px))
@@ -160,6 +161,17 @@ class FrameStages:
     # --- frames ---------------------------------------------------------------------------
     def process(self, frame: Frame, stats: PipelineStats) -> Iterator[Finished]:
         """Feed one frame; yield each frame now complete."""
+        if self._settings.effect.kind == "none":
+            # No effect: nothing to segment, smooth, refine or composite.
+            self._passing_through = True
+            yield Finished.unchanged(
+                _prepare_frame(frame.image_bgr, self._settings.output.mirror_output, copy=False),
+                frame.captured_s,
+            )
+            return
+        if self._passing_through:  # an effect again: the masks from before are stale
+            self._passing_through = False
+            self._forget()
         started_s = time.perf_counter()
         prepared = self._prepare(frame)
         stats.stage("prepare", _ms_since(started_s))
@@ -265,10 +277,12 @@ class FrameStages:
             self._segmenter = None
 
 
-def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
-    """Even-sized, mirrored if the output is, and always a fresh array the stages own."""
+def _prepare_frame(image_bgr: np.ndarray, mirror: bool, copy: bool = True) -> np.ndarray:
+    """Even-sized, mirrored if the output is, and (with `copy`) a fresh array the stages own."""
     even = crop_even(image_bgr)
-    return cv2.flip(even, 1) if mirror else even.copy()
+    if mirror:
+        return cv2.flip(even, 1)
+    return even.copy() if copy else even
 
 
 def _ms_since(started_s: float) -> float:
