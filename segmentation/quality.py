@@ -207,14 +207,31 @@ def boundary(alpha: npt.ArrayLike, truth: npt.ArrayLike) -> BoundaryScore:
         # As DAVIS: an empty side is vacuously precise (or complete) and matches nothing.
         return BoundaryScore(precision=float(edge_px == 0), recall=float(true_edge_px == 0))
     radius_px = boundary_tolerance_px(*true_fg.shape)
+    box = bounding_box(edge | true_edge, radius_px)  # the dilations need only this much
+    edge, true_edge = edge[box], true_edge[box]
     precision = np.count_nonzero(edge & _dilate(true_edge, radius_px)) / edge_px
     recall = np.count_nonzero(true_edge & _dilate(edge, radius_px)) / true_edge_px
     return BoundaryScore(precision, recall)
 
 
+def bounding_box(mask: BoolArray, margin_px: int = 0) -> tuple[slice, slice]:
+    """The rows and columns holding every True pixel of `mask`, widened by `margin_px` (within
+    the image); an empty mask gives an empty box."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    height_px, width_px = mask.shape
+    return (slice(max(0, rows[0] - margin_px), min(height_px, rows[-1] + 1 + margin_px)),
+            slice(max(0, cols[0] - margin_px), min(width_px, cols[-1] + 1 + margin_px)))
+
+
 def true_edge_band(truth: npt.ArrayLike, band_px: int = TRUE_EDGE_BAND_PX) -> BoolArray:
     """Pixels within `band_px` of the true alpha's 0.5 contour: where edges go wrong."""
-    return _dilate(contour(_binary(truth, "true_edge_band")), band_px)
+    edge = contour(_binary(truth, "true_edge_band"))
+    box = bounding_box(edge, band_px)
+    band = np.zeros_like(edge)
+    band[box] = _dilate(edge[box], band_px)
+    return band
 
 
 def temporal_error(
@@ -245,7 +262,7 @@ def ideal_composite(
     (premultiplied), plus the new background times 1 - alpha; float32 BGR in 8-bit levels."""
     person = np.asarray(person_premultiplied_bgr, dtype=np.float32)
     weight = 1.0 - np.asarray(truth, dtype=np.float32)
-    if person.shape != background_bgr.shape or weight.shape != person.shape[:2]:
+    if person.shape != background_bgr.shape or weight.shape != person.shape[:-1]:
         raise ValueError(
             f"ideal_composite: person {person.shape}, truth {weight.shape} and background "
             f"{background_bgr.shape} do not match"
@@ -257,7 +274,7 @@ def edge_colour_error(output_bgr: ByteArray, ideal_bgr: npt.ArrayLike, band: Boo
     """Mean absolute difference of the output from the ideal composite inside `band`, over
     all three channels, in 8-bit levels; an empty band has no error: 0.0."""
     ideal = np.asarray(ideal_bgr, dtype=np.float32)
-    if output_bgr.shape != ideal.shape or band.shape != ideal.shape[:2]:
+    if output_bgr.shape != ideal.shape or band.shape != ideal.shape[:-1]:
         raise ValueError(
             f"edge_colour_error: output {output_bgr.shape}, ideal {ideal.shape} and band "
             f"{band.shape} do not match"
