@@ -6,15 +6,33 @@ import json
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from app.cli.args import UserError
 from app.cli.main import build_parser
 from app.cli.quality import quality_command
+from app.cli.quality_truth import measure_truth
+from app.devices.demo import DemoSource
+from app.settings import Settings
 from tests.test_cli import backdrop
 
 _TRUTH_FIGURES = ("iou", "boundary_f", "boundary_precision", "boundary_recall", "dt",
                   "edge_colour")
+
+
+def test_the_true_alpha_scores_perfectly_and_one_a_frame_late_does_not() -> None:
+    source = DemoSource(320, 180, 30.0, paced=False, motion="tilt")
+    source.open()
+    frames = [frame.image_bgr for frame in (source.read() for _ in range(5)) if frame is not None]
+    true_alphas = [source.truth(index).alpha_u8 / np.float32(255.0) for index in range(5)]
+    late = true_alphas[:1] + true_alphas[:-1]
+    exact, behind = measure_truth(frames, [true_alphas, late], source.truth, Settings())
+    source.close()
+    assert (exact.iou, exact.boundary_f, exact.dt) == (1.0, 1.0, 0.0)
+    assert exact.edge_colour < 5.0  # only the room's colours mixed into soft edges, and the wrap
+    assert behind.dt > 0.5 and behind.iou < 1.0
+    assert behind.edge_colour > exact.edge_colour
 
 
 def test_the_static_demo_scores_backdrop_against_the_truth(tmp_path: Path) -> None:
