@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.clock import FakeClock
-from app.devices.demo import DemoSource, demo_person_regions
+from app.devices.demo import DemoRenderer, DemoSource, demo_person_regions
 from app.devices.frames import Frame, SourceError
 
 # A quarter period of the 0.3 Hz sway: from the centre to the far end of the swing.
@@ -16,9 +16,9 @@ _QUARTER_SWAY_S = 1.0 / (4 * 0.3)
 
 def _open_demo(
     width_px: int = 320, height_px: int = 180, static: bool = False, seed: int = 0,
-    paced: bool = True,
+    paced: bool = True, motion: str = "sway",
 ) -> DemoSource:
-    source = DemoSource(width_px, height_px, 30.0, FakeClock(), static, seed, paced)
+    source = DemoSource(width_px, height_px, 30.0, FakeClock(), static, seed, paced, motion)
     source.open()
     return source
 
@@ -150,3 +150,43 @@ def test_read_before_open_and_close_twice() -> None:
     source.open()
     source.close()
     source.close()
+
+
+# A full head tilt: a quarter period of the 0.4 Hz tilt.
+_QUARTER_TILT_S = 1.0 / (4 * 0.4)
+
+
+@pytest.mark.parametrize(("motion", "static"), [("sway", False), ("sway", True), ("tilt", False)])
+def test_the_truth_is_what_was_drawn_before_the_noise(motion: str, static: bool) -> None:
+    source = _open_demo(640, 360, static=static, paced=False, motion=motion)
+    for index in range(3):
+        frame_bgr = _read(source).image_bgr
+        truth = source.truth(index)
+        noise = frame_bgr.astype(np.int16) - truth.clean_bgr
+        assert 2.0 < float(noise.std()) < 4.0 and np.abs(noise).max() <= 16
+        assert np.array_equal(truth.alpha_u8, source.person_alpha(index))
+        person, nobody = truth.alpha_u8 == 255, truth.alpha_u8 == 0
+        assert np.array_equal(truth.person_bgr[person], truth.clean_bgr[person])
+        assert not truth.person_bgr[nobody].any()
+    source.close()
+
+
+def test_the_tilt_turns_her_head_and_leaves_her_torso_and_the_room_alone() -> None:
+    width_px, height_px = 640, 360
+    tilting = DemoRenderer(width_px, height_px, motion="tilt")
+    swaying = DemoRenderer(width_px, height_px)
+    at_rest = tilting.truth(0.0), swaying.truth(0.0)
+    assert np.array_equal(at_rest[0].clean_bgr, at_rest[1].clean_bgr)
+    tilted, swayed = tilting.truth(_QUARTER_TILT_S), swaying.truth(_QUARTER_TILT_S)
+    moved = np.abs(tilted.alpha_u8.astype(np.int16) - swayed.alpha_u8) > 64
+    regions = demo_person_regions(width_px, height_px)
+    moved_rows = np.flatnonzero(moved.any(axis=1))
+    assert moved_rows.size > 0.1 * height_px  # the head's outline moved by pixels
+    assert moved_rows.max() < regions.torso.y0  # the torso did not
+    below_neck = slice(regions.torso.y0, None)
+    assert np.array_equal(tilted.clean_bgr[below_neck], swayed.clean_bgr[below_neck])
+
+
+def test_an_unknown_motion_is_refused_with_the_choices() -> None:
+    with pytest.raises(SourceError, match="no motion 'spin'.*sway or tilt"):
+        DemoSource(320, 180, motion="spin")

@@ -2,7 +2,8 @@
 
 The raw mask is what a plain MediaPipe integration shows: each frame's confidence, bilinearly
 upsampled, no smoothing, no refinement. Both alphas come from the same deterministic
-VIDEO-mode segmentation, so every difference is Backdrop's own doing.
+VIDEO-mode segmentation, so every difference is Backdrop's own doing. On the demo, whose
+truth is known, both are also scored against it (quality_truth.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import cv2
 import numpy as np
 
 from app.cli.args import UserError, positive_int, size_arg
+from app.cli.quality_truth import TruthFigures, measure_truth
+from app.devices.demo import DemoSource
+from app.devices.demo_motion import DEMO_MOTIONS
 from app.devices.frames import FrameSource, SourceError
 from app.devices.sources import open_source
 from app.settings import Settings
 from compositing.alpha import alpha_from_u8
+from compositing.backgrounds import BackgroundError
 from segmentation import quality
 from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
@@ -40,11 +45,16 @@ def add_quality_parser(commands: Any) -> None:
     parser.add_argument("--source", default="demo", help="demo (default) or a video file")
     parser.add_argument("--static", action="store_true",
                         help="demo without motion (sensor noise only), for flicker")
+    parser.add_argument("--motion", choices=DEMO_MOTIONS, default="sway",
+                        help="how the demo moves: sway (rigid, default) or tilt (her head "
+                             "tilts against her shoulders)")
     parser.add_argument("--frames", type=positive_int, default=90, help="frames (default 90)")
     parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
     parser.add_argument("--out", type=Path, default=Path("quality"),
                         help="folder for the PNG strip and the mp4 (default ./quality)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="draw the temporal error per frame and zoomed edges (demo only)")
     parser.set_defaults(handler=quality_command)
 
 
@@ -58,26 +68,61 @@ class QualityReport:
     lag_frames: int | None
     raw_edge_alignment: float
     edge_alignment: float
+    # Against the demo's truth (None for other sources).
+    raw_truth: TruthFigures | None = None
+    truth: TruthFigures | None = None
 
-    @property
-    def flicker_reduction_percent(self) -> float:
-        return 100.0 * (1.0 - self.flicker / self.raw_flicker) if self.raw_flicker else 0.0
+    def pairs(self) -> dict[str, tuple[float, float]]:
+        """(raw mask, Backdrop) for each figure but lag."""
+        pairs = {"flicker": (self.raw_flicker, self.flicker),
+                 "edge_alignment": (self.raw_edge_alignment, self.edge_alignment)}
+        if self.raw_truth is not None and self.truth is not None:
+            for name, *_ in _TRUTH_ROWS:
+                pairs[name] = (getattr(self.raw_truth, name), getattr(self.truth, name))
+        return pairs
 
-    def _flicker_change(self) -> str:
-        reduction = self.flicker_reduction_percent
-        return f"{reduction:.0f}% lower" if reduction >= 0 else f"{-reduction:.0f}% higher"
+    def ratios(self) -> dict[str, float | None]:
+        """Backdrop's figure over the raw mask's, for each figure but lag."""
+        return {name: _ratio(*pair) for name, pair in self.pairs().items()}
 
     def text(self) -> str:
-        return "\n".join([
-            f"backdrop quality: {self.source}, {self.frames} frames",
-            "                    raw mask   Backdrop",
-            f"  flicker           {self.raw_flicker:8.2f}   {self.flicker:8.2f}"
-            f"   ({self._flicker_change()})",
-            (f"  lag (frames)      {self.raw_lag_frames:8d}   {self.lag_frames:8d}"
-             if self.lag_frames is not None and self.raw_lag_frames is not None
-             else "  lag (frames)      n/a on a static clip (nothing moves to trail behind)"),
-            f"  edge alignment    {self.raw_edge_alignment:8.3f}   {self.edge_alignment:8.3f}",
-        ])
+        pairs = self.pairs()
+        lines = [f"backdrop quality: {self.source}, {self.frames} frames",
+                 "                      raw mask   Backdrop   Backdrop/raw",
+                 _row("flicker", *pairs["flicker"], "8.2f", "lower")]
+        if self.lag_frames is not None and self.raw_lag_frames is not None:
+            lines.append(f"  lag (frames)        {self.raw_lag_frames:8d}   {self.lag_frames:8d}")
+        else:
+            lines.append("  lag (frames)        n/a on a static clip (nothing moves to trail "
+                         "behind)")
+        lines.append(_row("edge alignment", *pairs["edge_alignment"], "8.3f", "higher"))
+        if "iou" in pairs:
+            lines.append("  against the truth:")
+            lines += [_row(label, *pairs[name], spec, better)
+                      for name, label, spec, better in _TRUTH_ROWS]
+        return "\n".join(lines)
+
+    def as_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self) | {"ratios": self.ratios()}, indent=2)
+
+
+# (field, label, format, which way is better) for the figures against the truth.
+_TRUTH_ROWS = (
+    ("iou", "IoU", "8.3f", "higher"),
+    ("boundary_f", "boundary F", "8.3f", "higher"),
+    ("dt", "dt (x100)", "8.2f", "lower"),
+    ("edge_colour", "edge colour", "8.2f", "lower"),
+)
+
+
+def _ratio(raw: float, ours: float) -> float | None:
+    return ours / raw if raw else None
+
+
+def _row(label: str, raw: float, ours: float, spec: str, better: str) -> str:
+    ratio = _ratio(raw, ours)
+    shown = f"{ratio:8.2f}" if ratio is not None else "       -"
+    return f"  {label:<18}{raw:{spec}}   {ours:{spec}}   {shown}     ({better} is better)"
 
 
 def quality_command(args: argparse.Namespace) -> int:
@@ -86,39 +131,76 @@ def quality_command(args: argparse.Namespace) -> int:
     needed = MIN_STATIC_FRAMES if args.static else MIN_MOVING_FRAMES
     if args.frames < needed:
         raise UserError(f"--frames {args.frames} is too few: the report needs at least {needed}.")
+    if args.source != "demo" and (args.motion != "sway" or args.plot is not None):
+        raise UserError("--motion and --plot need the demo's known truth: use --source demo.")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"cannot create the folder '{args.out}': {error.strerror}.") from error
     try:
-        source = _open(args.source, width_px, height_px, args.static)
+        source = _open(args, width_px, height_px)
     except SourceError as error:
         raise UserError(str(error)) from error
-    frames, raw, ours = collect_alphas(source, args.frames, Settings(), _Progress(args.frames))
-    if len(frames) < needed:
-        raise UserError(f"'{args.source}' gave only {len(frames)} frames; the report needs "
-                        f"at least {needed}.")
-    report = measure(frames, raw, ours, _describe(args), moving=not args.static)
+    settings = Settings()
+    try:
+        frames, raw, ours = collect_alphas(source, args.frames, settings, _Progress(args.frames))
+        if len(frames) < needed:
+            raise UserError(f"'{args.source}' gave only {len(frames)} frames; the report needs "
+                            f"at least {needed}.")
+        report = measure(frames, raw, ours, _describe(args), moving=not args.static)
+        if isinstance(source, DemoSource):
+            report.raw_truth, report.truth = _against_truth(frames, raw, ours, source, settings)
+            if args.plot is not None:
+                _plot(report, frames, raw, ours, source, settings, args.plot)
+    finally:
+        source.close()
     write_strip(frames, raw, ours, args.out / "quality_strip.png")
     write_video(frames, raw, ours, args.out / "quality.mp4")
-    print(json.dumps(dataclasses.asdict(report), indent=2) if args.json else report.text())
+    print(report.as_json() if args.json else report.text())
     print(f"pictures: {args.out / 'quality_strip.png'} and {args.out / 'quality.mp4'}",
           file=sys.stderr)
     return 0
 
 
+def _against_truth(
+    frames: list[np.ndarray], raw: list[np.ndarray], ours: list[np.ndarray],
+    source: DemoSource, settings: Settings,
+) -> tuple[TruthFigures, TruthFigures]:
+    """Both alphas scored against the demo's truth."""
+    try:
+        raw_truth, truth = measure_truth(frames, [raw, ours], source.truth, settings)
+    except BackgroundError as error:
+        raise UserError(f"the edge colour needs a bundled background: {error}") from error
+    return raw_truth, truth
+
+
+def _plot(
+    report: QualityReport, frames: list[np.ndarray], raw: list[np.ndarray],
+    ours: list[np.ndarray], source: DemoSource, settings: Settings, target: Path,
+) -> None:
+    """The --plot picture, with the zoomed edges taken from the middle frame."""
+    from app.cli.quality_plot import plot_quality
+
+    middle = len(frames) // 2
+    try:
+        plot_quality(report, frames[middle], {"raw mask": raw[middle], "Backdrop": ours[middle]},
+                     source.truth(middle), settings, target)
+    except OSError as error:
+        raise UserError(f"cannot write the plot '{target}': {error.strerror}.") from error
+    print(f"plot: {target}", file=sys.stderr)
+
+
 def _describe(args: argparse.Namespace) -> str:
-    static = " (static)" if args.static else ""
-    return f"{args.source}{static} at {args.size[0]}x{args.size[1]}"
+    motion = "static" if args.static else args.motion if args.source == "demo" else ""
+    return f"{args.source}{f' ({motion})' if motion else ''} at {args.size[0]}x{args.size[1]}"
 
 
-def _open(spec: str, width_px: int, height_px: int, static: bool) -> FrameSource:
-    if spec == "demo":
-        from app.devices.demo import DemoSource
-
-        source: FrameSource = DemoSource(width_px, height_px, 30, static=static, paced=False)
+def _open(args: argparse.Namespace, width_px: int, height_px: int) -> FrameSource:
+    if args.source == "demo":
+        source: FrameSource = DemoSource(width_px, height_px, 30, static=args.static,
+                                         paced=False, motion=args.motion)
     else:
-        source = open_source(spec, width_px, height_px, 30, paced=False)
+        source = open_source(args.source, width_px, height_px, 30, paced=False)
     source.open()
     return source
 
@@ -126,7 +208,8 @@ def _open(spec: str, width_px: int, height_px: int, static: bool) -> FrameSource
 def collect_alphas(
     source: FrameSource, count: int, settings: Settings, progress: Any = None
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Frames, raw alphas and Backdrop's alphas for `count` frames of `source`."""
+    """Frames, raw alphas and Backdrop's alphas for `count` frames of `source` (an open
+    source, which the caller closes)."""
     spec = None
     segmenter: VideoSegmenter | None = None
     chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
@@ -156,7 +239,6 @@ def collect_alphas(
             if progress is not None:
                 progress(index + 1)
     finally:
-        source.close()
         if segmenter is not None:
             segmenter.close()
     return frames, raw, ours

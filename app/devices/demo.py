@@ -5,6 +5,8 @@ The person is the public-domain NASA portrait of Eileen Collins (scikit-image's
 placed over a procedurally drawn room. She sways and breathes gently and every frame
 carries sensor noise, so each pipeline stage has real work to do. A frame costs a
 few milliseconds (one warpAffine of the cut-out, a blend in her region, a noise add).
+Motion "tilt" also tilts her head against her shoulders (non-rigid; see demo_motion.py).
+The renderer knows the truth of every frame (`DemoRenderer.truth`), for `backdrop quality`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ import cv2
 import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
+from app.devices.demo_motion import (
+    DEMO_MOTIONS,
+    TILT_RAD,
+    HeadTilt,
+    Pose,
+    base_transform,
+    extreme_motions,
+    map_corners,
+    motion_transform,
+    pose_at,
+)
 from app.devices.demo_room import draw_room
 from app.devices.frames import Frame, SourceError
 from app.jobs import JobThread
@@ -25,24 +38,9 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "assets" / "demo"
 PHOTO_PATH = DEMO_DIR / "astronaut.png"
 MASK_PATH = DEMO_DIR / "astronaut_mask.png"
 
-# Framing, in photo pixels: the top of her hair sits at _HEAD_TOP_FRACTION of the frame
-# height, the photo row _BOTTOM_ROW at the frame's bottom edge, her face centred.
-_HEAD_TOP_ROW = 15.0
-_BOTTOM_ROW = 440.0
-_FACE_CENTRE_COL = 225.0
-_HEAD_TOP_FRACTION = 0.10
 # Regions that are person in every frame (photo pixels, x0, y0, x1, y1; checked in tests).
 _FACE_BOX = (195.0, 95.0, 255.0, 150.0)
 _TORSO_BOX = (50.0, 310.0, 260.0, 440.0)
-
-# Motion: a sway about a pivot below the frame, and a slow "breathing" zoom about the
-# bottom centre (so her body never lifts off the bottom edge).
-_SWAY_RAD = 0.0075
-_SWAY_HZ = 0.3
-_SWAY_PIVOT_HEIGHTS = 1.6
-_BREATH_SCALE = 0.008
-_BREATH_HZ = 0.2
-_BREATH_PHASE_RAD = 1.0
 
 _SHADOW_DROP = 0.03
 _SHADOW_SOFTNESS = 0.04
@@ -73,56 +71,32 @@ class PersonRegions:
     torso: Box
 
 
-def _as_3x3(affine_2x3: np.ndarray) -> np.ndarray:
-    return np.vstack([affine_2x3, [0.0, 0.0, 1.0]])
+def _check_motion(motion: str) -> None:
+    if motion not in DEMO_MOTIONS:
+        raise SourceError(f"The demo has no motion '{motion}': use {' or '.join(DEMO_MOTIONS)}.")
 
 
-def _base_transform(width_px: int, height_px: int) -> np.ndarray:
-    """Photo pixels -> frame pixels for the resting pose (3x3)."""
-    scale = (1.0 - _HEAD_TOP_FRACTION) * height_px / (_BOTTOM_ROW - _HEAD_TOP_ROW)
-    offset_x = width_px / 2.0 - scale * _FACE_CENTRE_COL
-    offset_y = _HEAD_TOP_FRACTION * height_px - scale * _HEAD_TOP_ROW
-    return np.array([[scale, 0.0, offset_x], [0.0, scale, offset_y], [0.0, 0.0, 1.0]])
+@dataclass(frozen=True)
+class DemoTruth:
+    """What the demo drew in one frame before its sensor noise: the ground truth.
 
+    `alpha_u8` is (H, W) with 255 = person; `person_bgr` is her colours premultiplied by that
+    alpha (0 where she is not); `clean_bgr` is the whole frame without noise, so the noise a
+    frame carries is `frame - clean_bgr`.
+    """
 
-def _motion_transform(sway_rad: float, zoom: float, width_px: int, height_px: int) -> np.ndarray:
-    """Frame pixels -> frame pixels: zoom about the bottom centre, then sway (3x3)."""
-    breathe = _as_3x3(cv2.getRotationMatrix2D((width_px / 2.0, float(height_px)), 0.0, zoom))
-    pivot = (width_px / 2.0, _SWAY_PIVOT_HEIGHTS * height_px)
-    sway = _as_3x3(cv2.getRotationMatrix2D(pivot, math.degrees(sway_rad), 1.0))
-    return sway @ breathe
-
-
-def _pose_at(time_s: float) -> tuple[float, float]:
-    """(sway angle in radians, zoom factor) at `time_s` into the animation."""
-    sway_rad = _SWAY_RAD * math.sin(2.0 * math.pi * _SWAY_HZ * time_s)
-    zoom = 1.0 + _BREATH_SCALE * math.sin(2.0 * math.pi * _BREATH_HZ * time_s + _BREATH_PHASE_RAD)
-    return sway_rad, zoom
-
-
-def _extreme_motions(width_px: int, height_px: int) -> list[np.ndarray]:
-    """The motion transforms at the ends of both oscillations (motion is bounded by them)."""
-    return [
-        _motion_transform(sway, zoom, width_px, height_px)
-        for sway in (-_SWAY_RAD, 0.0, _SWAY_RAD)
-        for zoom in (1.0 - _BREATH_SCALE, 1.0 + _BREATH_SCALE)
-    ]
-
-
-def _map_corners(transform: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    corners = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]])
-    mapped: np.ndarray = (transform @ corners.T).T[:, :2]
-    return mapped
+    alpha_u8: np.ndarray
+    person_bgr: np.ndarray
+    clean_bgr: np.ndarray
 
 
 def _inner_box(photo_box: tuple[float, float, float, float], width_px: int, height_px: int) -> Box:
     """The part of a photo box that stays inside it in every pose, in frame pixels."""
-    base = _base_transform(width_px, height_px)
-    rest = _map_corners(base, photo_box)
+    base = base_transform(width_px, height_px)
+    rest = map_corners(base, photo_box)
     margin_px = max(
-        float(np.abs(_map_corners(motion @ base, photo_box) - rest).max())
-        for motion in _extreme_motions(width_px, height_px)
+        float(np.abs(map_corners(motion @ base, photo_box) - rest).max())
+        for motion in extreme_motions(width_px, height_px)
     )
     x0, y0 = rest.min(axis=0) + margin_px
     x1, y1 = rest.max(axis=0) - margin_px
@@ -155,18 +129,24 @@ def _load_cutout() -> np.ndarray:
     return cv2.merge([premultiplied, cv2.bitwise_not(alpha)])
 
 
-def _person_roi(cutout_bgra: np.ndarray, width_px: int, height_px: int) -> Box:
+def _photo_box(cutouts_bgra: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """The photo-pixel box holding the person in every one of `cutouts_bgra`."""
+    covered = np.logical_or.reduce([cutout[..., 3] < 255 for cutout in cutouts_bgra])
+    ys, xs = np.nonzero(covered)
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def _person_roi(
+    photo_box: tuple[float, float, float, float], width_px: int, height_px: int
+) -> Box:
     """The frame region the person can cover in any pose."""
-    ys, xs = np.nonzero(cutout_bgra[..., 3] < 255)
-    photo_box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    base = _base_transform(width_px, height_px)
+    base = base_transform(width_px, height_px)
     corners = np.vstack(
-        [_map_corners(motion @ base, photo_box) for motion in _extreme_motions(width_px, height_px)]
+        [map_corners(motion @ base, photo_box) for motion in extreme_motions(width_px, height_px)]
     )
     x0, y0 = np.floor(corners.min(axis=0)) - 2
     x1, y1 = np.ceil(corners.max(axis=0)) + 2
     return Box(max(0, int(x0)), max(0, int(y0)), min(width_px, int(x1)), min(height_px, int(y1)))
-
 
 
 def _noise_field(width_px: int, height_px: int, seed: int) -> np.ndarray:
@@ -182,14 +162,19 @@ def _noise_field(width_px: int, height_px: int, seed: int) -> np.ndarray:
 class DemoRenderer:
     """Draws demo frames at one size: the room, the cut-out in her pose, sensor noise."""
 
-    def __init__(self, width_px: int, height_px: int, seed: int = 0, static: bool = False) -> None:
+    def __init__(
+        self, width_px: int, height_px: int, seed: int = 0, static: bool = False,
+        motion: str = "sway",
+    ) -> None:
+        _check_motion(motion)
         self.width_px, self.height_px = width_px, height_px
-        self.static = static
+        self.static, self.motion = static, motion
         self._cutout = _load_cutout()
         self._cutout_weight = np.ascontiguousarray(self._cutout[..., 3])
-        self._base = _base_transform(width_px, height_px)
+        self._head_tilt = HeadTilt(self._cutout) if motion == "tilt" and not static else None
+        self._base = base_transform(width_px, height_px)
         self._background = self._cast_shadow(draw_room(width_px, height_px, seed))
-        self._roi = _person_roi(self._cutout, width_px, height_px)
+        self._roi = _person_roi(self._reach_in_photo(), width_px, height_px)
         roi_shape = (self._roi.y1 - self._roi.y0, self._roi.x1 - self._roi.x0)
         self._warped = np.empty((*roi_shape, 4), np.uint8)
         self._weight = np.empty(roi_shape, np.uint8)
@@ -200,20 +185,35 @@ class DemoRenderer:
         self._still: np.ndarray | None = None
         if static:
             self._still = self._background.copy()
-            self._composite_person(self._still, *self._pose(0.0))
+            self._composite_person(self._still, self._pose(0.0))
 
-    def _pose(self, time_s: float) -> tuple[float, float]:
-        return (0.0, 1.0) if self.static else _pose_at(time_s)
+    def _reach_in_photo(self) -> tuple[float, float, float, float]:
+        """The photo box her cut-out covers in any head tilt."""
+        if self._head_tilt is None:
+            return _photo_box([self._cutout])
+        return _photo_box([self._head_tilt.apply(tilt) for tilt in (-TILT_RAD, 0.0, TILT_RAD)])
 
-    def _transform(self, sway_rad: float, zoom: float) -> np.ndarray:
+    def _pose(self, time_s: float) -> Pose:
+        return Pose(0.0, 1.0) if self.static else pose_at(time_s, self.motion)
+
+    def _transform(self, pose: Pose) -> np.ndarray:
         """Photo pixels -> frame pixels in this pose (3x3)."""
-        motion = _motion_transform(sway_rad, zoom, self.width_px, self.height_px)
+        motion = motion_transform(pose.sway_rad, pose.zoom, self.width_px, self.height_px)
         return motion @ self._base
 
+    def _cutout_in(self, pose: Pose) -> np.ndarray:
+        """The cut-out (BGRA, photo pixels) with her head as it is in `pose`."""
+        if self._head_tilt is None or pose.tilt_rad == 0.0:
+            return self._cutout
+        return self._head_tilt.apply(pose.tilt_rad)
+
     def person_alpha(self, time_s: float) -> np.ndarray:
-        """Ground truth: where she is in the frame at `time_s`; uint8 (H, W), 255 = person."""
+        """Where she is in the frame at `time_s`; uint8 (H, W), 255 = person. Within one level
+        of `truth(time_s).alpha_u8`, at a fraction of its cost."""
+        pose = self._pose(time_s)
+        weight = self._cutout_weight if pose.tilt_rad == 0.0 else self._cutout_in(pose)[..., 3]
         background_weight = cv2.warpAffine(
-            self._cutout_weight, self._transform(*self._pose(time_s))[:2],
+            np.ascontiguousarray(weight), self._transform(pose)[:2],
             (self.width_px, self.height_px), flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=255,
         )
@@ -232,22 +232,42 @@ class DemoRenderer:
         darkened = room_bgr.astype(np.float32) * (1.0 - _SHADOW_DEPTH * shadow)[..., None]
         return np.clip(darkened, 0, _HIGHLIGHT_MAX).astype(np.uint8)
 
-    def _composite_person(self, frame_bgr: np.ndarray, sway_rad: float, zoom: float) -> None:
-        """Blend the cut-out, posed, into `frame_bgr` (in place, only her region)."""
+    def _warp_person(self, pose: Pose, out: np.ndarray | None = None) -> np.ndarray:
+        """The posed cut-out over her region of the frame (BGRA, A = background weight)."""
         roi = self._roi
         to_roi = np.array([[1.0, 0.0, -roi.x0], [0.0, 1.0, -roi.y0], [0.0, 0.0, 1.0]])
-        transform = (to_roi @ self._transform(sway_rad, zoom))[:2]
+        transform = (to_roi @ self._transform(pose))[:2]
         size = (roi.x1 - roi.x0, roi.y1 - roi.y0)
-        cv2.warpAffine(
-            self._cutout, transform, size, dst=self._warped, flags=cv2.INTER_LINEAR,
+        return cv2.warpAffine(
+            self._cutout_in(pose), transform, size, dst=out, flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 255),
         )
+
+    def _composite_person(self, frame_bgr: np.ndarray, pose: Pose) -> None:
+        """Blend the cut-out, posed, into `frame_bgr` (in place, only her region)."""
+        self._warp_person(pose, out=self._warped)
         cv2.extractChannel(self._warped, 3, dst=self._weight)
         cv2.cvtColor(self._weight, cv2.COLOR_GRAY2BGR, dst=self._weight3)
         cv2.cvtColor(self._warped, cv2.COLOR_BGRA2BGR, dst=self._person3)
-        region = frame_bgr[roi.y0 : roi.y1, roi.x0 : roi.x1]
-        cv2.multiply(region, self._weight3, dst=region, scale=1.0 / 255.0)
-        cv2.add(region, self._person3, dst=region)
+        _blend(self._region(frame_bgr), self._weight3, self._person3)
+
+    def _region(self, frame: np.ndarray) -> np.ndarray:
+        roi = self._roi
+        return frame[roi.y0 : roi.y1, roi.x0 : roi.x1]
+
+    def truth(self, time_s: float) -> DemoTruth:
+        """The truth of the frame at `time_s`, drawn exactly as `render` draws it (new arrays
+        each call, no shared buffers: safe beside a render on another thread)."""
+        warped = self._warp_person(self._pose(time_s))
+        weight3 = cv2.cvtColor(np.ascontiguousarray(warped[..., 3]), cv2.COLOR_GRAY2BGR)
+        person3 = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
+        clean_bgr = self._background.copy()
+        _blend(self._region(clean_bgr), weight3, person3)
+        alpha_u8 = np.zeros((self.height_px, self.width_px), np.uint8)
+        self._region(alpha_u8)[:] = cv2.bitwise_not(warped[..., 3])
+        person_bgr = np.zeros_like(clean_bgr)
+        self._region(person_bgr)[:] = person3
+        return DemoTruth(alpha_u8, person_bgr, clean_bgr)
 
     def render(self, time_s: float) -> np.ndarray:
         """A new frame (a fresh array) showing the pose at `time_s`."""
@@ -255,7 +275,7 @@ class DemoRenderer:
             frame_bgr = self._still.copy()
         else:
             frame_bgr = self._background.copy()
-            self._composite_person(frame_bgr, *self._pose(time_s))
+            self._composite_person(frame_bgr, self._pose(time_s))
         self._add_noise(frame_bgr)
         return frame_bgr
 
@@ -270,12 +290,18 @@ class DemoRenderer:
                      dst=frame_bgr)
 
 
+def _blend(region_bgr: np.ndarray, weight3: np.ndarray, person3: np.ndarray) -> None:
+    """region = region * weight / 255 + person, in place: the premultiplied "over"."""
+    cv2.multiply(region_bgr, weight3, dst=region_bgr, scale=1.0 / 255.0)
+    cv2.add(region_bgr, person3, dst=region_bgr)
+
+
 class DemoSource:
     """The embedded default source: the demo person in a room, at any even size.
 
     Paced: frames arrive at `fps` by the clock (the latest wins if the consumer is slow).
     Unpaced: every read() returns the next frame at once (benchmarks, file output).
-    `static=True` keeps her still (sensor noise only).
+    `static=True` keeps her still (sensor noise only); `motion` is one of DEMO_MOTIONS.
     """
 
     def __init__(
@@ -287,7 +313,9 @@ class DemoSource:
         static: bool = False,
         seed: int = 0,
         paced: bool = True,
+        motion: str = "sway",
     ) -> None:
+        _check_motion(motion)
         if width_px < _MIN_SIZE_PX or height_px < _MIN_SIZE_PX or width_px % 2 or height_px % 2:
             raise SourceError(
                 f"The demo cannot make {width_px}x{height_px} frames: use even sizes of at "
@@ -297,7 +325,7 @@ class DemoSource:
             raise SourceError(f"The demo frame rate must be above 0, got {fps}.")
         self.name = "demo"
         self.width_px, self.height_px, self.fps = width_px, height_px, float(fps)
-        self.static, self.seed, self.paced = static, seed, paced
+        self.static, self.seed, self.paced, self.motion = static, seed, paced, motion
         self.dropped_frames = 0
         self._clock: Clock = clock or SystemClock()
         self._renderer: DemoRenderer | None = None
@@ -311,7 +339,9 @@ class DemoSource:
         """Draw the room and load the cut-out (tens of milliseconds); frame 0 is due now."""
         if self._renderer is not None:
             return
-        self._renderer = DemoRenderer(self.width_px, self.height_px, self.seed, self.static)
+        self._renderer = DemoRenderer(
+            self.width_px, self.height_px, self.seed, self.static, self.motion
+        )
         self._pacer = FramePacer(self._clock, self.fps)
         self._next_index, self.dropped_frames = 0, 0
 
@@ -348,6 +378,13 @@ class DemoSource:
         if self._renderer is None:
             raise RuntimeError("demo: call open() before person_alpha()")
         return self._renderer.person_alpha(index / self.fps)
+
+    def truth(self, index: int) -> DemoTruth:
+        """Everything the demo knows about frame `index` (see DemoTruth); safe while frames
+        are being drawn."""
+        if self._renderer is None:
+            raise RuntimeError("demo: call open() before truth()")
+        return self._renderer.truth(index / self.fps)
 
     def close(self) -> None:
         """Stop the render thread and free the scene. Idempotent."""
