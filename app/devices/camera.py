@@ -30,6 +30,8 @@ SYSFS_VIDEO_DIR_ENV = "BACKDROP_SYSFS_VIDEO_DIR"
 # A camera that delivers nothing for this long is treated as gone (unplugged, taken).
 _CAMERA_STALL_S = 5.0
 _CAMERA_RETRY_WAIT_S = 0.01
+# How often a paused reader looks whether it may read again.
+_PAUSED_POLL_S = 0.05
 # Longest a blocked camera read can hold up close(); V4L2 reads time out well before.
 _CAMERA_JOIN_TIMEOUT_S = 12.0
 
@@ -105,6 +107,7 @@ class CameraSource:
         self._capture_factory = capture_factory or _open_cv_capture
         self._check_device_node = capture_factory is None
         self._reader: _Reader | None = None
+        self._paused = threading.Event()  # set: the reader stops reading (and decoding)
         self._condition = threading.Condition()
         self._latest: Frame | None = None
         self._last_returned_index = -1
@@ -170,6 +173,10 @@ class CameraSource:
     def _run(self, capture: VideoCaptureLike, stop: threading.Event) -> None:
         """Reader thread: keep replacing the newest frame until stopped or the camera dies."""
         while not stop.is_set():
+            if self._paused.is_set():  # nobody watches: no reads, no decoding
+                stop.wait(_PAUSED_POLL_S)
+                self._last_good_s = self._clock.now_s()
+                continue
             ok, image = capture.read()
             now_s = self._clock.now_s()
             if not ok or image is None:
@@ -213,6 +220,14 @@ class CameraSource:
             assert frame is not None
             self._last_returned_index = frame.index
             return frame
+
+    def pause(self, paused: bool) -> None:
+        """Stop reading frames (the camera stays open, so resuming is instant) or go on."""
+        if paused:
+            self._paused.set()
+        else:
+            self._last_good_s = self._clock.now_s()
+            self._paused.clear()
 
     def close(self) -> None:
         """Stop and join the reader thread, then release the camera. Idempotent.

@@ -179,6 +179,14 @@ class ResilientSource:
             "picture instead and keeps trying."
         )
 
+    def pause(self, paused: bool) -> None:
+        """Pause the camera's reading (when it can); resuming starts its stall timer anew."""
+        pause = getattr(self.inner, "pause", None)
+        if pause is not None:
+            pause(paused)
+        if not paused:
+            self._last_good_s = self._clock.now_s()
+
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """A camera frame, a substitute while the camera is lost, or None on timeout."""
         if self._state == LIVE:

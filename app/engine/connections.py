@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from app.clock import Clock
+from app.devices.consumers import ConsumerWatch, watch_consumers
 from app.devices.frames import Frame, FrameSource
 from app.devices.links import LIVE, NONE, DeviceSlot, LinkStatus, close_quietly
 from app.devices.resilience import ResilientSink, ResilientSource
@@ -38,6 +39,7 @@ class Connections:
         resilient: bool,
         output_size: tuple[int, int] | None,
         remember: Callable[[str], None],
+        watch: Callable[[str], ConsumerWatch | None] = watch_consumers,
     ) -> None:
         self._clock = clock
         self._resilient = resilient
@@ -48,6 +50,8 @@ class Connections:
         self.sinks = DeviceSlot[FrameSink](self._wrap_sink(sink, resilient))
         self._recoveries_seen = 0
         self.frames_sent: int | None = None  # frames the sink accepted: a file's true count
+        self._watch_factory = watch
+        self._watch: ConsumerWatch | None = None
 
     @property
     def source(self) -> FrameSource:
@@ -77,6 +81,7 @@ class Connections:
         except BaseException:
             source.close()
             raise
+        self._watch_sink()
         return source_size
 
     @property
@@ -129,6 +134,22 @@ class Connections:
     def swap_sink(self, sink: FrameSink | None, retry: bool, opened: bool) -> None:
         """Use another sink (wrapped if it should retry), opened here if the caller did not."""
         close_quietly(self.sinks.swap(self._install_sink(sink, retry, opened)))
+        self._watch_sink()
+
+    def consumers(self) -> int | None:
+        """How many apps read the virtual camera now; None when that cannot be seen (other
+        systems, other sinks, no device yet)."""
+        if self._watch is None:
+            self._watch_sink()  # a virtual camera that opened since: watch it now
+        return None if self._watch is None else self._watch.count()
+
+    def _watch_sink(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+        device = getattr(self.sinks.device, "device", "")
+        if device:
+            self._watch = self._watch_factory(device)
 
     def follow_output_size(self, width_px: int, height_px: int) -> None:
         """The user chose another output size: the one time the sink is reopened."""
@@ -171,6 +192,9 @@ class Connections:
         share_s = None if timeout_s is None else timeout_s / 2
         self.sinks.release(share_s)
         self.sources.release(share_s)
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
 
     def _drain(self, messages: list[str]) -> None:
         while messages:

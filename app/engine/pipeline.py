@@ -16,8 +16,9 @@ from collections.abc import Callable
 import numpy as np
 
 from app.clock import Clock, SystemClock
+from app.devices.consumers import ConsumerWatch, watch_consumers
 from app.devices.frames import FrameSource
-from app.devices.links import blurred_still, close_quietly
+from app.devices.links import CARD_BGR, blurred_still, close_quietly
 from app.devices.resilience import SubstituteFrame
 from app.devices.sinks import FrameSink, crop_even
 from app.engine.connections import Connections, rate_of
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
 PREVIEW_MODES = ("output", "raw", "split")
 _KEPT_MESSAGES = 100
+# While idle, the virtual camera gets a still this often: it keeps streaming, so meeting apps
+# still list it (v4l2loopback with exclusive_caps shows it only while a producer streams).
+_IDLE_FRAME_S = 0.5
+IDLE_MESSAGE = "Idle: no app is using the camera. Backdrop wakes up when one does."
+_IDLE_CAPTION = "Backdrop - waking up..."
 # stop() waits this share of its budget for the worker, then releases what the worker is not using.
 _JOIN_SHARE = 0.6
 
@@ -57,6 +63,8 @@ class Pipeline:
         max_frames: int | None = None,
         output_size: tuple[int, int] | None = None,
         busy_ms: BusyMeter | None = None,
+        preview_visible: bool | None = None,
+        watch_consumers: Callable[[str], ConsumerWatch | None] = watch_consumers,
     ) -> None:
         """`mode` says how frames go through the segmenter and whether failing devices are
         retried (`RunMode`); `max_frames` ends the run after that many output frames.
@@ -66,6 +74,11 @@ class Pipeline:
         `settings.output.fit` says. `busy_ms` overrides the load the governor sees (tests).
         """
         self._busy_ms = busy_ms
+        # Nobody watches when no app reads the virtual camera and the preview is not seen
+        # (no window, or hidden or minimised): then Backdrop idles.
+        self._preview_visible = on_frame is not None if preview_visible is None else preview_visible
+        self._idle = False
+        self._idle_still: np.ndarray | None = None
         self.stats = PipelineStats()
         self.messages = MessageLog(_KEPT_MESSAGES)
         self._clock = clock or SystemClock()
@@ -74,7 +87,7 @@ class Pipeline:
         self._pending_settings: Settings | None = None
         self._devices = Connections(
             source, sink, clock=self._clock, resilient=mode.resilient, output_size=output_size,
-            remember=self._remember,
+            remember=self._remember, watch=watch_consumers,
         )
         self._pending_source: FrameSource | None = None
         self._pending_sink: tuple[FrameSink | None, bool, bool] | None = None
@@ -192,6 +205,15 @@ class Pipeline:
             raise ValueError(f"preview mode must be one of {', '.join(PREVIEW_MODES)}")
         self._preview_mode = mode
 
+    def set_preview_visible(self, visible: bool) -> None:
+        """Whether anyone sees the preview (the window is shown): with no app reading the
+        virtual camera either, Backdrop stops segmenting and compositing until one is."""
+        self._preview_visible = visible
+
+    @property
+    def idle(self) -> bool:
+        return self._idle
+
     def set_paused(self, paused: bool) -> None:
         """While paused the sink receives a still, blurred 'be right back' frame."""
         self._paused = paused
@@ -246,6 +268,9 @@ class Pipeline:
 
     def _step(self) -> None:
         assert self._stages is not None
+        if self._nobody_watches():
+            self._idle_step()
+            return
         started_s = time.perf_counter()
         frame, source_finished = (None, False) if self._stop.is_set() else self._devices.read()
         self._record("read", started_s)
@@ -260,6 +285,33 @@ class Pipeline:
         self.stats.frame_in(self._clock.now_s())
         for finished in self._stages.process(frame, self.stats):
             self._deliver(finished)
+
+    def _nobody_watches(self) -> bool:
+        """No app reads the virtual camera (as far as can be seen) and the preview is unseen;
+        enters and leaves the idle state, saying so."""
+        idle = not self._preview_visible and self._devices.consumers() == 0
+        if idle != self._idle:
+            self._idle = idle
+            pause = getattr(self._devices.source, "pause", None)
+            if pause is not None:
+                pause(idle)
+            if idle:
+                self.stats.set_state("idle", IDLE_MESSAGE)
+            else:
+                assert self._stages is not None
+                self._stages.reset()  # the masks from before the idle spell are stale
+                self._idle_still = None
+                self._remember("Backdrop is live again: an app is using the camera.")
+        return idle
+
+    def _idle_step(self) -> None:
+        """No reading, no segmenting: a still to the virtual camera now and then."""
+        if self._idle_still is None:
+            last = self._last_output
+            self._idle_still = (blurred_still(last, _IDLE_CAPTION) if last is not None
+                                else blurred_still(_card(*self.output_size), _IDLE_CAPTION))
+        self._send(self._idle_still)
+        self._stop.wait(_IDLE_FRAME_S)
 
     def _deliver(self, finished: Finished) -> None:
         assert self._stages is not None
@@ -368,3 +420,9 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
         split[:, half - 1:half + 1] = 255
         return split
     return finished.output_bgr
+
+
+def _card(width_px: int, height_px: int) -> np.ndarray:
+    card = np.empty((height_px, width_px, 3), np.uint8)
+    card[:] = CARD_BGR
+    return card

@@ -72,6 +72,7 @@ class EngineBridge(QObject):
         self._raw_view = False
         self._split_view = False
         self._paused = False
+        self._preview_visible = True
         self._newest: PreviewFrame | None = None
         self._signal_pending = False
         self._lock = threading.Lock()
@@ -136,6 +137,7 @@ class EngineBridge(QObject):
         if self._settings is not None:  # settings may have changed while it was starting
             pipeline.update_settings(with_default_background(self._settings))
         pipeline.set_paused(self._paused)
+        pipeline.set_preview_visible(self._preview_visible)
         pipeline.set_preview_mode(self.preview_mode)
         self.started.emit(pipeline.describe())
 
@@ -218,6 +220,13 @@ class EngineBridge(QObject):
     @property
     def preview_mode(self) -> str:
         return "raw" if self._raw_view else "split" if self._split_view else "output"
+
+    def set_preview_visible(self, visible: bool) -> None:
+        """The window is shown (or hidden in the tray, or minimised): with no app reading the
+        virtual camera either, the pipeline idles."""
+        self._preview_visible = visible
+        if self.pipeline is not None:
+            self.pipeline.set_preview_visible(visible)
 
     def set_paused(self, paused: bool) -> None:
         self._paused = paused

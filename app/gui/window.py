@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QHideEvent,
     QIcon,
     QPalette,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -236,6 +238,11 @@ class MainWindow(QMainWindow):
                             "Choose a source under Camera to start again.")
         for message in self.engine.new_messages():
             self.status.showMessage(first_line(message), 15000)  # the panel has the rest
+        idle_message = snapshot.message if snapshot and snapshot.state == "idle" else ""
+        if idle_message:
+            self.status.showMessage(first_line(idle_message), 1000)
+        if self.tray is not None:
+            self.tray.setToolTip(f"Backdrop: {idle_message}" if idle_message else "Backdrop")
         self.virtualcam.show_link(snapshot)
 
     def _on_settings_changed(self, settings: Settings) -> None:
@@ -372,6 +379,23 @@ class MainWindow(QMainWindow):
         self.store.replace("gui", split_view=on)
 
     # --- showing, hiding, closing -----------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._follow_visibility()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        super().hideEvent(event)
+        self._follow_visibility()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self._follow_visibility()
+
+    def _follow_visibility(self) -> None:
+        """Nobody sees a hidden or minimised preview: the engine may idle."""
+        self.engine.set_preview_visible(self.isVisible() and not self.isMinimized())
+
     def toggle_visible(self) -> None:
         if self.isVisible():
             self.hide()
