@@ -7,8 +7,9 @@ MediaPipe dropped, or that a newer result overtook, are dropped and counted.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -19,32 +20,58 @@ from app.devices.sinks import crop_even
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
 from app.engine.stats import PipelineStats
-from app.settings import Settings
+from app.jobs import NewestJob
+from app.settings import EffectSettings, Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
+from compositing.files import FileBackground, load_background
+from compositing.video import VideoBackground
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
+
+# Opens a background file: (path, 'image' or 'video') -> the loaded background.
+BackgroundLoader = Callable[[str, str], FileBackground]
+# Builds a segmenter for a model (the MediaPipe graph: 100 ms and more).
+SegmenterFactory = Callable[[ModelSpec], Segmenter]
+_BackgroundKey = tuple[str, str]  # (kind, path) of a file background
+_ModelKey = tuple[ModelSpec, str]  # (model, the user's choice it came from)
 
 
 class FrameStages:
     """Segment, smooth, refine and composite, with state that follows the settings.
 
     How frames reach the segmenter is the run mode's schedule (`app.engine.schedules`); this
-    object owns the segmenter, the alpha chain, the compositor and the load governor.
+    object owns the segmenter, the alpha chain, the compositor and the load governor, and the
+    two helper threads that load a new background and build a new model while frames go on
+    with the old ones (`load_background` and `new_segmenter` replace how, for tests).
     """
 
     def __init__(
-        self, settings: Settings, width_px: int, height_px: int, mode: RunMode = RunMode.LIVE
+        self, settings: Settings, width_px: int, height_px: int, mode: RunMode = RunMode.LIVE,
+        *, load_background: BackgroundLoader = load_background,
+        new_segmenter: SegmenterFactory | None = None,
     ) -> None:
         self._mode = mode
+        self._load_background = load_background
+        self._build_segmenter = new_segmenter or self._new_segmenter
+        self._backgrounds: NewestJob[_BackgroundKey, FileBackground] = NewestJob(
+            "backdrop-background", lambda key: self._load_background(key[1], key[0]),
+            lambda background: background.close(),
+        )
+        self._background_key: _BackgroundKey | None = None  # the file asked for last
+        self._models: NewestJob[_ModelKey, Segmenter] = NewestJob(
+            "backdrop-model", lambda key: self._build_segmenter(key[0]),
+            lambda segmenter: segmenter.close(),
+        )
         # Live frames come one at a time: waking OpenCV's worker threads for every small
         # operation costs more CPU than it saves (720p30: 36-40% of a core single-threaded,
         # 48-52% with OpenCV's threads). Unpaced runs keep them (-1 restores the default).
         cv2.setNumThreads(-1 if mode is RunMode.THROUGHPUT else 1)
         self._settings = settings
         self._segmenter: Segmenter | None = None
-        self._model_choice = ""
+        self._model_choice = ""  # the choice followed (its model may still be building)
+        self._segmenter_choice = ""  # the choice the running segmenter came from
         self._frame_size: tuple[int, int] = (0, 0)
         self._last_timestamp_ms = -1
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
@@ -62,29 +89,92 @@ class FrameStages:
 
     # --- settings -------------------------------------------------------------------------
     def configure(self, settings: Settings, *, strict: bool = False) -> list[str]:
-        """Apply settings; return messages for what could not be applied (raise if strict)."""
+        """Apply settings; return messages for what could not be applied (raise if strict).
+
+        A new background file or model is loaded on a helper while frames go on with the
+        current one (`strict`, at start-up, loads the background here: nothing runs yet).
+        """
         messages: list[str] = []
         self._schedule.drain()
-        effect = settings.effect
-        path = effect.video if effect.kind == "video" else effect.background
+        self._settings = settings
+        try:
+            self._configure_effect(settings.effect, settings.mask.edge_softness, strict)
+        except BackgroundError as error:
+            if strict:
+                raise
+            messages.append(f"{error} The previous background stays.")
+            self._keep_look(settings.effect, settings.mask.edge_softness)
+        self._chain.configure(settings.mask.smoothing, self._refinement())
+        if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
+            messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
+        return messages
+
+    def _configure_effect(self, effect: EffectSettings, softness: float, strict: bool) -> None:
+        """Show `effect`; a file not loaded yet starts loading and the current look stays
+        (with the new parameters) until it is ready. Raises BackgroundError."""
+        wanted = _background_file(effect)
+        current = self._compositor.background
+        if wanted is None or (current is not None and _key_of(current) == wanted):
+            self._backgrounds.cancel()
+            self._background_key = wanted
+            self._look(effect, softness, current if wanted is not None else None)
+            return
+        if wanted != self._background_key:  # a new file (not one that failed already)
+            self._background_key = wanted
+            if strict or not wanted[1]:
+                self._backgrounds.cancel()
+                background = self._load_background(wanted[1], wanted[0]) if wanted[1] else None
+                self._look(effect, softness, background)  # "needs a file" without one
+                return
+            self._backgrounds.request(wanted)
+        self._keep_look(effect, softness)
+
+    def _keep_look(self, effect: EffectSettings, softness: float) -> None:
+        """The current effect and background, with the parameters of `effect`."""
+        kind = self._compositor.config.effect
+        self._look(dataclasses.replace(effect, kind=kind), softness, self._compositor.background)
+
+    def _look(
+        self, effect: EffectSettings, softness: float, background: FileBackground | None
+    ) -> None:
         try:
             self._compositor.configure(
                 effect=effect.kind,
                 blur_strength=effect.blur,
                 color_rgb=effect.color_rgb,
-                background_path=path or None,
+                background=background,
                 light_wrap=effect.light_wrap,
-                edge_softness=settings.mask.edge_softness,
+                edge_softness=softness,
             )
-        except BackgroundError as error:
-            if strict:
-                raise
-            messages.append(f"{error} The previous background stays.")
-        self._settings = settings
-        self._chain.configure(settings.mask.smoothing, self._refinement())
-        if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
-            messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
-        return messages
+        except BaseException:
+            if background is not None and background is not self._compositor.background:
+                background.close()
+            raise
+
+    def _take_loaded(self) -> None:
+        """Swap in a background or a model a helper finished (never waits for one)."""
+        loaded = self._backgrounds.poll()
+        if loaded is not None:
+            self._install_background(loaded[1])
+        built = self._models.poll()
+        if built is not None:
+            (_spec, choice), segmenter = built
+            if isinstance(segmenter, ModelError):
+                self._model_choice = self._segmenter_choice
+                self.messages.append(f"{segmenter} Keeping the current model.")
+            elif isinstance(segmenter, Exception):
+                raise segmenter
+            else:
+                self._install(segmenter, choice)
+
+    def _install_background(self, loaded: FileBackground | Exception) -> None:
+        if isinstance(loaded, BackgroundError):
+            self.messages.append(f"{loaded} The previous background stays.")
+            return
+        if isinstance(loaded, Exception):
+            raise loaded
+        self._schedule.drain()  # the compositor may be busy on the compositing thread
+        self._look(self._settings.effect, self._settings.mask.edge_softness, loaded)
 
     def _refinement(self) -> str:
         cap = self._degradation.refinement_cap
@@ -92,20 +182,35 @@ class FrameStages:
         return cap if cap is not None and wanted == "best" else wanted
 
     def _switch_model(self, choice: str, width_px: int, height_px: int) -> list[str]:
+        """Follow the model `choice`: built on a helper while the current model segments on,
+        or here at start-up, when there is nothing to keep running."""
         try:
             spec = resolve_model(choice, width_px, height_px)
-            if self._degradation.force_landscape and choice in ("auto", "general"):
-                spec = LANDSCAPE
-            segmenter = self._new_segmenter(spec)
         except ModelError as error:
             if self._segmenter is not None:
                 return [f"{error} Keeping the current model."]
-            fallback = resolve_model("auto", width_px, height_px)
-            segmenter = self._new_segmenter(fallback)
-            self._install(segmenter, choice)
-            return [f"{error} Using the bundled model instead."]
-        self._install(segmenter, choice)
+            return self._start_fallback(error, choice, width_px, height_px)
+        if self._degradation.force_landscape and choice in ("auto", "general"):
+            spec = LANDSCAPE
+        self._model_choice = choice
+        if self._segmenter is None:
+            try:
+                self._install(self._build_segmenter(spec), choice)
+            except ModelError as error:
+                return self._start_fallback(error, choice, width_px, height_px)
+        elif spec == self._segmenter.spec:
+            self._models.cancel()
+            self._segmenter_choice = choice
+        else:
+            self._models.request((spec, choice))
         return []
+
+    def _start_fallback(
+        self, error: ModelError, choice: str, width_px: int, height_px: int
+    ) -> list[str]:
+        fallback = resolve_model("auto", width_px, height_px)
+        self._install(self._build_segmenter(fallback), choice)
+        return [f"{error} Using the bundled model instead."]
 
     def _new_segmenter(self, spec: ModelSpec) -> Segmenter:
         if self._mode is RunMode.EVERY_FRAME:
@@ -117,7 +222,7 @@ class FrameStages:
         if self._segmenter is not None:
             self._segmenter.close()
         self._segmenter = segmenter
-        self._model_choice = choice
+        self._model_choice = self._segmenter_choice = choice
         self._forget()
 
     def reset(self) -> None:
@@ -142,6 +247,7 @@ class FrameStages:
     def process(self, frame: Frame, stats: PipelineStats) -> Iterator[Finished]:
         """Feed one frame; yield each frame now complete."""
         started_s = time.perf_counter()
+        self._take_loaded()
         prepared = self._prepare(frame)
         stats.stage("prepare", _ms_since(started_s))
         assert self._segmenter is not None
@@ -212,7 +318,7 @@ class FrameStages:
         )
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha)
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, pending.captured_s)
         while self._compositor.messages:  # a background that broke or recovered while in use
             self.messages.append(self._compositor.messages.pop(0))
         stats.stage("composite", _ms_since(started_s))
@@ -238,11 +344,27 @@ class FrameStages:
         self._pause_cache = None
 
     def close(self) -> None:
+        """Join the helpers (what they were building is discarded), then release the rest."""
+        self._backgrounds.close()
+        self._models.close()
         self._schedule.close()
         self._compositor.close()
         if self._segmenter is not None:
             self._segmenter.close()
             self._segmenter = None
+
+
+def _background_file(effect: EffectSettings) -> _BackgroundKey | None:
+    """(kind, path) of the file `effect` shows, or None for an effect without one."""
+    if effect.kind == "image":
+        return "image", effect.background
+    if effect.kind == "video":
+        return "video", effect.video
+    return None
+
+
+def _key_of(background: FileBackground) -> _BackgroundKey:
+    return ("video" if isinstance(background, VideoBackground) else "image"), background.path
 
 
 def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
