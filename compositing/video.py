@@ -117,6 +117,7 @@ class VideoBackground:
         self._last_at_s: float | None = None  # the frame thread's side: its last call,
         self._origin_s = 0.0  # the time play position 0 was (or would have been) shown,
         self._step_s = 0.0  # and the usual time between two calls
+        self._shown = self._frames[0]  # the frame the last call returned
         self._position_s = 0.0  # where the last frame() call was on the play timeline
         self._wanted_s = 0.0  # where a frame() call is expected next (decode up to there)
         self._size: tuple[int, int] | None = None
@@ -144,13 +145,15 @@ class VideoBackground:
             current = self._frames[0]
             self._condition.notify_all()
         self._start()
-        if current.frame_bgr.shape[:2] == (height_px, width_px):
-            return current.frame_bgr
-        fitted = read_only(cover_fit(current.frame_bgr, width_px, height_px))
-        with self._condition:  # repeats of this frame need not be fitted again
-            if self._frames and self._frames[0] is current:
-                self._frames[0] = _Decoded(current.play_s, fitted)
-        return fitted
+        if current.frame_bgr.shape[:2] != (height_px, width_px):
+            fitted = _Decoded(current.play_s,
+                              read_only(cover_fit(current.frame_bgr, width_px, height_px)))
+            with self._condition:  # repeats of this frame need not be fitted again
+                if self._frames[0] is current:
+                    self._frames[0] = fitted
+            current = fitted
+        self._shown = current
+        return current.frame_bgr
 
     def wait_until_decoded(self, at_s: float, timeout_s: float) -> bool:
         """Wait until the frame due at `at_s` is decoded (or the file is failing); for tests
@@ -297,8 +300,7 @@ class VideoBackground:
         """Stop and join the decoder; frame() keeps returning the last frame afterwards."""
         with self._condition:
             self._closed = True
-            while len(self._frames) > 1:  # frames decoded ahead are never shown now
-                self._frames.pop()
+            self._frames = deque([self._shown])  # from now on, only the frame shown last
             self._condition.notify_all()
         if self._thread is not None:
             self._thread.join()

@@ -19,6 +19,7 @@ from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
 from app.settings import Settings
 from compositing.files import FileBackground, load_background
+from compositing.video import VideoBackground
 from segmentation.models import GENERAL, LANDSCAPE, ModelError, ModelSpec
 from segmentation.segmenter import LiveSegmenter
 
@@ -187,6 +188,39 @@ def test_a_file_that_fails_to_load_keeps_the_previous_background_and_says_so(
                       "the message came")
     assert feeder.stages.messages[-1].endswith("The previous background stays.")
     assert all(_corner_is(frame, RED_BGR) for frame in feeder.feed(3))
+
+
+def test_a_video_background_plays_at_its_own_rate_behind_a_15_fps_camera(
+    opened: list[FrameStages], tmp_path: Path
+) -> None:
+    clip = tmp_path / "numbered.mp4"  # 30 fps; frame i is grey level 30 * i
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (64, 48))
+    for index in range(8):
+        writer.write(np.full((48, 64, 3), index * 30, np.uint8))
+    writer.release()
+    videos: list[FileBackground] = []
+
+    def keep(path: str, kind: str) -> FileBackground:
+        videos.append(load_background(path, kind))
+        return videos[-1]
+
+    feeder = _open(opened, _settings(kind="video", video=str(clip), light_wrap=0.0),
+                   load_background=keep)
+    (video,) = videos
+    assert isinstance(video, VideoBackground)
+    shown: list[tuple[int, int]] = []  # (camera frame index, background frame index)
+    for camera_index in range(12):  # a 15 fps camera: one frame every 1/15 s
+        image_bgr = np.full((HEIGHT_PX, WIDTH_PX, 3), 128, np.uint8)
+        captured_s = 100.0 + camera_index / 15.0
+        assert video.wait_until_decoded(captured_s, timeout_s=10.0)  # never race the decoder
+        for finished in feeder.stages.process(Frame(image_bgr, captured_s, camera_index),
+                                              feeder.stats):
+            level = float(finished.output_bgr[:24, :24].mean())
+            shown.append((round((finished.captured_s - 100.0) * 15), round(level / 30)))
+    assert len(shown) >= 6, "MediaPipe returned masks for most frames"
+    first_camera, first_shown = shown[0]
+    for camera_index, background_index in shown:  # two background frames per camera frame
+        assert background_index == (first_shown + 2 * (camera_index - first_camera)) % 8
 
 
 class GatedModels:

@@ -7,7 +7,6 @@ MediaPipe dropped, or that a newer result overtook, are dropped and counted.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,24 +16,21 @@ import numpy as np
 from app.devices.frames import Frame
 from app.devices.links import blurred_still
 from app.devices.sinks import crop_even
+from app.engine.backgrounds import BackgroundLoader, EffectSwitch
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
 from app.engine.stats import PipelineStats
 from app.jobs import NewestJob
-from app.settings import EffectSettings, Settings
+from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
-from compositing.files import FileBackground, load_background
-from compositing.video import VideoBackground
+from compositing.files import load_background
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
 
-# Opens a background file: (path, 'image' or 'video') -> the loaded background.
-BackgroundLoader = Callable[[str, str], FileBackground]
 # Builds a segmenter for a model (the MediaPipe graph: 100 ms and more).
 SegmenterFactory = Callable[[ModelSpec], Segmenter]
-_BackgroundKey = tuple[str, str]  # (kind, path) of a file background
 _ModelKey = tuple[ModelSpec, str]  # (model, the user's choice it came from)
 
 
@@ -53,13 +49,7 @@ class FrameStages:
         new_segmenter: SegmenterFactory | None = None,
     ) -> None:
         self._mode = mode
-        self._load_background = load_background
         self._build_segmenter = new_segmenter or self._new_segmenter
-        self._backgrounds: NewestJob[_BackgroundKey, FileBackground] = NewestJob(
-            "backdrop-background", lambda key: self._load_background(key[1], key[0]),
-            lambda background: background.close(),
-        )
-        self._background_key: _BackgroundKey | None = None  # the file asked for last
         self._models: NewestJob[_ModelKey, Segmenter] = NewestJob(
             "backdrop-model", lambda key: self._build_segmenter(key[0]),
             lambda segmenter: segmenter.close(),
@@ -76,6 +66,7 @@ class FrameStages:
         self._last_timestamp_ms = -1
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
+        self._effects = EffectSwitch(self._compositor, load_background)
         self.messages: list[str] = []
         self._pause_cache: tuple[int, np.ndarray] | None = None
         self._schedule = make_schedule(mode, self._finish, self._may_carry)
@@ -98,64 +89,19 @@ class FrameStages:
         self._schedule.drain()
         self._settings = settings
         try:
-            self._configure_effect(settings.effect, settings.mask.edge_softness, strict)
+            self._effects.configure(settings.effect, settings.mask.edge_softness, now=strict)
         except BackgroundError as error:
             if strict:
                 raise
             messages.append(f"{error} The previous background stays.")
-            self._keep_look(settings.effect, settings.mask.edge_softness)
         self._chain.configure(settings.mask.smoothing, self._refinement())
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
         return messages
 
-    def _configure_effect(self, effect: EffectSettings, softness: float, strict: bool) -> None:
-        """Show `effect`; a file not loaded yet starts loading and the current look stays
-        (with the new parameters) until it is ready. Raises BackgroundError."""
-        wanted = _background_file(effect)
-        current = self._compositor.background
-        if wanted is None or (current is not None and _key_of(current) == wanted):
-            self._backgrounds.cancel()
-            self._background_key = wanted
-            self._look(effect, softness, current if wanted is not None else None)
-            return
-        if wanted != self._background_key:  # a new file (not one that failed already)
-            self._background_key = wanted
-            if strict or not wanted[1]:
-                self._backgrounds.cancel()
-                background = self._load_background(wanted[1], wanted[0]) if wanted[1] else None
-                self._look(effect, softness, background)  # "needs a file" without one
-                return
-            self._backgrounds.request(wanted)
-        self._keep_look(effect, softness)
-
-    def _keep_look(self, effect: EffectSettings, softness: float) -> None:
-        """The current effect and background, with the parameters of `effect`."""
-        kind = self._compositor.config.effect
-        self._look(dataclasses.replace(effect, kind=kind), softness, self._compositor.background)
-
-    def _look(
-        self, effect: EffectSettings, softness: float, background: FileBackground | None
-    ) -> None:
-        try:
-            self._compositor.configure(
-                effect=effect.kind,
-                blur_strength=effect.blur,
-                color_rgb=effect.color_rgb,
-                background=background,
-                light_wrap=effect.light_wrap,
-                edge_softness=softness,
-            )
-        except BaseException:
-            if background is not None and background is not self._compositor.background:
-                background.close()
-            raise
-
     def _take_loaded(self) -> None:
         """Swap in a background or a model a helper finished (never waits for one)."""
-        loaded = self._backgrounds.poll()
-        if loaded is not None:
-            self._install_background(loaded[1])
+        self.messages.extend(self._effects.take_loaded(self._schedule.drain))
         built = self._models.poll()
         if built is not None:
             (_spec, choice), segmenter = built
@@ -166,15 +112,6 @@ class FrameStages:
                 raise segmenter
             else:
                 self._install(segmenter, choice)
-
-    def _install_background(self, loaded: FileBackground | Exception) -> None:
-        if isinstance(loaded, BackgroundError):
-            self.messages.append(f"{loaded} The previous background stays.")
-            return
-        if isinstance(loaded, Exception):
-            raise loaded
-        self._schedule.drain()  # the compositor may be busy on the compositing thread
-        self._look(self._settings.effect, self._settings.mask.edge_softness, loaded)
 
     def _refinement(self) -> str:
         cap = self._degradation.refinement_cap
@@ -345,26 +282,13 @@ class FrameStages:
 
     def close(self) -> None:
         """Join the helpers (what they were building is discarded), then release the rest."""
-        self._backgrounds.close()
+        self._effects.close()
         self._models.close()
         self._schedule.close()
         self._compositor.close()
         if self._segmenter is not None:
             self._segmenter.close()
             self._segmenter = None
-
-
-def _background_file(effect: EffectSettings) -> _BackgroundKey | None:
-    """(kind, path) of the file `effect` shows, or None for an effect without one."""
-    if effect.kind == "image":
-        return "image", effect.background
-    if effect.kind == "video":
-        return "video", effect.video
-    return None
-
-
-def _key_of(background: FileBackground) -> _BackgroundKey:
-    return ("video" if isinstance(background, VideoBackground) else "image"), background.path
 
 
 def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
