@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from app.devices.frames import Frame
+from app.engine.schedules import RunMode
 from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
 from app.settings import Settings
@@ -159,6 +160,21 @@ def test_the_newest_choice_wins_and_a_superseded_load_never_shows(
     assert not any(_corner_is(frame, BLUE_BGR) for frame in feeder.outputs)
 
 
+def test_switching_from_colour_to_an_image_keeps_the_colour_until_the_image_is_ready(
+    files: dict[str, str], opened: list[FrameStages]
+) -> None:
+    loader = GatedLoader()
+    loader.slow.add(files["blue"])
+    settings = _settings(kind="color", color_rgb=GREEN_BGR[::-1], light_wrap=0.0)
+    feeder = _open(opened, settings, load_background=loader)
+    assert _corner_is(feeder.feed(2)[-1], GREEN_BGR)
+    feeder.stages.configure(dataclasses.replace(settings, effect=dataclasses.replace(
+        settings.effect, kind="image", background=files["blue"])))
+    assert all(_corner_is(frame, GREEN_BGR) for frame in feeder.feed(4))
+    loader.gate.set()
+    feeder.feed_until(lambda: _corner_is(feeder.outputs[-1], BLUE_BGR), "the image shows")
+
+
 def test_settings_that_keep_the_file_do_not_load_it_again(
     files: dict[str, str], opened: list[FrameStages]
 ) -> None:
@@ -190,9 +206,16 @@ def test_a_file_that_fails_to_load_keeps_the_previous_background_and_says_so(
     assert all(_corner_is(frame, RED_BGR) for frame in feeder.feed(3))
 
 
-def test_a_video_background_plays_at_its_own_rate_behind_a_15_fps_camera(
-    opened: list[FrameStages], tmp_path: Path
+@pytest.mark.parametrize(
+    ("mode", "captured_every_s"),
+    [(RunMode.LIVE, 1 / 15), (RunMode.EVERY_FRAME, 0.001)],
+    ids=["live-15fps-camera", "file-15fps-processed-fast"],
+)
+def test_a_video_background_plays_at_its_own_rate_on_a_15_fps_output(
+    opened: list[FrameStages], tmp_path: Path, mode: RunMode, captured_every_s: float
 ) -> None:
+    """Live, the background follows the camera frames' time; a file processed faster than
+    real time follows the output's own 15 fps timeline. Either way: two 30 fps frames a frame."""
     clip = tmp_path / "numbered.mp4"  # 30 fps; frame i is grey level 30 * i
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (64, 48))
     for index in range(8):
@@ -204,22 +227,25 @@ def test_a_video_background_plays_at_its_own_rate_behind_a_15_fps_camera(
         videos.append(load_background(path, kind))
         return videos[-1]
 
-    feeder = _open(opened, _settings(kind="video", video=str(clip), light_wrap=0.0),
-                   load_background=keep)
+    settings = _settings(kind="video", video=str(clip), light_wrap=0.0)
+    stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, mode, load_background=keep,
+                         output_fps=15.0)
+    opened.append(stages)
     (video,) = videos
     assert isinstance(video, VideoBackground)
     shown: list[tuple[int, int]] = []  # (camera frame index, background frame index)
-    for camera_index in range(12):  # a 15 fps camera: one frame every 1/15 s
+    for camera_index in range(12):
         image_bgr = np.full((HEIGHT_PX, WIDTH_PX, 3), 128, np.uint8)
-        captured_s = 100.0 + camera_index / 15.0
-        assert video.wait_until_decoded(captured_s, timeout_s=10.0)  # never race the decoder
-        for finished in feeder.stages.process(Frame(image_bgr, captured_s, camera_index),
-                                              feeder.stats):
-            level = float(finished.output_bgr[:24, :24].mean())
-            shown.append((round((finished.captured_s - 100.0) * 15), round(level / 30)))
+        frame = Frame(image_bgr, 100.0 + camera_index * captured_every_s, camera_index)
+        # Never race the decoder: first wait for the frame due at the time the stages use.
+        due_s = frame.captured_s if mode is RunMode.LIVE else camera_index / 15.0
+        assert video.wait_until_decoded(due_s, timeout_s=10.0)
+        for finished in stages.process(frame, PipelineStats()):
+            camera_shown = round((finished.captured_s - 100.0) / captured_every_s)
+            shown.append((camera_shown, round(float(finished.output_bgr[:24, :24].mean()) / 30)))
     assert len(shown) >= 6, "MediaPipe returned masks for most frames"
     first_camera, first_shown = shown[0]
-    for camera_index, background_index in shown:  # two background frames per camera frame
+    for camera_index, background_index in shown:  # two background frames per output frame
         assert background_index == (first_shown + 2 * (camera_index - first_camera)) % 8
 
 

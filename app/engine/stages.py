@@ -41,14 +41,17 @@ class FrameStages:
     object owns the segmenter, the alpha chain, the compositor and the load governor, and the
     two helper threads that load a new background and build a new model while frames go on
     with the old ones (`load_background` and `new_segmenter` replace how, for tests).
+    `output_fps` is the rate of an unpaced run's output (default: the settings' source rate).
     """
 
     def __init__(
         self, settings: Settings, width_px: int, height_px: int, mode: RunMode = RunMode.LIVE,
         *, load_background: BackgroundLoader = load_background,
-        new_segmenter: SegmenterFactory | None = None,
+        new_segmenter: SegmenterFactory | None = None, output_fps: float | None = None,
     ) -> None:
         self._mode = mode
+        self._output_fps = float(output_fps or settings.source.fps)  # unpaced runs' timeline
+        self._frames_composited = 0
         self._build_segmenter = new_segmenter or self._new_segmenter
         self._models: NewestJob[_ModelKey, Segmenter] = NewestJob(
             "backdrop-model", lambda key: self._build_segmenter(key[0]),
@@ -255,11 +258,19 @@ class FrameStages:
         )
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, pending.captured_s)
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
         while self._compositor.messages:  # a background that broke or recovered while in use
             self.messages.append(self._compositor.messages.pop(0))
         stats.stage("composite", _ms_since(started_s))
         return output_bgr
+
+    def _output_time_s(self, pending: Prepared) -> float:
+        """The time a video background plays by: a live frame's capture time; for unpaced
+        runs (files, benchmarks) the output's own timeline, one frame per 1/fps."""
+        if self._mode is RunMode.LIVE:
+            return pending.captured_s
+        self._frames_composited += 1
+        return (self._frames_composited - 1) / self._output_fps
 
     def _ensure_segmenter(self, frame_bgr: np.ndarray) -> None:
         height_px, width_px = frame_bgr.shape[:2]
