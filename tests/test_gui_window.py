@@ -145,6 +145,26 @@ def test_choosing_a_background_checks_it_off_the_qt_thread_and_the_window_keeps_
     assert checked_on and threading.main_thread().name not in checked_on
 
 
+def test_an_effect_chosen_while_a_background_is_checked_wins(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+
+    def slow_load(path: str) -> FileBackground:
+        assert gate.wait(20.0), "the test never opened the gate"
+        return load_background(path)
+
+    monkeypatch.setattr(app.gui.effects, "load_background", slow_load)
+    window = open_window()
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.gallery.buttons[str(bundled_backgrounds()[2])],
+                     Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.effect_section.effect_buttons["none"], Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.effects.checker.checked):
+        gate.set()
+    assert window.store.settings.effect.kind == "none"
+
+
 def test_a_file_that_is_not_an_image_is_refused_and_the_background_stays(
     qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
 ) -> None:

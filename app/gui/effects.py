@@ -75,6 +75,10 @@ class BackgroundChecker(QObject):
         self._executor.submit(lambda: self.checked.emit(token, _check_all(paths)))
         return token
 
+    def supersede(self) -> None:
+        """The user chose something else: no answer on its way is the newest any more."""
+        self.latest_token += 1
+
     def close(self) -> None:
         """Finish the check in progress (its answer is ignored), drop the rest, join."""
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -104,8 +108,8 @@ class EffectChooser:
         self._store = store
         self._gallery = gallery
         self._show_error = show_error
-        self._checker = BackgroundChecker(parent)
-        self._checker.checked.connect(self._on_checked, Qt.ConnectionType.QueuedConnection)
+        self.checker = BackgroundChecker(parent)
+        self.checker.checked.connect(self._on_checked, Qt.ConnectionType.QueuedConnection)
         self._adding: set[int] = set()  # tokens of checks for files being added
         self._closed = False
         self._last_effect = store.settings.effect.kind if store.settings.effect.kind != "none" \
@@ -123,7 +127,9 @@ class EffectChooser:
 
     # --- effects ----------------------------------------------------------------------------
     def set_effect(self, kind: str) -> bool:
-        """Switch to `kind`; image and video use the last (or first available) file."""
+        """Switch to `kind`; image and video use the last (or first available) file. A
+        background still being checked is not switched to afterwards."""
+        self.checker.supersede()
         effect = self._store.settings.effect
         changes: dict[str, object] = {"kind": kind}
         if kind == "image" and (not effect.background or is_video(effect.background)):
@@ -154,17 +160,17 @@ class EffectChooser:
     def choose_background(self, path: str) -> None:
         """Use `path` as the background once it is checked; if it cannot be read, say why and
         keep the current one."""
-        self._checker.check([path])
+        self.checker.check([path])
 
     def add_backgrounds(self, paths: Iterable[str]) -> None:
         """Check, remember and show the readable files, then use the last one."""
         resolved = [str(Path(path).expanduser().resolve()) for path in paths]
-        self._adding.add(self._checker.check(resolved))
+        self._adding.add(self.checker.check(resolved))
 
     def _on_checked(self, token: int, results: list[CheckResult]) -> None:
         if self._closed:
             return
-        newest = token == self._checker.latest_token
+        newest = token == self.checker.latest_token
         readable: list[tuple[str, str]] = []
         for path, kind, problem in results:
             if kind is None:
@@ -219,4 +225,4 @@ class EffectChooser:
     def close(self) -> None:
         """Join the checking thread; answers still on their way are ignored."""
         self._closed = True
-        self._checker.close()
+        self.checker.close()
