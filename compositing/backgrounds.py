@@ -1,4 +1,5 @@
-"""Replacement backgrounds: still images, a solid colour, looping videos; all cover-fitted."""
+"""Replacement backgrounds: still images and a solid colour, cover-fitted; the shared helpers
+the video background (`compositing.video`) uses too."""
 
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ MAX_DECODED_PIXELS = 100_000_000
 _JPEG_SOI = b"\xff\xd8"
 _JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_STANDALONE_MARKERS = frozenset(range(0xD0, 0xDA)) | {0x01}
-# A video background that cannot be read any more is tried again every this many frames.
-_VIDEO_RETRY_FRAMES = 150
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".mpg"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CACHED_SIZES = 4
 _IMAGE_HINT = "Choose a PNG or JPEG."
-_VIDEO_HINT = "Choose an MP4, MOV, MKV, WEBM or AVI video."
+VIDEO_HINT = "Choose an MP4, MOV, MKV, WEBM or AVI video."
 
 
 class BackgroundError(Exception):
@@ -48,7 +47,7 @@ def cover_fit(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarra
     return cv2.resize(cropped, (width_px, height_px), interpolation=interpolation)
 
 
-def _read_only(image: np.ndarray) -> np.ndarray:
+def read_only(image: np.ndarray) -> np.ndarray:
     """Mark a cached array read-only so no caller can change what later frames get."""
     image.flags.writeable = False
     return image
@@ -67,7 +66,7 @@ class _SizeCache:
         return frame
 
     def put(self, size: tuple[int, int], frame: np.ndarray) -> np.ndarray:
-        self._frames[size] = _read_only(frame)
+        self._frames[size] = read_only(frame)
         while len(self._frames) > _CACHED_SIZES:
             self._frames.popitem(last=False)
         return frame
@@ -90,7 +89,7 @@ def _read_file_bytes(path: str, kind: str, hint: str) -> np.ndarray:
     return data
 
 
-def _to_bgr_u8(image: np.ndarray) -> np.ndarray:
+def to_bgr_u8(image: np.ndarray) -> np.ndarray:
     """Convert a decoded image of any depth and channel count to uint8 BGR."""
     if image.dtype == np.uint16:  # 16-bit PNG
         image = (image >> 8).astype(np.uint8)
@@ -162,7 +161,7 @@ def decode_image(data: np.ndarray) -> np.ndarray | None:
         decoded = cv2.imdecode(data, _REDUCED_COLOR[reduction])  # applies EXIF orientation
     if decoded is None or decoded.size == 0:
         return None
-    return _to_bgr_u8(decoded)
+    return to_bgr_u8(decoded)
 
 
 class BackgroundTooLarge(Exception):
@@ -205,7 +204,7 @@ class ImageBackground:
                 f"cannot read background image '{self.path}': not an image file "
                 f"(or it is corrupt). {_IMAGE_HINT}"
             )
-        self._image_bgr = _read_only(np.ascontiguousarray(_limit_size(image_bgr)))
+        self._image_bgr = read_only(np.ascontiguousarray(_limit_size(image_bgr)))
         self._cache = _SizeCache()
 
     @property
@@ -213,8 +212,8 @@ class ImageBackground:
         """(width_px, height_px) of the decoded image after the size limit."""
         return self._image_bgr.shape[1], self._image_bgr.shape[0]
 
-    def frame(self, width_px: int, height_px: int) -> np.ndarray:
-        """The background at this size (read-only; the same array every call)."""
+    def frame(self, width_px: int, height_px: int, at_s: float = 0.0) -> np.ndarray:
+        """The background at this size (read-only; the same array every call, at any time)."""
         cached = self._cache.get((width_px, height_px))
         if cached is not None:
             return cached
@@ -235,8 +234,8 @@ class ColorBackground:
         self.rgb = (int(rgb[0]), int(rgb[1]), int(rgb[2]))
         self._cache = _SizeCache()
 
-    def frame(self, width_px: int, height_px: int) -> np.ndarray:
-        """A read-only frame of the colour at this size."""
+    def frame(self, width_px: int, height_px: int, at_s: float = 0.0) -> np.ndarray:
+        """A read-only frame of the colour at this size (at any time)."""
         cached = self._cache.get((width_px, height_px))
         if cached is not None:
             return cached
@@ -247,127 +246,3 @@ class ColorBackground:
 
     def close(self) -> None:
         """Nothing to release; present so every background can be closed alike."""
-
-
-class VideoBackground:
-    """A video file played one frame per call, rewinding at the end so it loops forever.
-
-    If the file goes bad while in use (deleted, truncated, overwritten), frame() keeps
-    returning the last good frame, `problem` says why, and the file is tried again now and then.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = str(path)
-        if not os.path.exists(self.path):
-            raise BackgroundError(f"cannot read background video '{self.path}': file not found.")
-        if os.path.isdir(self.path):
-            raise BackgroundError(
-                f"cannot read background video '{self.path}': it is a folder. {_VIDEO_HINT}"
-            )
-        self._capture = cv2.VideoCapture(self.path)
-        decoded = self._read()
-        if decoded is None:
-            self._capture.release()
-            raise BackgroundError(
-                f"cannot read background video '{self.path}': it has no frames that can be "
-                f"decoded (it may not be a video, or it is corrupt). {_VIDEO_HINT}"
-            )
-        self._last_bgr = decoded
-        self._pending_bgr: np.ndarray | None = decoded
-        self.problem: str | None = None
-        self._frames_until_retry = 0
-        self._closed = False
-
-    def _read(self) -> np.ndarray | None:
-        """Decode the next frame as uint8 BGR, or None at the end of the file."""
-        if not self._capture.isOpened():
-            return None
-        try:
-            ok, decoded = self._capture.read()
-        except cv2.error:
-            return None
-        if not ok or decoded is None or decoded.size == 0:
-            return None
-        return _to_bgr_u8(decoded)
-
-    def _restart(self) -> np.ndarray | None:
-        """The first frame again: rewind, or reopen the file (some containers cannot seek)."""
-        self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        decoded = self._read()
-        if decoded is None:
-            self._capture.release()
-            self._capture = cv2.VideoCapture(self.path)
-            decoded = self._read()
-        return decoded
-
-    def _next_bgr(self) -> np.ndarray:
-        """The next frame, looping; the last good frame while the file cannot be read."""
-        if self._pending_bgr is not None:
-            first_bgr, self._pending_bgr = self._pending_bgr, None
-            return first_bgr
-        if self._closed:
-            return self._last_bgr
-        if self.problem is not None:
-            self._frames_until_retry -= 1
-            if self._frames_until_retry > 0:
-                return self._last_bgr
-        decoded = self._read() if self.problem is None else None
-        if decoded is None:
-            decoded = self._restart()
-        if decoded is None:
-            self.problem = (
-                f"background video '{self.path}' cannot be read any more ({_why(self.path)}); "
-                "Backdrop keeps its last frame and tries the file again every few seconds."
-            )
-            self._frames_until_retry = _VIDEO_RETRY_FRAMES
-            return self._last_bgr
-        self.problem = None
-        self._last_bgr = decoded
-        return decoded
-
-    def frame(self, width_px: int, height_px: int) -> np.ndarray:
-        """The next video frame, cover-fitted to this size (a new array each call)."""
-        return cover_fit(self._next_bgr(), width_px, height_px)
-
-    def close(self) -> None:
-        """Release the decoder; frame() keeps returning the last frame afterwards."""
-        self._closed = True
-        self._capture.release()
-
-
-def _why(path: str) -> str:
-    """A short reason a file that used to work cannot be read now."""
-    if not os.path.exists(path):
-        return "the file was deleted or moved"
-    if os.path.getsize(path) == 0:
-        return "the file is empty now"
-    return "the file is damaged or was replaced by something that is not a video"
-
-
-Background = ImageBackground | ColorBackground | VideoBackground
-
-_IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".webp", ".tif", ".tiff"})
-# Files bigger than this are not tried as images (a long video would be read into memory whole).
-_MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
-
-
-def load_background(path: str) -> ImageBackground | VideoBackground:
-    """Open path as an image or a video, choosing by extension and then by content."""
-    path = str(path)
-    extension = os.path.splitext(path)[1].lower()
-    if extension in VIDEO_EXTENSIONS:
-        return VideoBackground(path)
-    if extension in _IMAGE_EXTENSIONS or not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return ImageBackground(path)  # raises with the precise reason if it cannot be read
-    if os.path.getsize(path) <= _MAX_IMAGE_FILE_BYTES:
-        try:
-            return ImageBackground(path)
-        except BackgroundError:
-            pass
-    try:
-        return VideoBackground(path)
-    except BackgroundError:
-        raise BackgroundError(
-            f"cannot read background '{path}': it is neither an image nor a video that can be "
-            "decoded. Choose a PNG or JPEG image, or an MP4 video."
-        ) from None

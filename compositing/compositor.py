@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from compositing.alpha import soft_alpha
-from compositing.backgrounds import (
-    Background,
-    BackgroundError,
-    ColorBackground,
-    ImageBackground,
-    VideoBackground,
-)
+from compositing.backgrounds import BackgroundError, ColorBackground
 from compositing.blend import Blender, ByteBlender, alpha_bytes, check_alpha
 from compositing.blur import BackgroundBlur
+from compositing.files import Background, FileBackground
 from compositing.lightwrap import LightWrap
+from compositing.video import VideoBackground
 
 EFFECTS = ("none", "blur", "image", "color", "video")
 
@@ -66,58 +63,64 @@ class Compositor:
         """The configuration in force."""
         return self._config
 
+    @property
+    def background(self) -> FileBackground | None:
+        """The image or video in use (None for the other effects)."""
+        current = self._background
+        return None if current is None or isinstance(current, ColorBackground) else current
+
     def configure(
         self,
         effect: str,
         blur_strength: int = 50,
         color_rgb: tuple[int, int, int] = (0, 177, 64),
-        background_path: str | None = None,
+        background: FileBackground | None = None,
         light_wrap: float = 0.0,
         edge_softness: float = 0.5,
     ) -> None:
-        """Switch effect and parameters; all or nothing.
+        """Switch effect and parameters; all or nothing, and it never reads a file.
 
-        Raises ValueError for out-of-range values and BackgroundError when a background cannot be
-        loaded; either way the previous configuration and background stay in force.
+        The image and video effects take a loaded `background` (`compositing.files`), which
+        the compositor then owns and closes when it is replaced. Raises ValueError for
+        out-of-range values and BackgroundError for a file effect without a file; either way
+        the previous configuration and background stay in force (and the caller keeps
+        `background`).
         """
         red, green, blue = color_rgb
+        path = background.path if background is not None else None
         config = CompositorConfig(
-            effect, blur_strength, (red, green, blue), background_path, light_wrap, edge_softness
+            effect, blur_strength, (red, green, blue), path, light_wrap, edge_softness
         )
-        background = self._background_for(config)
-        if background is not self._background and self._background is not None:
+        if config.effect in ("image", "video") and background is None:
+            raise BackgroundError(f"the {config.effect} effect needs a file: choose one first.")
+        if config.effect not in ("image", "video") and background is not None:
+            raise ValueError(f"the {config.effect} effect takes no background file")
+        chosen = background if background is not None else self._plain_background(config)
+        if chosen is not self._background and self._background is not None:
             self._background.close()
             self._reported_problem = None
-        self._background = background
+        self._background = chosen
         self._config = config
 
-    def _background_for(self, config: CompositorConfig) -> Background | None:
-        """The background config needs: the current one when unchanged, else a newly loaded one."""
-        current = self._background
-        if config.effect == "color":
-            if isinstance(current, ColorBackground) and current.rgb == config.color_rgb:
-                return current  # keeps its cached plate (and the light wrap's)
-            return ColorBackground(config.color_rgb)
-        if config.effect not in ("image", "video"):
+    def _plain_background(self, config: CompositorConfig) -> ColorBackground | None:
+        """The colour plate for the colour effect (the current one while the colour stays)."""
+        if config.effect != "color":
             return None
-        path = config.background_path
-        if not path:
-            raise BackgroundError(f"the {config.effect} effect needs a file: choose one first.")
-        if config.effect == "image":
-            if isinstance(current, ImageBackground) and current.path == path:
-                return current
-            return ImageBackground(path)
-        if isinstance(current, VideoBackground) and current.path == path:
-            return current
-        return VideoBackground(path)
+        current = self._background
+        if isinstance(current, ColorBackground) and current.rgb == config.color_rgb:
+            return current  # keeps its cached plate (and the light wrap's)
+        return ColorBackground(config.color_rgb)
 
     def soft_alpha(self, mask_lowres: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
         """Upsample a model mask to frame size with the configured edge softness."""
         return soft_alpha(mask_lowres, width_px, height_px, self._config.edge_softness)
 
-    def apply(self, frame_bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def apply(
+        self, frame_bgr: np.ndarray, alpha: np.ndarray, at_s: float | None = None
+    ) -> np.ndarray:
         """Return the output frame; alpha is (H, W), uint8 0..255 (what the engine's chain
-        gives) or float32 in [0, 1], with the maximum meaning person.
+        gives) or float32 in [0, 1], with the maximum meaning person. `at_s` is the frame's
+        time (its capture time; now when not given): a video background plays by it.
 
         'none' (and blur strength 0) returns frame_bgr itself; otherwise a new array each call,
         so a consumer on another thread may keep it.
@@ -136,8 +139,11 @@ class Compositor:
             return self._blender.composite(frame_bgr, alpha, plate, out=plate)
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape
-        background_bgr = self._background.frame(width_px, height_px)
-        self._report(getattr(self._background, "problem", None))
+        background_bgr = self._background.frame(
+            width_px, height_px, time.monotonic() if at_s is None else at_s
+        )
+        self._report(self._background.problem if isinstance(self._background, VideoBackground)
+                     else None)
         output = self._blender.composite(frame_bgr, alpha, background_bgr)
         if config.light_wrap > 0.0:
             self._light_wrap.apply(output, alpha, background_bgr, config.light_wrap, out=output)

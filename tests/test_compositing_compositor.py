@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from compositing.backgrounds import BackgroundError
+from compositing.backgrounds import BackgroundError, ImageBackground
 from compositing.compositor import Compositor
+from compositing.files import load_background
 
 
 @pytest.fixture
@@ -35,13 +36,14 @@ def _person_core(alpha: np.ndarray) -> np.ndarray:
     return core
 
 
-def _write_png(path: Path, color_bgr: tuple[int, int, int]) -> str:
+def _write_png(path: Path, color_bgr: tuple[int, int, int]) -> ImageBackground:
+    """A loaded image background of one colour (loading is the caller's job, not configure's)."""
     image = np.zeros((90, 160, 3), np.uint8)
     image[:] = color_bgr
     ok, encoded = cv2.imencode(".png", image)
     assert ok
     path.write_bytes(encoded.tobytes())
-    return str(path)
+    return ImageBackground(str(path))
 
 
 def _write_video(path: Path) -> str:
@@ -100,7 +102,7 @@ def test_image_replaces_the_background(
     frame_bgr, alpha = _scene()
     compositor.configure(
         "image",
-        background_path=_write_png(tmp_path / "bg.png", (10, 200, 30)),
+        background=_write_png(tmp_path / "bg.png", (10, 200, 30)),
         light_wrap=light_wrap,
     )
     output = compositor.apply(frame_bgr, alpha)
@@ -113,9 +115,11 @@ def test_video_replaces_the_background_with_moving_frames(
     compositor: Compositor, tmp_path: Path
 ) -> None:
     frame_bgr, alpha = _scene()
-    compositor.configure("video", background_path=_write_video(tmp_path / "bg.mp4"), light_wrap=0.5)
-    first = compositor.apply(frame_bgr, alpha)
-    second = compositor.apply(frame_bgr, alpha)
+    video = load_background(_write_video(tmp_path / "bg.mp4"), "video")
+    compositor.configure("video", background=video, light_wrap=0.5)
+    first = compositor.apply(frame_bgr, alpha, at_s=0.0)
+    assert video.wait_until_decoded(0.1, timeout_s=10.0)  # the 10 fps video's second frame
+    second = compositor.apply(frame_bgr, alpha, at_s=0.1)
     background = alpha == 0.0
     assert second[background].mean() > first[background].mean() + 30
     core = _person_core(alpha)
@@ -123,13 +127,14 @@ def test_video_replaces_the_background_with_moving_frames(
     np.testing.assert_array_equal(second[core], frame_bgr[core])
 
 
-def test_bad_background_keeps_the_previous_one(compositor: Compositor, tmp_path: Path) -> None:
+def test_a_refused_configuration_keeps_the_previous_one(
+    compositor: Compositor, tmp_path: Path
+) -> None:
     frame_bgr, alpha = _scene()
-    compositor.configure("image", background_path=_write_png(tmp_path / "good.png", (1, 2, 3)))
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"not really a png")
-    with pytest.raises(BackgroundError, match="broken.png"):
-        compositor.configure("image", background_path=str(broken), light_wrap=0.5)
+    compositor.configure("image", background=_write_png(tmp_path / "good.png", (1, 2, 3)))
+    other = _write_png(tmp_path / "other.png", (9, 9, 9))
+    with pytest.raises(ValueError, match="light wrap"):
+        compositor.configure("image", background=other, light_wrap=1.5)
     assert compositor.config.background_path == str(tmp_path / "good.png")
     assert compositor.config.light_wrap == 0.0
     output = compositor.apply(frame_bgr, alpha)
@@ -138,7 +143,7 @@ def test_bad_background_keeps_the_previous_one(compositor: Compositor, tmp_path:
 
 def test_file_effect_without_a_file_explains(compositor: Compositor) -> None:
     with pytest.raises(BackgroundError, match="choose one"):
-        compositor.configure("image", background_path=None)
+        compositor.configure("image", background=None)
     assert compositor.config.effect == "none"
 
 
@@ -172,8 +177,8 @@ def test_a_uint8_alpha_gives_the_float_alphas_picture(
     # The engine hands the compositor 8-bit alphas; tests and callers may pass float ones.
     frame_bgr, alpha = _scene()
     alpha[30:150, 98] = 0.2  # a second soft column, so mixed pixels are compared too
-    path = _write_png(tmp_path / "wall.png", (40, 90, 200)) if effect == "image" else None
-    compositor.configure(effect, background_path=path, light_wrap=0.3)
+    wall = _write_png(tmp_path / "wall.png", (40, 90, 200)) if effect == "image" else None
+    compositor.configure(effect, background=wall, light_wrap=0.3)
     from_float = compositor.apply(frame_bgr, alpha).copy()
     from_bytes = compositor.apply(frame_bgr, np.round(alpha * 255.0).astype(np.uint8))
     assert np.abs(from_float.astype(int) - from_bytes).max() == 0

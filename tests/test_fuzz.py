@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from app.devices.frames import SourceError
 from app.devices.sources import VideoFileSource
 from app.settings import Settings, load_settings
-from compositing.backgrounds import BackgroundError, load_background
+from compositing.backgrounds import BackgroundError
+from compositing.files import load_background
 from segmentation.models import GENERAL, ModelError, ModelSpec, custom_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +110,7 @@ def test_image_backgrounds_load_or_are_refused_naming_the_file(
     except BackgroundError as error:
         assert "fuzzed" + extension in str(error)
         return
-    frame = background.frame(32, 18)
+    frame = background.frame(32, 18, 0.0)
     assert frame.shape == (18, 32, 3) and frame.dtype == np.uint8
     background.close()
 
@@ -137,8 +138,9 @@ def test_video_backgrounds_and_sources_load_or_are_refused_naming_the_file(
     except BackgroundError as error:
         assert "fuzzed.mp4" in str(error)
     else:
-        for _ in range(6):  # past the end: it loops, or holds its last frame
-            assert background.frame(16, 12).shape == (12, 16, 3)
+        for index in range(6):  # past the end (0.4 s): it loops, or holds its last frame
+            background.wait_until_decoded(index * 0.1, timeout_s=10.0)
+            assert background.frame(16, 12, at_s=index * 0.1).shape == (12, 16, 3)
         background.close()
     source = VideoFileSource(path, loop=True, paced=False)
     try:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox
 from pytestqt.qtbot import QtBot
 
 import app.gui.bridge
+import app.gui.effects
 from app.devices.camera import CameraInfo, CameraMode
 from app.devices.demo import Box, demo_person_regions
 from app.engine.session import bundled_backgrounds
@@ -23,7 +24,9 @@ from app.gui.actions import PRIVACY_URL
 from app.gui.window import MainWindow
 from app.settings import load_settings
 from compositing.backgrounds import ImageBackground
+from compositing.files import FileBackground, load_background
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
+    FRAME_TIMEOUT_MS,
     HEIGHT_PX,
     OFFSCREEN_NOISE,
     WIDTH_PX,
@@ -55,6 +58,17 @@ def detail(frame_bgr: np.ndarray, box: Box) -> float:
 
 def mean_difference(first_bgr: np.ndarray, second_bgr: np.ndarray, box: Box) -> float:
     return float(np.abs(region(first_bgr, box) - region(second_bgr, box)).mean())
+
+
+def wait_until_shown(
+    qtbot: QtBot, window: MainWindow, expected_bgr: np.ndarray, box: Box
+) -> None:
+    """Wait until the preview shows `expected_bgr` in `box` (backgrounds swap in when loaded)."""
+    def shown() -> bool:
+        frame = window.preview.last_frame_bgr
+        return frame is not None and mean_difference(frame, expected_bgr, box) < 4
+
+    qtbot.waitUntil(shown, timeout=FRAME_TIMEOUT_MS)
 
 
 def mean_colour_difference(first_bgr: np.ndarray, second_bgr: np.ndarray, box: Box) -> float:
@@ -101,11 +115,56 @@ def test_colour_and_image_effects_replace_the_background(
     assert np.abs(corner_bgr - np.array(swatch_rgb[::-1])).max() < 3
     background = str(bundled_backgrounds()[1])
     qtbot.mouseClick(window.gallery.buttons[background], Qt.MouseButton.LeftButton)
-    replaced = settled_frame(qtbot, window)
     expected = ImageBackground(background).frame(WIDTH_PX, HEIGHT_PX)
+    wait_until_shown(qtbot, window, expected, CORNER)  # checked, then loaded, off the Qt thread
+    replaced = settled_frame(qtbot, window)
     assert window.store.settings.effect.kind == "image"
     assert mean_difference(replaced, expected, CORNER) < 4
     assert mean_colour_difference(replaced, coloured, PERSON.face) < 4
+
+
+def test_choosing_a_background_checks_it_off_the_qt_thread_and_the_window_keeps_painting(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    checked_on: list[str] = []
+
+    def slow_load(path: str) -> FileBackground:  # a phone photo that takes long to decode
+        checked_on.append(threading.current_thread().name)
+        assert gate.wait(20.0), "the test never opened the gate"
+        return load_background(path)
+
+    monkeypatch.setattr(app.gui.effects, "load_background", slow_load)
+    window = open_window()
+    wait_frames(qtbot, window)
+    background = str(bundled_backgrounds()[2])
+    qtbot.mouseClick(window.gallery.buttons[background], Qt.MouseButton.LeftButton)
+    wait_frames(qtbot, window, 5)  # the preview repaints while the file is being checked
+    assert window.store.settings.effect.kind == "blur", "used only once the check says so"
+    gate.set()
+    qtbot.waitUntil(lambda: window.store.settings.effect.background == background)
+    assert window.store.settings.effect.kind == "image"
+    assert checked_on and threading.main_thread().name not in checked_on
+
+
+def test_an_effect_chosen_while_a_background_is_checked_wins(
+    qtbot: QtBot, open_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+
+    def slow_load(path: str) -> FileBackground:
+        assert gate.wait(20.0), "the test never opened the gate"
+        return load_background(path)
+
+    monkeypatch.setattr(app.gui.effects, "load_background", slow_load)
+    window = open_window()
+    wait_frames(qtbot, window)
+    qtbot.mouseClick(window.gallery.buttons[str(bundled_backgrounds()[2])],
+                     Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.effect_section.effect_buttons["none"], Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.effects.checker.checked):
+        gate.set()
+    assert window.store.settings.effect.kind == "none"
 
 
 def test_a_file_that_is_not_an_image_is_refused_and_the_background_stays(
@@ -118,7 +177,7 @@ def test_a_file_that_is_not_an_image_is_refused_and_the_background_stays(
     broken.write_bytes(b"this is not a picture")
     window.pick_file = lambda _title, _filter: str(broken)
     qtbot.mouseClick(window.gallery.add_button, Qt.MouseButton.LeftButton)
-    assert window.banner.isVisible()
+    qtbot.waitUntil(window.banner.isVisible)  # the check answers from its helper thread
     assert "holiday.png" in window.banner.text()
     assert window.store.settings.effect.background == background
     assert window.store.settings.gui.user_backgrounds == ()
@@ -143,9 +202,10 @@ def test_dropped_images_join_the_gallery_are_used_and_can_be_removed(
     own_bgr = np.full((300, 400, 3), (10, 200, 240), np.uint8)
     assert cv2.imwrite(str(own), own_bgr)
     drop_files(window, [own])
+    qtbot.waitUntil(lambda: window.store.settings.effect.background == str(own))
     assert window.store.settings.gui.user_backgrounds == (str(own),)
-    assert window.store.settings.effect.background == str(own)
     assert window.gallery.buttons[str(own)].isChecked()
+    wait_until_shown(qtbot, window, cv2.resize(own_bgr, (WIDTH_PX, HEIGHT_PX)), CORNER)
     frame = settled_frame(qtbot, window)
     corner_bgr = region(frame, CORNER).reshape(-1, 3).mean(axis=0)
     assert np.abs(corner_bgr - np.array((10, 200, 240))).max() < 3
@@ -375,12 +435,18 @@ def test_the_video_effect_asks_for_a_video_then_plays_a_dropped_one(
     clip = tmp_path / "beach.mp4"
     write_video(clip, [(200, 40, 40), (40, 200, 40)])
     drop_files(window, [clip])
-    assert window.store.settings.effect.kind == "video"
+    qtbot.waitUntil(lambda: window.store.settings.effect.kind == "video")
     assert window.store.settings.effect.video == str(clip)
+    clip_colours = {(5, 1, 1), (1, 5, 1)}
+
+    def corner_colour() -> tuple[int, ...]:
+        frame = wait_frames(qtbot, window)
+        return tuple(np.round(region(frame, CORNER).mean(axis=(0, 1)) / 40).astype(int))
+
+    qtbot.waitUntil(lambda: corner_colour() in clip_colours, timeout=FRAME_TIMEOUT_MS)
     settled_frame(qtbot, window)
-    corners = {tuple(np.round(region(wait_frames(qtbot, window, 3), CORNER).mean(axis=(0, 1))
-                              / 40).astype(int)) for _ in range(4)}
-    assert corners <= {(5, 1, 1), (1, 5, 1)}, "the corners show the clip's colours"
+    corners = {corner_colour() for _ in range(4)}
+    assert corners <= clip_colours, "the corners show the clip's colours"
 
 
 def test_a_model_file_that_cannot_be_used_is_refused(

@@ -17,18 +17,15 @@ import cv2
 import numpy as np
 import pytest
 
+from app.clock import FakeClock
 from app.devices.demo import DemoSource
 from app.devices.sinks import NullSink
 from app.engine.pipeline import Pipeline
 from app.settings import Settings, load_settings
-from compositing.backgrounds import (
-    MAX_IMAGE_SIDE_PX,
-    BackgroundError,
-    ImageBackground,
-    VideoBackground,
-    load_background,
-)
+from compositing.backgrounds import MAX_IMAGE_SIDE_PX, BackgroundError, ImageBackground
 from compositing.compositor import Compositor
+from compositing.files import load_background
+from compositing.video import VideoBackground
 from segmentation.models import GENERAL
 from tests.waiting import FrameCollector as Preview
 from tests.waiting import wait_until as _wait_until
@@ -148,32 +145,44 @@ def test_bad_files_are_refused_with_a_message_naming_them(
 def test_a_video_background_truncated_while_in_use_keeps_its_last_frame_and_says_why(
     tmp_path: Path,
 ) -> None:
-    path = _write_video(tmp_path / "loop.mp4")
+    path = _write_video(tmp_path / "loop.mp4")  # 3 s at 10 fps
     good = path.read_bytes()
+    video = VideoBackground(str(path))
     compositor = Compositor()
-    compositor.configure("video", background_path=str(path), light_wrap=0.0)
+    compositor.configure("video", background=video, light_wrap=0.0)
     alpha = np.zeros((36, 64), np.float32)  # all background
     frame = np.zeros((36, 64, 3), np.uint8)
-    for _ in range(3):
-        compositor.apply(frame, alpha)
+    clock = FakeClock()
+
+    def show(seconds: float) -> list[np.ndarray]:
+        """Output frames at 10 Hz for `seconds` of fake time, each once its frame is decoded."""
+        outputs = []
+        for _ in range(round(seconds * 10)):
+            assert video.wait_until_decoded(clock.now_s(), timeout_s=10.0)
+            outputs.append(compositor.apply(frame, alpha, clock.now_s()))
+            clock.advance(0.1)
+        return outputs
+
+    show(0.3)
     path.write_bytes(b"")  # truncated in place: the open file shrinks to nothing
-    outputs = [compositor.apply(frame, alpha) for _ in range(20)]
-    for output in outputs:
+    for output in show(4.0):  # past the end of the video, where it must start again
         assert np.abs(output.reshape(-1, 3).mean(axis=0) - RED_BGR).max() < 12  # last frame
     assert len(compositor.messages) == 1
     assert "loop.mp4" in compositor.messages[0] and "empty" in compositor.messages[0]
     path.write_bytes(good)  # the file is back
-    for _ in range(200):
-        compositor.apply(frame, alpha)
+    show(6.0)  # it is tried again every 5 s
     assert compositor.messages[-1] == f"Background video '{path}' plays again."
     compositor.close()
 
 
 def test_a_video_background_deleted_while_in_use_keeps_playing(tmp_path: Path) -> None:
     background = VideoBackground(str(_write_video(tmp_path / "loop.mp4")))
-    background.frame(32, 24)
+    background.frame(32, 24, at_s=0.0)
     os.remove(background.path)
-    frames = [background.frame(32, 24) for _ in range(20)]  # past the end: it loops or holds
+    frames = []
+    for index in range(1, 40):  # past the end (3 s): it loops or holds
+        assert background.wait_until_decoded(index * 0.1, timeout_s=10.0)
+        frames.append(background.frame(32, 24, at_s=index * 0.1))
     assert all(np.abs(f.reshape(-1, 3).mean(axis=0) - RED_BGR).max() < 12 for f in frames)
     background.close()
 

@@ -17,6 +17,7 @@ from app.engine.session import with_default_background
 from app.settings import Settings
 from compositing.backgrounds import ImageBackground
 from compositing.compositor import Compositor
+from compositing.files import load_background
 from segmentation import quality
 
 
@@ -47,7 +48,7 @@ def image_compositor(settings: Settings) -> Compositor:
         effect=effect.kind,
         blur_strength=effect.blur,
         color_rgb=effect.color_rgb,
-        background_path=effect.background or None,
+        background=load_background(effect.background, "image") if effect.background else None,
         light_wrap=effect.light_wrap,
         edge_softness=settings.mask.edge_softness,
     )

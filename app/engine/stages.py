@@ -16,25 +16,34 @@ import numpy as np
 from app.devices.frames import Frame
 from app.devices.links import blurred_still
 from app.devices.sinks import crop_even
+from app.engine.backgrounds import BackgroundLoader, EffectSwitch
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
 from app.engine.stats import PipelineStats
+from app.jobs import NewestJob
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
+from compositing.files import load_background
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
 
 # Milliseconds a frame took -> the load the governor sees.
 BusyMeter = Callable[[float], float]
+# Builds a segmenter for a model (the MediaPipe graph: 100 ms and more).
+SegmenterFactory = Callable[[ModelSpec], Segmenter]
+_ModelKey = tuple[ModelSpec, str]  # (model, the user's choice it came from)
 
 
 class FrameStages:
     """Segment, smooth, refine and composite, with state that follows the settings.
 
     How frames reach the segmenter is the run mode's schedule (`app.engine.schedules`); this
-    object owns the segmenter, the alpha chain, the compositor and the load governor.
+    object owns the segmenter, the alpha chain, the compositor and the load governor, and the
+    two helper threads that load a new background and build a new model while frames go on
+    with the old ones (`load_background` and `new_segmenter` replace how, for tests).
+    `output_fps` is the rate of an unpaced run's output (default: the settings' source rate).
     """
 
     def __init__(
@@ -46,24 +55,37 @@ class FrameStages:
         *,
         source_fps: float = 30.0,
         busy_ms: BusyMeter | None = None,
+        load_background: BackgroundLoader = load_background,
+        new_segmenter: SegmenterFactory | None = None,
     ) -> None:
-        """`source_fps` is the rate frames really arrive at (the governor's budget);
-        `busy_ms` turns a frame's measured milliseconds into the load the governor sees
-        (tests inject a fixed cost, so degradation means the same on any machine)."""
+        """`source_fps` is the rate frames really arrive at (the governor's budget, and the
+        timeline a video background follows in unpaced runs); `busy_ms` turns a frame's
+        measured milliseconds into the load the governor sees (tests inject a fixed cost, so
+        degradation means the same on any machine); `load_background` and `new_segmenter`
+        build off the frame thread (tests hold them)."""
         self._mode = mode
         self._frame_budget_ms = 1000.0 / max(source_fps, 1.0)
         self._busy_ms: BusyMeter = busy_ms or (lambda measured_ms: measured_ms)
+        self._output_fps = float(source_fps)  # unpaced runs' timeline
+        self._frames_composited = 0
+        self._build_segmenter = new_segmenter or self._new_segmenter
+        self._models: NewestJob[_ModelKey, Segmenter] = NewestJob(
+            "backdrop-model", lambda key: self._build_segmenter(key[0]),
+            lambda segmenter: segmenter.close(),
+        )
         # Live frames come one at a time: waking OpenCV's worker threads for every small
         # operation costs more CPU than it saves (720p30: 36-40% of a core single-threaded,
         # 48-52% with OpenCV's threads). Unpaced runs keep them (-1 restores the default).
         cv2.setNumThreads(-1 if mode is RunMode.THROUGHPUT else 1)
         self._settings = settings
         self._segmenter: Segmenter | None = None
-        self._model_choice = ""
+        self._model_choice = ""  # the choice followed (its model may still be building)
+        self._segmenter_choice = ""  # the choice the running segmenter came from
         self._frame_size: tuple[int, int] = (0, 0)
         self._last_timestamp_ms = -1
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
+        self._effects = EffectSwitch(self._compositor, load_background)
         self.messages: list[str] = []
         self._pause_cache: tuple[tuple[int, ...], np.ndarray] | None = None
         self._schedule = make_schedule(mode, self._finish, self._may_carry)
@@ -78,29 +100,38 @@ class FrameStages:
 
     # --- settings -------------------------------------------------------------------------
     def configure(self, settings: Settings, *, strict: bool = False) -> list[str]:
-        """Apply settings; return messages for what could not be applied (raise if strict)."""
+        """Apply settings; return messages for what could not be applied (raise if strict).
+
+        A new background file or model is loaded on a helper while frames go on with the
+        current one (`strict`, at start-up, loads the background here: nothing runs yet).
+        """
         messages: list[str] = []
         self._schedule.drain()
-        effect = settings.effect
-        path = effect.video if effect.kind == "video" else effect.background
+        self._settings = settings
         try:
-            self._compositor.configure(
-                effect=effect.kind,
-                blur_strength=effect.blur,
-                color_rgb=effect.color_rgb,
-                background_path=path or None,
-                light_wrap=effect.light_wrap,
-                edge_softness=settings.mask.edge_softness,
-            )
+            self._effects.configure(settings.effect, settings.mask.edge_softness, now=strict)
         except BackgroundError as error:
             if strict:
                 raise
             messages.append(f"{error} The previous background stays.")
-        self._settings = settings
         self._chain.configure(settings.mask.smoothing, self._refinement())
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
         return messages
+
+    def _take_loaded(self) -> None:
+        """Swap in a background or a model a helper finished (never waits for one)."""
+        self.messages.extend(self._effects.take_loaded(self._schedule.drain))
+        built = self._models.poll()
+        if built is not None:
+            (_spec, choice), segmenter = built
+            if isinstance(segmenter, ModelError):
+                self._model_choice = self._segmenter_choice
+                self.messages.append(f"{segmenter} Keeping the current model.")
+            elif isinstance(segmenter, Exception):
+                raise segmenter
+            else:
+                self._install(segmenter, choice)
 
     def _refinement(self) -> str:
         cap = self._degradation.refinement_cap
@@ -108,20 +139,35 @@ class FrameStages:
         return cap if cap is not None and wanted == "best" else wanted
 
     def _switch_model(self, choice: str, width_px: int, height_px: int) -> list[str]:
+        """Follow the model `choice`: built on a helper while the current model segments on,
+        or here at start-up, when there is nothing to keep running."""
         try:
             spec = resolve_model(choice, width_px, height_px)
-            if self._degradation.force_landscape and choice in ("auto", "general"):
-                spec = LANDSCAPE
-            segmenter = self._new_segmenter(spec)
         except ModelError as error:
             if self._segmenter is not None:
                 return [f"{error} Keeping the current model."]
-            fallback = resolve_model("auto", width_px, height_px)
-            segmenter = self._new_segmenter(fallback)
-            self._install(segmenter, choice)
-            return [f"{error} Using the bundled model instead."]
-        self._install(segmenter, choice)
+            return self._start_fallback(error, choice, width_px, height_px)
+        if self._degradation.force_landscape and choice in ("auto", "general"):
+            spec = LANDSCAPE
+        self._model_choice = choice
+        if self._segmenter is None:
+            try:
+                self._install(self._build_segmenter(spec), choice)
+            except ModelError as error:
+                return self._start_fallback(error, choice, width_px, height_px)
+        elif spec == self._segmenter.spec:
+            self._models.cancel()
+            self._segmenter_choice = choice
+        else:
+            self._models.request((spec, choice))
         return []
+
+    def _start_fallback(
+        self, error: ModelError, choice: str, width_px: int, height_px: int
+    ) -> list[str]:
+        fallback = resolve_model("auto", width_px, height_px)
+        self._install(self._build_segmenter(fallback), choice)
+        return [f"{error} Using the bundled model instead."]
 
     def _new_segmenter(self, spec: ModelSpec) -> Segmenter:
         if self._mode is RunMode.EVERY_FRAME:
@@ -133,7 +179,7 @@ class FrameStages:
         if self._segmenter is not None:
             self._segmenter.close()
         self._segmenter = segmenter
-        self._model_choice = choice
+        self._model_choice = self._segmenter_choice = choice
         self._forget()
 
     def reset(self) -> None:
@@ -149,6 +195,7 @@ class FrameStages:
     def set_source_fps(self, fps: float) -> None:
         """The rate a new source delivers at: the governor's frame budget follows it."""
         self._frame_budget_ms = 1000.0 / max(fps, 1.0)
+        self._output_fps = float(max(fps, 1.0))
 
     @property
     def degradation(self) -> Degradation:
@@ -173,6 +220,7 @@ class FrameStages:
             self._passing_through = False
             self._forget()
         started_s = time.perf_counter()
+        self._take_loaded()
         prepared = self._prepare(frame)
         stats.stage("prepare", _ms_since(started_s))
         assert self._segmenter is not None
@@ -244,11 +292,19 @@ class FrameStages:
         )
         stats.stage("refine", _ms_since(started_s))
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha)
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
         while self._compositor.messages:  # a background that broke or recovered while in use
             self.messages.append(self._compositor.messages.pop(0))
         stats.stage("composite", _ms_since(started_s))
         return output_bgr
+
+    def _output_time_s(self, pending: Prepared) -> float:
+        """The time a video background plays by: a live frame's capture time; for unpaced
+        runs (files, benchmarks) the output's own timeline, one frame per 1/fps."""
+        if self._mode is RunMode.LIVE:
+            return pending.captured_s
+        self._frames_composited += 1
+        return (self._frames_composited - 1) / self._output_fps
 
     def _ensure_segmenter(self, frame_bgr: np.ndarray) -> None:
         height_px, width_px = frame_bgr.shape[:2]
@@ -270,6 +326,9 @@ class FrameStages:
         self._pause_cache = None
 
     def close(self) -> None:
+        """Join the helpers (what they were building is discarded), then release the rest."""
+        self._effects.close()
+        self._models.close()
         self._schedule.close()
         self._compositor.close()
         if self._segmenter is not None:

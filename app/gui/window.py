@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self._raw_view = False
         self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
         self._build_ui()
-        self.effects = EffectChooser(self.store, self.gallery, self.show_error)
+        self.effects = EffectChooser(self.store, self.gallery, self.show_error, self)
         self.virtualcam = VirtualCamControl(self.engine, self.store, self.vcam_panel,
                                             self.commands, self.status, self._update_caption,
                                             self.show_error)
@@ -443,6 +443,7 @@ class MainWindow(QMainWindow):
         self._save_geometry()
         self.store.flush()
         self.vcam_panel.stop_setup()
+        self.effects.close()
         self.engine.stop()
         if self.tray is not None:
             self.tray.hide()
