@@ -31,21 +31,28 @@ _NATIVE_POLL_S = 0.01
 _warmed = False
 
 
-def native_thread_count() -> int | None:
-    """This process's threads as the OS counts them, Qt's pooled workers left out; None where
-    there is no /proc (the checks then see Python threads only)."""
+def native_thread_ids() -> frozenset[int] | None:
+    """This process's threads as the OS lists them (their thread ids), Qt's pooled workers left
+    out; None where there is no /proc (the checks then see Python threads only)."""
     try:
         task_ids = list(_TASKS_DIR.iterdir())
     except OSError:
         return None
-    count = 0
+    ids = set()
     for task in task_ids:
         try:
             name = (task / "comm").read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             continue  # it ended while being looked at
-        count += name != _QT_POOLED_THREAD_NAME
-    return count
+        if name != _QT_POOLED_THREAD_NAME:
+            ids.add(int(task.name))
+    return frozenset(ids)
+
+
+def native_thread_count() -> int | None:
+    """How many threads `native_thread_ids` lists; None without /proc."""
+    ids = native_thread_ids()
+    return None if ids is None else len(ids)
 
 
 def warm_process_pools() -> None:
@@ -64,18 +71,20 @@ class ThreadBaseline:
     """The threads alive when a test began; `check` fails if more are alive now."""
 
     python_threads: frozenset[threading.Thread]
-    native_count: int | None
+    # By id, not by count: a thread of an earlier test that ends after the baseline was taken
+    # must not hide (or fake) one that this test started.
+    native_ids: frozenset[int] | None
 
     def python_left(self) -> list[str]:
         return [thread.name for thread in threading.enumerate()
                 if thread not in self.python_threads and thread.is_alive()]
 
     def native_extra(self) -> int:
-        """How many more OS threads than at the baseline (0 without /proc)."""
-        count = native_thread_count()
-        if count is None or self.native_count is None:
+        """How many OS threads are alive now that were not at the baseline (0 without /proc)."""
+        ids = native_thread_ids()
+        if ids is None or self.native_ids is None:
             return 0
-        return max(0, count - self.native_count)
+        return len(ids - self.native_ids)
 
     def check(self) -> None:
         """Raise AssertionError naming what outlived the baseline (for qtbot.waitUntil too)."""
@@ -89,7 +98,7 @@ class ThreadBaseline:
 def thread_baseline() -> ThreadBaseline:
     """What is running now, after the process-wide pools exist."""
     warm_process_pools()
-    return ThreadBaseline(frozenset(threading.enumerate()), native_thread_count())
+    return ThreadBaseline(frozenset(threading.enumerate()), native_thread_ids())
 
 
 def assert_no_threads_left(baseline: ThreadBaseline, timeout_s: float = 10.0) -> None:
