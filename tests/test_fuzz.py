@@ -5,6 +5,9 @@ usable result), never in a crash or a hang.
 Case counts: images 1000, models 1500, settings 1000; videos 150 (FFmpeg probing each file is
 slower); MediaPipe itself 12 damaged models, in a child process, because its C++ code may
 abort the whole process on a malformed model.
+
+The cases are the same on every run (derandomized), so CI cannot turn red by luck; set
+BACKDROP_FUZZ_RANDOM=1 to explore new cases, and turn what it finds into a fixed test.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ MODEL_BYTES = GENERAL.path.read_bytes()
 def _fuzz(examples: int) -> Any:
     return settings(
         max_examples=examples, deadline=None, database=None,
+        derandomize=not os.environ.get("BACKDROP_FUZZ_RANDOM"),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
@@ -199,8 +203,10 @@ def test_any_settings_file_gives_valid_settings_and_the_next_start_is_clean(
     assert isinstance(loaded.settings, Settings)
     if loaded.messages:
         assert any(str(path) in message for message in loaded.messages)
-    again = load_settings(path)  # the file was repaired or moved aside: no second complaint
-    assert again.messages == [] and again.settings == loaded.settings
+    again = load_settings(path)  # the file was repaired or moved aside: no second complaint...
+    assert again.settings == loaded.settings
+    # ...except a newer Backdrop's file, which is kept as it is and so is named each start
+    assert all("written by a newer Backdrop" in message for message in again.messages)
     shutil.rmtree(folder)
 
 
