@@ -201,6 +201,23 @@ def test_bench_draws_its_plot(tmp_path: Path) -> None:
     assert "latency" in result.stdout
 
 
+def test_bench_plot_draws_the_stages_against_the_model_floor() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    from app.cli.bench_plot import _draw_floor
+
+    result = dataclasses.make_dataclass("Result", ["model", "model_cpu_ms", "cpu_ms_per_frame",
+                                                   "floor_ratio"])("landscape", 3.5, 10.5, 3.0)
+    figure, axes = pyplot.subplots()
+    _draw_floor(axes, result)
+    labels = [line.get_label() for line in axes.get_lines()]
+    pyplot.close(figure)
+    assert labels[0].startswith("model floor 3.5 ms") and "3.00x the floor" in labels[1]
+
+
 def test_without_a_display_the_bare_command_says_how_to_run_headless(tmp_path: Path) -> None:
     env = _env(tmp_path / "config")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
