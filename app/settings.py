@@ -198,9 +198,27 @@ class GuiSettings:
         _check_bool("gui.split_view", self.split_view)
 
 
+@dataclass(frozen=True)
+class StudioSettings:
+    """Studio effects on the person and the output (issue 15); each is off at its default.
+
+    Each effect's strength is 0..1 (0 = off). New effects (light, touch_up) add their field
+    here, are validated below, and run from `app/engine/studio.py`.
+    """
+
+    SECTION: ClassVar[str] = "studio"
+    main_person: bool = False
+    vignette: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_bool("studio.main_person", self.main_person)
+        _coerce_fraction(self, "vignette", "studio.vignette")
+
+
 SECTION_TYPES: dict[str, type] = {
     cls.SECTION: cls
-    for cls in (SourceSettings, EffectSettings, MaskSettings, OutputSettings, GuiSettings)
+    for cls in (SourceSettings, EffectSettings, MaskSettings, OutputSettings, StudioSettings,
+                GuiSettings)
 }
 
 
@@ -213,6 +231,7 @@ class Settings:
     effect: EffectSettings = field(default_factory=EffectSettings)
     mask: MaskSettings = field(default_factory=MaskSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    studio: StudioSettings = field(default_factory=StudioSettings)
     gui: GuiSettings = field(default_factory=GuiSettings)
 
     def __post_init__(self) -> None:

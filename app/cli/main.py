@@ -131,6 +131,10 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-size", type=size_arg,
                         help="the size the virtual camera sends, for the whole run (default "
                         "1280x720); frames of another size are fitted into it")
+    parser.add_argument("--main-person", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep only the main person (the largest, most central; people "
+                        "walking behind become background)")
+    parser.add_argument("--vignette", type=float, help="vignette 0 (off) to 1")
     parser.add_argument("--fit", choices=FITS,
                         help="how other sizes are fitted: letterbox (all of the picture, with "
                         "bars; default) or cover (fills it, cropping the overhang)")
@@ -198,7 +202,11 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "mirror_output": args.mirror_output, "fit": args.fit,
         "width_px": output_size[0], "height_px": output_size[1],
     }))
-    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
+    studio = dataclasses.replace(settings.studio, **_given({
+        "main_person": args.main_person, "vignette": args.vignette,
+    }))
+    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output,
+                               studio=studio)
 
 
 def _given(changes: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""Studio effects (issue 15): only the main person and the vignette, their settings and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.engine.stats import PipelineStats
+from app.engine.studio import StudioStage
+from app.settings import (
+    Settings,
+    SettingsError,
+    StudioSettings,
+    load_settings,
+    save_settings,
+)
+from compositing.vignette import Vignette
+from segmentation.main_person import MainPerson
+from tests.test_cli import _frames, backdrop
+
+
+def _person(alpha: np.ndarray, centre_x: int, top: int, width: int, height: int) -> None:
+    """Draw a head-and-shoulders blob into `alpha` (255 = person)."""
+    cv2.ellipse(alpha, (centre_x, top + height // 5), (width // 5, height // 5), 0, 0, 360, 255, -1)
+    cv2.rectangle(alpha, (centre_x - width // 2, top + height // 3),
+                  (centre_x + width // 2, top + height), 255, -1)
+
+
+def _two_people(main_x: int, other_x: int) -> np.ndarray:
+    alpha = np.zeros((360, 640), np.uint8)
+    _person(alpha, main_x, 80, 240, 280)
+    _person(alpha, other_x, 160, 90, 200)  # smaller, further back
+    return alpha
+
+
+def test_main_person_keeps_the_larger_central_person_and_drops_the_other() -> None:
+    kept = MainPerson().keep(_two_people(main_x=320, other_x=560))
+    assert kept[300, 320] == 255  # the main person's body
+    assert kept[300, 560] == 0  # the other person is background
+    assert not kept[:, 500:].any()
+
+
+def test_main_person_choice_does_not_flip_when_the_other_comes_closer() -> None:
+    """The tracked person stays chosen even when the other one becomes larger and central."""
+    main_person = MainPerson()
+    main_person.keep(_two_people(main_x=200, other_x=520))
+    alpha = np.zeros((360, 640), np.uint8)
+    _person(alpha, 180, 120, 120, 240)  # the user, now smaller and off-centre
+    _person(alpha, 420, 40, 260, 320)  # the other, now larger and near the centre
+    kept = main_person.keep(alpha)
+    assert kept[300, 180] == 255
+    assert kept[300, 430] == 0
+
+
+def test_main_person_keeps_what_the_person_holds_and_their_soft_edge() -> None:
+    alpha = _two_people(main_x=320, other_x=580)
+    cv2.rectangle(alpha, (440, 200), (480, 260), 255, -1)  # a mug, touching the hand
+    alpha = cv2.GaussianBlur(alpha, (9, 9), 0)
+    kept = MainPerson().keep(alpha)
+    assert kept[230, 460] == alpha[230, 460]
+    edge = (alpha > 0) & (alpha < 255) & (np.arange(640)[None, :] < 500)
+    assert np.abs(kept[edge].astype(int) - alpha[edge]).max() <= 2
+
+
+def test_vignette_darkens_the_corners_and_leaves_the_centre() -> None:
+    frame = np.full((720, 1280, 3), 200, np.uint8)
+    out = Vignette(1.0).apply(frame)
+    assert out[360, 640].tolist() == [200, 200, 200]
+    assert out[0, 0, 0] < 100
+    assert Vignette(0.0).apply(frame) is frame
+    assert out[0, 0, 0] < Vignette(0.5).apply(frame)[0, 0, 0] < 200
+
+
+def test_studio_stage_follows_its_settings_and_times_each_effect() -> None:
+    stage, stats = StudioStage(StudioSettings()), PipelineStats()
+    frame = np.full((360, 640, 3), 200, np.uint8)
+    alpha = _two_people(main_x=320, other_x=560)
+    assert stage.on_alpha(alpha, stats) is alpha
+    assert stage.on_output(frame, alpha, stats) is frame
+    stage.configure(StudioSettings(main_person=True, vignette=0.5))
+    assert not stage.on_alpha(alpha, stats)[:, 500:].any()
+    assert stage.on_output(frame, alpha, stats)[0, 0, 0] < 200
+    assert {"main_person", "vignette"} <= set(stats.snapshot().stage_ms_p50)
+
+
+def test_studio_settings_are_validated_and_persist(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="studio.vignette"):
+        StudioSettings(vignette=1.5)
+    with pytest.raises(SettingsError, match="studio.main_person"):
+        StudioSettings(main_person=1)  # type: ignore[arg-type]
+    settings = dataclasses.replace(Settings(), studio=StudioSettings(main_person=True, vignette=1))
+    path = tmp_path / "settings.toml"
+    save_settings(settings, path)
+    loaded = load_settings(path)
+    assert loaded.messages == []
+    assert loaded.settings.studio == StudioSettings(main_person=True, vignette=1.0)
+
+
+def test_run_applies_the_vignette_and_main_person_flags(tmp_path: Path) -> None:
+    args = ("run", "--source", "demo", "--output", "out.mp4", "--frames", "3", "--size",
+            "640x360", "--effect", "color", "--color", "200,200,200")
+    for name in ("plain", "studio", "bad"):
+        (tmp_path / name).mkdir()
+    plain = backdrop(tmp_path / "plain", *args)
+    studio = backdrop(tmp_path / "studio", *args, "--vignette", "1", "--main-person")
+    assert plain.returncode == 0, plain.stderr
+    assert studio.returncode == 0, studio.stderr
+    before = _frames(tmp_path / "plain" / "out.mp4")
+    after = _frames(tmp_path / "studio" / "out.mp4")
+    assert after[-1][5, 5].mean() < before[-1][5, 5].mean() - 60  # a darker corner
+    bad = backdrop(tmp_path / "bad", *args, "--vignette", "2")
+    assert bad.returncode != 0 and "studio.vignette" in bad.stderr
