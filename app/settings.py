@@ -24,6 +24,7 @@ import tomli_w
 
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
+from compositing.framing import FRAMINGS
 from segmentation.refine import REFINEMENTS
 
 if sys.version_info >= (3, 11):
@@ -207,10 +208,17 @@ class StudioSettings:
     """
 
     SECTION: ClassVar[str] = "studio"
+    framing: str = "off"
+    framing_zoom_max: float = 1.6
     main_person: bool = False
     vignette: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_choice("studio.framing", self.framing, FRAMINGS)
+        zoom = self.framing_zoom_max
+        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 3:
+            raise _fail("studio.framing_zoom_max", "a number from 1 to 3", zoom)
+        object.__setattr__(self, "framing_zoom_max", float(zoom))
         _check_bool("studio.main_person", self.main_person)
         _coerce_fraction(self, "vignette", "studio.vignette")
 

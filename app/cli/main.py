@@ -27,6 +27,7 @@ from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
+from compositing.framing import FRAMINGS
 from segmentation.refine import REFINEMENTS
 
 
@@ -131,6 +132,11 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-size", type=size_arg,
                         help="the size the virtual camera sends, for the whole run (default "
                         "1280x720); frames of another size are fitted into it")
+    parser.add_argument("--framing", choices=FRAMINGS,
+                        help="auto: the picture follows you (a crop that keeps you centred); "
+                        "off: the whole frame")
+    parser.add_argument("--framing-zoom", type=float,
+                        help="the most auto-framing zooms in, 1 to 3 (default 1.6)")
     parser.add_argument("--main-person", action=argparse.BooleanOptionalAction, default=None,
                         help="keep only the main person (the largest, most central; people "
                         "walking behind become background)")
@@ -203,6 +209,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "width_px": output_size[0], "height_px": output_size[1],
     }))
     studio = dataclasses.replace(settings.studio, **_given({
+        "framing": args.framing, "framing_zoom_max": args.framing_zoom,
         "main_person": args.main_person, "vignette": args.vignette,
     }))
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output,

@@ -206,6 +206,11 @@ class FrameStages:
         return self._degradation
 
     @property
+    def framing_box(self) -> tuple[int, int, int, int] | None:
+        """Auto-framing's crop (x, y, w, h) of the last frame, or None with framing off."""
+        return self._studio.framing_box
+
+    @property
     def model(self) -> ModelSpec | None:
         return self._segmenter.spec if self._segmenter is not None else None
 

@@ -6,7 +6,7 @@ shows its setting in `show_settings`.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from app.gui.controls import PercentSlider
 from app.gui.store import SettingsStore
@@ -14,11 +14,26 @@ from app.settings import Settings
 
 
 class StudioSection(QGroupBox):
-    """Only the main person and vignette; the settings' `studio` section."""
+    """Auto-framing, only the main person and vignette; the settings' `studio` section."""
 
     def __init__(self, store: SettingsStore) -> None:
         super().__init__("Studio")
         self._form = QFormLayout(self)
+        self.framing_check = QCheckBox("Auto-framing: the picture follows you")
+        self.framing_check.setToolTip("Keeps you centred with head room, zooming in at most "
+                                      "as far as set beside it")
+        self.framing_check.toggled.connect(
+            lambda on: store.replace("studio", framing="auto" if on else "off")
+        )
+        self.zoom_spin = QDoubleSpinBox()
+        self.zoom_spin.setRange(1.0, 3.0)
+        self.zoom_spin.setSingleStep(0.1)
+        self.zoom_spin.setDecimals(1)
+        self.zoom_spin.setSuffix("x")
+        self.zoom_spin.setToolTip("The most auto-framing zooms in")
+        self.zoom_spin.valueChanged.connect(
+            lambda value: store.replace("studio", framing_zoom_max=round(value, 1))
+        )
         self.main_person_check = QCheckBox("Only the main person")
         self.main_person_check.setToolTip("People walking behind you become background; what "
                                           "you hold stays")
@@ -29,13 +44,21 @@ class StudioSection(QGroupBox):
         self.vignette_slider.value_changed.connect(
             lambda value: store.replace("studio", vignette=value / 100.0)
         )
+        self._form.addRow(self.framing_check)
+        self._form.addRow("Most zoom", self.zoom_spin)
         self._form.addRow(self.main_person_check)
         self._form.addRow("Vignette", self.vignette_slider)
         self.show_settings(store.settings)
 
     def show_settings(self, settings: Settings) -> None:
         studio = settings.studio
-        self.main_person_check.blockSignals(True)
-        self.main_person_check.setChecked(studio.main_person)
-        self.main_person_check.blockSignals(False)
+        for check, on in ((self.framing_check, studio.framing == "auto"),
+                          (self.main_person_check, studio.main_person)):
+            check.blockSignals(True)
+            check.setChecked(on)
+            check.blockSignals(False)
+        self.zoom_spin.blockSignals(True)
+        self.zoom_spin.setValue(studio.framing_zoom_max)
+        self.zoom_spin.blockSignals(False)
+        self.zoom_spin.setEnabled(studio.framing == "auto")
         self.vignette_slider.set_value(round(studio.vignette * 100))
