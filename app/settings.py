@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import platformdirs
 import tomli_w
 
+from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
 from compositing.framing import FRAMINGS
@@ -111,9 +112,11 @@ class EffectSettings:
     video: str = ""
     color_rgb: tuple[int, int, int] = (40, 120, 80)
     light_wrap: float = 0.15
+    blur_style: str = "flat"
 
     def __post_init__(self) -> None:
         _check_choice("effect.kind", self.kind, EFFECTS)
+        _check_choice("effect.blur_style", self.blur_style, BLUR_STYLES)
         _check_int("effect.blur", self.blur, 0, 100)
         _check_str("effect.background", self.background)
         _check_str("effect.video", self.video)

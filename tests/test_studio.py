@@ -18,6 +18,7 @@ from app.settings import (
     load_settings,
     save_settings,
 )
+from compositing.compositor import Compositor
 from compositing.vignette import Vignette
 from segmentation.main_person import MainPerson
 from tests.test_cli import _frames, backdrop
@@ -114,3 +115,22 @@ def test_run_applies_the_vignette_and_main_person_flags(tmp_path: Path) -> None:
     assert after[-1][5, 5].mean() < before[-1][5, 5].mean() - 60  # a darker corner
     bad = backdrop(tmp_path / "bad", *args, "--vignette", "2")
     assert bad.returncode != 0 and "studio.vignette" in bad.stderr
+
+
+def test_portrait_blur_keeps_the_background_beside_the_person_sharper_than_far_away() -> None:
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (360, 640, 3), dtype=np.uint8)  # texture: blur flattens it
+    alpha = np.zeros((360, 640), np.uint8)
+    cv2.rectangle(alpha, (280, 100), (360, 360), 255, -1)
+    flat, portrait = Compositor(), Compositor()
+    flat.configure("blur", blur_strength=60)
+    portrait.configure("blur", blur_strength=60, blur_style="portrait")
+    out_flat, out_portrait = flat.apply(frame, alpha), portrait.apply(frame, alpha)
+
+    def detail(image: np.ndarray, cols: slice) -> float:
+        return float(np.abs(np.diff(image[150:300, cols].astype(np.int16), axis=1)).mean())
+
+    near, far = slice(365, 385), slice(600, 640)
+    assert detail(out_portrait, near) > 2 * detail(out_flat, near)
+    assert detail(out_portrait, far) == pytest.approx(detail(out_flat, far), rel=0.2)
+    assert np.array_equal(out_portrait[alpha == 255], frame[alpha == 255])

@@ -25,6 +25,7 @@ from app.cli.args import (
 from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
+from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
 from compositing.framing import FRAMINGS
@@ -118,6 +119,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", help="background image (or video, with --effect video)")
     parser.add_argument("--color", type=rgb_arg, help="background colour as R,G,B (0-255)")
     parser.add_argument("--blur", type=int, help="blur strength 0-100")
+    parser.add_argument("--blur-style", choices=BLUR_STYLES,
+                        help="flat: the same blur everywhere; portrait: more blur further "
+                        "from you, as a phone's portrait mode")
     parser.add_argument("--smoothing", type=float, help="temporal smoothing 0 (off) to 1")
     parser.add_argument("--edge", type=float, help="edge softness 0 to 1")
     parser.add_argument("--refinement", choices=REFINEMENTS, help="edge refinement")
@@ -191,7 +195,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         source = dataclasses.replace(source, fps=args.fps)
     effect_changes: dict[str, Any] = {
         "kind": args.effect, "blur": args.blur, "color_rgb": args.color,
-        "light_wrap": args.light_wrap,
+        "light_wrap": args.light_wrap, "blur_style": args.blur_style,
     }
     if args.background is not None:
         kind = args.effect or effect.kind

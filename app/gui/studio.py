@@ -14,7 +14,8 @@ from app.settings import Settings
 
 
 class StudioSection(QGroupBox):
-    """Auto-framing, only the main person and vignette; the settings' `studio` section."""
+    """Auto-framing, only the main person, portrait blur and vignette (the settings' `studio`
+    section, and the blur's style in `effect`)."""
 
     def __init__(self, store: SettingsStore) -> None:
         super().__init__("Studio")
@@ -40,6 +41,11 @@ class StudioSection(QGroupBox):
         self.main_person_check.toggled.connect(
             lambda on: store.replace("studio", main_person=on)
         )
+        self.portrait_check = QCheckBox("Portrait blur: more blur further from you")
+        self.portrait_check.setToolTip("As a phone's portrait mode; for the blur effect")
+        self.portrait_check.toggled.connect(
+            lambda on: store.replace("effect", blur_style="portrait" if on else "flat")
+        )
         self.vignette_slider = PercentSlider("Darken the corners, as a lens does (0 = off)")
         self.vignette_slider.value_changed.connect(
             lambda value: store.replace("studio", vignette=value / 100.0)
@@ -47,13 +53,15 @@ class StudioSection(QGroupBox):
         self._form.addRow(self.framing_check)
         self._form.addRow("Most zoom", self.zoom_spin)
         self._form.addRow(self.main_person_check)
+        self._form.addRow(self.portrait_check)
         self._form.addRow("Vignette", self.vignette_slider)
         self.show_settings(store.settings)
 
     def show_settings(self, settings: Settings) -> None:
         studio = settings.studio
         for check, on in ((self.framing_check, studio.framing == "auto"),
-                          (self.main_person_check, studio.main_person)):
+                          (self.main_person_check, studio.main_person),
+                          (self.portrait_check, settings.effect.blur_style == "portrait")):
             check.blockSignals(True)
             check.setChecked(on)
             check.blockSignals(False)
@@ -61,4 +69,5 @@ class StudioSection(QGroupBox):
         self.zoom_spin.setValue(studio.framing_zoom_max)
         self.zoom_spin.blockSignals(False)
         self.zoom_spin.setEnabled(studio.framing == "auto")
+        self.portrait_check.setEnabled(settings.effect.kind == "blur")
         self.vignette_slider.set_value(round(studio.vignette * 100))
