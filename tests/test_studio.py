@@ -9,6 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from app.devices.demo import DemoSource
+from app.engine.schedules import RunMode
+from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
 from app.engine.studio import StudioStage
 from app.settings import (
@@ -134,3 +137,45 @@ def test_portrait_blur_keeps_the_background_beside_the_person_sharper_than_far_a
     assert detail(out_portrait, near) > 2 * detail(out_flat, near)
     assert detail(out_portrait, far) == pytest.approx(detail(out_flat, far), rel=0.2)
     assert np.array_equal(out_portrait[alpha == 255], frame[alpha == 255])
+
+
+def _main_person_run(main_person: bool, frames: int) -> tuple[list[float], list[float]]:
+    """On the demo with a bystander, per output frame: the share of the bystander shown as
+    background, and her IoU against the truth (both from the output's colour)."""
+    green = (0, 255, 0)
+    base = Settings()
+    settings = dataclasses.replace(
+        base, effect=dataclasses.replace(base.effect, kind="color", color_rgb=green,
+                                         light_wrap=0.0),
+        output=dataclasses.replace(base.output, mirror=False),
+        studio=StudioSettings(main_person=main_person),
+    )
+    source = DemoSource(640, 360, 30, paced=False, bystander=True)
+    source.open()
+    stages = FrameStages(settings, 640, 360, RunMode.EVERY_FRAME)
+    bystander_alpha = source.bystander_alpha()
+    assert bystander_alpha is not None
+    bystander = cv2.erode((bystander_alpha >= 128).astype(np.uint8), np.ones((7, 7))) > 0
+    hidden, iou = [], []
+    try:
+        for index in range(frames):
+            frame = source.read()
+            assert frame is not None
+            truth = source.person_alpha(index) >= 128
+            for finished in stages.process(frame, PipelineStats()):
+                shown = np.abs(finished.output_bgr.astype(int) - green[::-1]).max(axis=2) > 40
+                hidden.append(float((~shown[bystander]).mean()))
+                her = shown & ~bystander
+                iou.append(float((her & truth).sum() / (her | truth).sum()))
+    finally:
+        stages.close()
+        source.close()
+    return hidden, iou
+
+
+def test_only_the_main_person_hides_the_bystander_and_keeps_her_whole() -> None:
+    hidden_off, iou_off = _main_person_run(main_person=False, frames=60)
+    hidden_on, iou_on = _main_person_run(main_person=True, frames=60)
+    assert np.mean(hidden_off) < 0.5, "without the option the model shows the bystander"
+    assert np.mean([share >= 0.99 for share in hidden_on]) >= 0.99
+    assert np.mean(iou_on) >= np.mean(iou_off) - 0.002
