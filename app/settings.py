@@ -22,8 +22,10 @@ from typing import Any, ClassVar
 import platformdirs
 import tomli_w
 
+from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
+from compositing.framing import FRAMINGS
 from segmentation.refine import REFINEMENTS
 
 if sys.version_info >= (3, 11):
@@ -110,9 +112,11 @@ class EffectSettings:
     video: str = ""
     color_rgb: tuple[int, int, int] = (40, 120, 80)
     light_wrap: float = 0.15
+    blur_style: str = "flat"
 
     def __post_init__(self) -> None:
         _check_choice("effect.kind", self.kind, EFFECTS)
+        _check_choice("effect.blur_style", self.blur_style, BLUR_STYLES)
         _check_int("effect.blur", self.blur, 0, 100)
         _check_str("effect.background", self.background)
         _check_str("effect.video", self.video)
@@ -198,9 +202,34 @@ class GuiSettings:
         _check_bool("gui.split_view", self.split_view)
 
 
+@dataclass(frozen=True)
+class StudioSettings:
+    """Studio effects on the person and the output (issue 15); each is off at its default.
+
+    Each effect's strength is 0..1 (0 = off). New effects (light, touch_up) add their field
+    here, are validated below, and run from `app/engine/studio.py`.
+    """
+
+    SECTION: ClassVar[str] = "studio"
+    framing: str = "off"
+    framing_zoom_max: float = 1.6
+    main_person: bool = False
+    vignette: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_choice("studio.framing", self.framing, FRAMINGS)
+        zoom = self.framing_zoom_max
+        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 3:
+            raise _fail("studio.framing_zoom_max", "a number from 1 to 3", zoom)
+        object.__setattr__(self, "framing_zoom_max", float(zoom))
+        _check_bool("studio.main_person", self.main_person)
+        _coerce_fraction(self, "vignette", "studio.vignette")
+
+
 SECTION_TYPES: dict[str, type] = {
     cls.SECTION: cls
-    for cls in (SourceSettings, EffectSettings, MaskSettings, OutputSettings, GuiSettings)
+    for cls in (SourceSettings, EffectSettings, MaskSettings, OutputSettings, StudioSettings,
+                GuiSettings)
 }
 
 
@@ -213,6 +242,7 @@ class Settings:
     effect: EffectSettings = field(default_factory=EffectSettings)
     mask: MaskSettings = field(default_factory=MaskSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    studio: StudioSettings = field(default_factory=StudioSettings)
     gui: GuiSettings = field(default_factory=GuiSettings)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,9 @@ import numpy as np
 from compositing.blend import alpha_bytes, check_alpha
 from compositing.downscale import Halver
 
+# flat: the same blur everywhere; portrait: more blur further from the person.
+BLUR_STYLES = ("flat", "portrait")
+
 # Gaussian sigma at strength 1 and 100, as fractions of the frame height (so 720p and 1080p look
 # alike). Strength 1 is already a light blur: sigma stays >= ~1 px at the 4x smaller working size,
 # where bilinear upscaling shows no blocks.

@@ -10,9 +10,10 @@ import numpy as np
 from compositing.alpha import soft_alpha
 from compositing.backgrounds import BackgroundError, ColorBackground
 from compositing.blend import Blender, ByteBlender, alpha_bytes, check_alpha
-from compositing.blur import BackgroundBlur
+from compositing.blur import BLUR_STYLES, BackgroundBlur
 from compositing.files import Background, FileBackground
 from compositing.lightwrap import LightWrap
+from compositing.portrait import PortraitDepth
 from compositing.video import VideoBackground
 
 EFFECTS = ("none", "blur", "image", "color", "video")
@@ -28,8 +29,12 @@ class CompositorConfig:
     background_path: str | None = None
     light_wrap: float = 0.0
     edge_softness: float = 0.5
+    blur_style: str = "flat"
 
     def __post_init__(self) -> None:
+        if self.blur_style not in BLUR_STYLES:
+            raise ValueError(f"unknown blur style {self.blur_style!r}; choose one of "
+                             + ", ".join(BLUR_STYLES))
         if self.effect not in EFFECTS:
             raise ValueError(f"unknown effect {self.effect!r}; choose one of {', '.join(EFFECTS)}")
         if not 0 <= self.blur_strength <= 100:
@@ -55,6 +60,7 @@ class Compositor:
         self._blender = Blender(shared)
         self._blur = BackgroundBlur()
         self._light_wrap = LightWrap(shared)
+        self._portrait = PortraitDepth(self._blender)
         self.messages: list[str] = []
         self._reported_problem: str | None = None
 
@@ -77,6 +83,7 @@ class Compositor:
         background: FileBackground | None = None,
         light_wrap: float = 0.0,
         edge_softness: float = 0.5,
+        blur_style: str = "flat",
     ) -> None:
         """Switch effect and parameters; all or nothing, and it never reads a file.
 
@@ -89,7 +96,8 @@ class Compositor:
         red, green, blue = color_rgb
         path = background.path if background is not None else None
         config = CompositorConfig(
-            effect, blur_strength, (red, green, blue), path, light_wrap, edge_softness
+            effect, blur_strength, (red, green, blue), path, light_wrap, edge_softness,
+            blur_style,
         )
         if config.effect in ("image", "video") and background is None:
             raise BackgroundError(f"the {config.effect} effect needs a file: choose one first.")
@@ -136,6 +144,8 @@ class Compositor:
             # The plate is a new array each frame and the person is blended into it in place:
             # outside the person's box it already is the output, so nothing is copied there.
             plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
+            if config.blur_style == "portrait":
+                plate = self._portrait.apply(frame_bgr, alpha, plate)
             return self._blender.composite(frame_bgr, alpha, plate, out=plate)
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape

@@ -34,6 +34,9 @@ def add_bench_parser(commands: Any) -> None:
                         help="how long to measure, after a 1 s warm-up (default 10)")
     parser.add_argument("--paced", type=positive_int, metavar="FPS",
                         help="feed frames at this rate, as a camera would, to measure latency")
+    parser.add_argument("--studio", action="store_true",
+                        help="turn on every studio effect (framing, main person, portrait "
+                        "blur, vignette 0.5); each is reported as its own stage")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png",
                         help="draw the per-stage breakdown and latency histogram")
@@ -203,12 +206,16 @@ def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:
         fps=args.paced or 30,
     )
     effect = dataclasses.replace(settings.effect, kind=args.effect)
+    studio = settings.studio
+    if args.studio:
+        effect = dataclasses.replace(effect, blur_style="portrait")
+        studio = dataclasses.replace(studio, framing="auto", main_person=True, vignette=0.5)
     mask = settings.mask
     if args.refinement:
         mask = dataclasses.replace(mask, refinement=args.refinement)
     if args.model:
         mask = dataclasses.replace(mask, model=args.model)
-    return dataclasses.replace(settings, source=source, effect=effect, mask=mask)
+    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, studio=studio)
 
 
 def process_age_s() -> float | None:

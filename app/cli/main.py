@@ -25,8 +25,10 @@ from app.cli.args import (
 from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
 from app.settings import Settings, SettingsError, load_settings, save_settings
+from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
+from compositing.framing import FRAMINGS
 from segmentation.refine import REFINEMENTS
 
 
@@ -117,6 +119,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", help="background image (or video, with --effect video)")
     parser.add_argument("--color", type=rgb_arg, help="background colour as R,G,B (0-255)")
     parser.add_argument("--blur", type=int, help="blur strength 0-100")
+    parser.add_argument("--blur-style", choices=BLUR_STYLES,
+                        help="flat: the same blur everywhere; portrait: more blur further "
+                        "from you, as a phone's portrait mode")
     parser.add_argument("--smoothing", type=float, help="temporal smoothing 0 (off) to 1")
     parser.add_argument("--edge", type=float, help="edge softness 0 to 1")
     parser.add_argument("--refinement", choices=REFINEMENTS, help="edge refinement")
@@ -131,6 +136,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-size", type=size_arg,
                         help="the size the virtual camera sends, for the whole run (default "
                         "1280x720); frames of another size are fitted into it")
+    parser.add_argument("--framing", choices=FRAMINGS,
+                        help="auto: the picture follows you (a crop that keeps you centred); "
+                        "off: the whole frame")
+    parser.add_argument("--framing-zoom", type=float,
+                        help="the most auto-framing zooms in, 1 to 3 (default 1.6)")
+    parser.add_argument("--main-person", action=argparse.BooleanOptionalAction, default=None,
+                        help="keep only the main person (the largest, most central; people "
+                        "walking behind become background)")
+    parser.add_argument("--vignette", type=float, help="vignette 0 (off) to 1")
     parser.add_argument("--fit", choices=FITS,
                         help="how other sizes are fitted: letterbox (all of the picture, with "
                         "bars; default) or cover (fills it, cropping the overhang)")
@@ -181,7 +195,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         source = dataclasses.replace(source, fps=args.fps)
     effect_changes: dict[str, Any] = {
         "kind": args.effect, "blur": args.blur, "color_rgb": args.color,
-        "light_wrap": args.light_wrap,
+        "light_wrap": args.light_wrap, "blur_style": args.blur_style,
     }
     if args.background is not None:
         kind = args.effect or effect.kind
@@ -198,7 +212,12 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "mirror_output": args.mirror_output, "fit": args.fit,
         "width_px": output_size[0], "height_px": output_size[1],
     }))
-    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output)
+    studio = dataclasses.replace(settings.studio, **_given({
+        "framing": args.framing, "framing_zoom_max": args.framing_zoom,
+        "main_person": args.main_person, "vignette": args.vignette,
+    }))
+    return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output,
+                               studio=studio)
 
 
 def _given(changes: dict[str, Any]) -> dict[str, Any]:

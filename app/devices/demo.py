@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
+from app.devices.demo_bystander import draw_bystander
 from app.devices.demo_motion import (
     DEMO_MOTIONS,
     TILT_RAD,
@@ -164,8 +165,9 @@ class DemoRenderer:
 
     def __init__(
         self, width_px: int, height_px: int, seed: int = 0, static: bool = False,
-        motion: str = "sway",
+        motion: str = "sway", bystander: bool = False,
     ) -> None:
+        """`bystander` puts a second, smaller person behind her (`bystander_alpha`)."""
         _check_motion(motion)
         self.width_px, self.height_px = width_px, height_px
         self.static, self.motion = static, motion
@@ -174,6 +176,10 @@ class DemoRenderer:
         self._head_tilt = HeadTilt(self._cutout) if motion == "tilt" and not static else None
         self._base = base_transform(width_px, height_px)
         self._background = self._cast_shadow(draw_room(width_px, height_px, seed))
+        self.bystander_alpha: np.ndarray | None = None
+        if bystander:
+            self._background, self.bystander_alpha = draw_bystander(self._background,
+                                                                   self._cutout)
         self._roi = _person_roi(self._reach_in_photo(), width_px, height_px)
         roi_shape = (self._roi.y1 - self._roi.y0, self._roi.x1 - self._roi.x0)
         self._warped = np.empty((*roi_shape, 4), np.uint8)
@@ -301,7 +307,8 @@ class DemoSource:
 
     Paced: frames arrive at `fps` by the clock (the latest wins if the consumer is slow).
     Unpaced: every read() returns the next frame at once (benchmarks, file output).
-    `static=True` keeps her still (sensor noise only); `motion` is one of DEMO_MOTIONS.
+    `static=True` keeps her still (sensor noise only); `motion` is one of DEMO_MOTIONS;
+    `bystander=True` puts a second, smaller person behind her.
     """
 
     def __init__(
@@ -314,6 +321,7 @@ class DemoSource:
         seed: int = 0,
         paced: bool = True,
         motion: str = "sway",
+        bystander: bool = False,
     ) -> None:
         _check_motion(motion)
         if width_px < _MIN_SIZE_PX or height_px < _MIN_SIZE_PX or width_px % 2 or height_px % 2:
@@ -326,6 +334,7 @@ class DemoSource:
         self.name = "demo"
         self.width_px, self.height_px, self.fps = width_px, height_px, float(fps)
         self.static, self.seed, self.paced, self.motion = static, seed, paced, motion
+        self.bystander = bystander
         self.dropped_frames = 0
         self._clock: Clock = clock or SystemClock()
         self._renderer: DemoRenderer | None = None
@@ -340,7 +349,7 @@ class DemoSource:
         if self._renderer is not None:
             return
         self._renderer = DemoRenderer(
-            self.width_px, self.height_px, self.seed, self.static, self.motion
+            self.width_px, self.height_px, self.seed, self.static, self.motion, self.bystander
         )
         self._pacer = FramePacer(self._clock, self.fps)
         self._next_index, self.dropped_frames = 0, 0
@@ -378,6 +387,13 @@ class DemoSource:
         if self._renderer is None:
             raise RuntimeError("demo: call open() before person_alpha()")
         return self._renderer.person_alpha(index / self.fps)
+
+    def bystander_alpha(self) -> np.ndarray | None:
+        """Where the person behind her is (uint8, 255 = person, before she covers part of
+        it), or None without one."""
+        if self._renderer is None:
+            raise RuntimeError("demo: call open() before bystander_alpha()")
+        return self._renderer.bystander_alpha
 
     def truth(self, index: int) -> DemoTruth:
         """Everything the demo knows about frame `index` (see DemoTruth); safe while frames

@@ -92,6 +92,7 @@ class EffectSwitch:
                 background=background,
                 light_wrap=effect.light_wrap,
                 edge_softness=self._edge_softness,
+                blur_style=effect.blur_style,
             )
         except BaseException:
             if background is not None and background is not self._compositor.background:

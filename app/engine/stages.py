@@ -20,6 +20,7 @@ from app.engine.backgrounds import BackgroundLoader, EffectSwitch
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
 from app.engine.stats import PipelineStats
+from app.engine.studio import StudioStage
 from app.jobs import NewestJob
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
@@ -86,6 +87,7 @@ class FrameStages:
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
         self._effects = EffectSwitch(self._compositor, load_background)
+        self._studio = StudioStage(settings.studio)
         self.messages: list[str] = []
         self._pause_cache: tuple[tuple[int, ...], np.ndarray] | None = None
         self._schedule = make_schedule(mode, self._finish, self._may_carry)
@@ -115,6 +117,7 @@ class FrameStages:
                 raise
             messages.append(f"{error} The previous background stays.")
         self._chain.configure(settings.mask.smoothing, self._refinement())
+        self._studio.configure(settings.studio)
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
         return messages
@@ -190,6 +193,7 @@ class FrameStages:
     def _forget(self) -> None:
         self._schedule.forget()
         self._chain.reset()
+        self._studio.reset()
         self._last_smoothed = None
 
     def set_source_fps(self, fps: float) -> None:
@@ -200,6 +204,11 @@ class FrameStages:
     @property
     def degradation(self) -> Degradation:
         return self._degradation
+
+    @property
+    def framing_box(self) -> tuple[int, int, int, int] | None:
+        """Auto-framing's crop (x, y, w, h) of the last frame, or None with framing off."""
+        return self._studio.framing_box
 
     @property
     def model(self) -> ModelSpec | None:
@@ -291,12 +300,13 @@ class FrameStages:
             carried=confidence is None,
         )
         stats.stage("refine", _ms_since(started_s))
+        alpha = self._studio.on_alpha(alpha, stats)
         started_s = time.perf_counter()
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
         while self._compositor.messages:  # a background that broke or recovered while in use
             self.messages.append(self._compositor.messages.pop(0))
         stats.stage("composite", _ms_since(started_s))
-        return output_bgr
+        return self._studio.on_output(output_bgr, alpha, stats)
 
     def _output_time_s(self, pending: Prepared) -> float:
         """The time a video background plays by: a live frame's capture time; for unpaced

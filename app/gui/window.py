@@ -43,6 +43,7 @@ from app.gui.preview import PreviewWidget
 from app.gui.space_key import SpaceToCompare
 from app.gui.status import StatusBar
 from app.gui.store import SettingsStore
+from app.gui.studio import StudioSection
 from app.gui.tray import TrayIcon
 from app.gui.tuning import TuningSection
 from app.gui.vcam_panel import VirtualCamPanel
@@ -113,11 +114,13 @@ class MainWindow(QMainWindow):
         self.effect_section = EffectSection(self.store)
         self.gallery = BackgroundGallery()
         self.tuning_section = TuningSection(self.store, self._pick)
+        self.studio_section = StudioSection(self.store)
         self.vcam_panel = VirtualCamPanel()
         left = column([self.notice, self.banner, self.preview, self._preview_bar()],
                       (8, 8, 4, 8), stretch_index=2)
         panel = column([self.vcam_panel, self.effect_section, self.gallery,
-                        self.source_section, self.tuning_section], (4, 8, 8, 8))
+                        self.studio_section, self.source_section, self.tuning_section],
+                       (4, 8, 8, 8))
         self.splitter = side_by_side(left, scrollable(panel, PANEL_WIDTH_PX))
         self.setCentralWidget(self.splitter)
         self.status = StatusBar()
@@ -253,6 +256,7 @@ class MainWindow(QMainWindow):
         """Make every control, action and the gallery show `settings`."""
         self.effect_section.show_settings(settings)
         self.tuning_section.show_settings(settings)
+        self.studio_section.show_settings(settings)
         kind = settings.effect.kind
         for effect_kind, action in self.commands.effects.items():
             self.commands.set_checked(action, effect_kind == kind)

@@ -1,0 +1,73 @@
+"""The Studio section: the studio effects of issue 15, each live.
+
+Each effect is one row; a new effect (light, touch-up) adds its row in `_build_rows` and
+shows its setting in `show_settings`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
+
+from app.gui.controls import PercentSlider
+from app.gui.store import SettingsStore
+from app.settings import Settings
+
+
+class StudioSection(QGroupBox):
+    """Auto-framing, only the main person, portrait blur and vignette (the settings' `studio`
+    section, and the blur's style in `effect`)."""
+
+    def __init__(self, store: SettingsStore) -> None:
+        super().__init__("Studio")
+        self._form = QFormLayout(self)
+        self.framing_check = QCheckBox("Auto-framing: the picture follows you")
+        self.framing_check.setToolTip("Keeps you centred with head room, zooming in at most "
+                                      "as far as set beside it")
+        self.framing_check.toggled.connect(
+            lambda on: store.replace("studio", framing="auto" if on else "off")
+        )
+        self.zoom_spin = QDoubleSpinBox()
+        self.zoom_spin.setRange(1.0, 3.0)
+        self.zoom_spin.setSingleStep(0.1)
+        self.zoom_spin.setDecimals(1)
+        self.zoom_spin.setSuffix("x")
+        self.zoom_spin.setToolTip("The most auto-framing zooms in")
+        self.zoom_spin.valueChanged.connect(
+            lambda value: store.replace("studio", framing_zoom_max=round(value, 1))
+        )
+        self.main_person_check = QCheckBox("Only the main person")
+        self.main_person_check.setToolTip("People walking behind you become background; what "
+                                          "you hold stays")
+        self.main_person_check.toggled.connect(
+            lambda on: store.replace("studio", main_person=on)
+        )
+        self.portrait_check = QCheckBox("Portrait blur: more blur further from you")
+        self.portrait_check.setToolTip("As a phone's portrait mode; for the blur effect")
+        self.portrait_check.toggled.connect(
+            lambda on: store.replace("effect", blur_style="portrait" if on else "flat")
+        )
+        self.vignette_slider = PercentSlider("Darken the corners, as a lens does (0 = off)")
+        self.vignette_slider.value_changed.connect(
+            lambda value: store.replace("studio", vignette=value / 100.0)
+        )
+        self._form.addRow(self.framing_check)
+        self._form.addRow("Most zoom", self.zoom_spin)
+        self._form.addRow(self.main_person_check)
+        self._form.addRow(self.portrait_check)
+        self._form.addRow("Vignette", self.vignette_slider)
+        self.show_settings(store.settings)
+
+    def show_settings(self, settings: Settings) -> None:
+        studio = settings.studio
+        for check, on in ((self.framing_check, studio.framing == "auto"),
+                          (self.main_person_check, studio.main_person),
+                          (self.portrait_check, settings.effect.blur_style == "portrait")):
+            check.blockSignals(True)
+            check.setChecked(on)
+            check.blockSignals(False)
+        self.zoom_spin.blockSignals(True)
+        self.zoom_spin.setValue(studio.framing_zoom_max)
+        self.zoom_spin.blockSignals(False)
+        self.zoom_spin.setEnabled(studio.framing == "auto")
+        self.portrait_check.setEnabled(settings.effect.kind == "blur")
+        self.vignette_slider.set_value(round(studio.vignette * 100))

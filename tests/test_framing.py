@@ -1,0 +1,117 @@
+"""Auto-framing (issue 15): the crop follows the person, smoothly, and stays still."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from app.devices.demo import DemoSource
+from app.devices.frames import Frame
+from app.engine.schedules import RunMode
+from app.engine.stages import FrameStages
+from app.engine.stats import PipelineStats
+from app.settings import Settings, StudioSettings
+from compositing.framing import MAX_STEP, AutoFraming
+
+WIDTH_PX, HEIGHT_PX, FPS = 640, 360, 30
+
+
+def _edge_move(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """The most any edge of the crop moved between two boxes (x, y, w, h)."""
+    return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[0] + a[2] - b[0] - b[2]),
+               abs(a[1] + a[3] - b[1] - b[3]))
+
+
+def _steady(boxes: list[tuple[int, int, int, int]]) -> bool:
+    """No edge moved more than 2% of the width (and a pixel of rounding) between two frames."""
+    return all(_edge_move(a, b) <= MAX_STEP * WIDTH_PX + 1
+               for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def _blob(centre_x: int, top: int = 60, width: int = 140) -> np.ndarray:
+    alpha = np.zeros((HEIGHT_PX, WIDTH_PX), np.uint8)
+    cv2.ellipse(alpha, (centre_x, top + 45), (35, 45), 0, 0, 360, 255, -1)
+    cv2.rectangle(alpha, (centre_x - width // 2, top + 80), (centre_x + width // 2, HEIGHT_PX),
+                  255, -1)
+    return alpha
+
+
+def test_the_crop_centres_a_person_in_the_left_third_with_head_room() -> None:
+    framing, alpha = AutoFraming(), _blob(centre_x=WIDTH_PX * 3 // 10)
+    boxes = [framing.update(alpha) for _ in range(2 * FPS)]
+    x, y, crop_w, crop_h = boxes[-1]
+    assert crop_w == pytest.approx(WIDTH_PX / 1.6, abs=2)  # zoom capped at 1.6x
+    assert abs((WIDTH_PX * 3 / 10 - x) / crop_w - 0.5) < 0.10
+    assert _steady(boxes)
+    assert (60 - y) / crop_h == pytest.approx(1 / 6, abs=0.04)  # head room
+    framing.zoom_max = 1.2
+    for _ in range(2 * FPS):
+        box = framing.update(alpha)
+    assert box[2] == pytest.approx(WIDTH_PX / 1.2, abs=2)
+
+
+def test_sensor_noise_does_not_move_a_settled_crop_and_an_empty_room_eases_back() -> None:
+    framing, rng = AutoFraming(), np.random.default_rng(1)
+    for _ in range(3 * FPS):
+        framing.update(_blob(centre_x=250))
+    settled = framing.box()
+    for _ in range(FPS):  # the mask's edge jitters by a few pixels, as a real mask's does
+        jittered = _blob(250 + int(rng.integers(-6, 7)), top=60 + int(rng.integers(-4, 5)))
+        assert framing.update(jittered) == settled
+    boxes = [framing.update(np.zeros((HEIGHT_PX, WIDTH_PX), np.uint8)) for _ in range(3 * FPS)]
+    assert boxes[-1] == (0, 0, WIDTH_PX, HEIGHT_PX)
+    assert _steady(boxes)
+
+
+def _framed_stages(static: bool) -> tuple[FrameStages, DemoSource]:
+    base = Settings()
+    settings = dataclasses.replace(
+        base, effect=dataclasses.replace(base.effect, kind="blur"),
+        output=dataclasses.replace(base.output, mirror=False),
+        studio=StudioSettings(framing="auto"),
+    )
+    source = DemoSource(WIDTH_PX, HEIGHT_PX, FPS, static=static, paced=False)
+    return FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.EVERY_FRAME), source
+
+
+def _run(
+    static: bool, frames: int, shift_px: int
+) -> Iterator[tuple[tuple[int, int, int, int], int]]:
+    """(the crop, the true person centre x) for each output frame of the demo moved left."""
+    stages, source = _framed_stages(static)
+    source.open()
+    move = np.float32([[1, 0, -shift_px], [0, 1, 0]])
+    try:
+        for index in range(frames):
+            frame = source.read()
+            assert frame is not None
+            image = cv2.warpAffine(frame.image_bgr, move, (WIDTH_PX, HEIGHT_PX),
+                                   borderMode=cv2.BORDER_REPLICATE)
+            truth = cv2.warpAffine(source.person_alpha(index), move, (WIDTH_PX, HEIGHT_PX))
+            cols = np.flatnonzero((truth >= 128).any(axis=0))
+            for _finished in stages.process(Frame(image, index / FPS, index), PipelineStats()):
+                box = stages.framing_box
+                assert box is not None
+                yield box, int((cols[0] + cols[-1]) // 2)
+    finally:
+        source.close()
+        stages.close()
+
+
+def test_on_the_demo_in_the_left_third_the_person_is_centred_within_2_s() -> None:
+    demo_centre_x = WIDTH_PX // 2  # the demo draws her in the middle
+    shift_px = demo_centre_x - WIDTH_PX * 3 // 10
+    results = list(_run(static=False, frames=2 * FPS, shift_px=shift_px))
+    boxes = [box for box, _ in results]
+    (x, _y, crop_w, _h), person_x = results[-1]
+    assert abs((person_x - x) / crop_w - 0.5) < 0.10
+    assert _steady(boxes)
+
+
+def test_on_the_static_demo_the_crop_does_not_move_after_settling() -> None:
+    boxes = [box for box, _ in _run(static=True, frames=4 * FPS, shift_px=0)]
+    assert len(set(boxes[2 * FPS:])) == 1, sorted(set(boxes[2 * FPS:]))
