@@ -1,7 +1,8 @@
-"""Prepare the MediaPipe selfie segmentation models for the Tasks ImageSegmenter.
+"""Prepare MediaPipe's bare TFLite models for the Tasks ImageSegmenter and FaceDetector.
 
-The npm package ``@mediapipe/selfie_segmentation`` (Apache-2.0) ships the two
-models as bare TFLite files. The Tasks ImageSegmenter refuses a model without
+The npm packages ``@mediapipe/selfie_segmentation`` (the two selfie segmenters)
+and ``@mediapipe/face_detection`` (the short-range BlazeFace detector), both
+Apache-2.0, ship bare TFLite files. The Tasks API refuses a model without
 metadata, and mediapipe's own metadata writer cannot be imported in 1.2.2 (its
 compiled ``_pywrap_metadata_version`` module is missing), so this script writes
 the metadata flatbuffer itself with the generated schema classes mediapipe ships.
@@ -9,6 +10,8 @@ the metadata flatbuffer itself with the generated schema classes mediapipe ships
 Usage::
 
     npm pack @mediapipe/selfie_segmentation && tar xzf mediapipe-selfie_segmentation-*.tgz
+    python packaging/prepare_models.py package/ assets/models/
+    npm pack @mediapipe/face_detection && tar xzf mediapipe-face_detection-*.tgz
     python packaging/prepare_models.py package/ assets/models/
 """
 
@@ -26,6 +29,9 @@ MODELS = {
     "selfie_segmentation.tflite": "selfie_general.tflite",
     "selfie_segmentation_landscape.tflite": "selfie_landscape.tflite",
 }
+FACE_MODELS = {
+    "face_detection_short_range.tflite": "face_detection_short_range.tflite",
+}
 _METADATA_NAME = "TFLITE_METADATA"
 _METADATA_IDENTIFIER = b"M001"
 _MODEL_IDENTIFIER = b"TFL3"
@@ -33,13 +39,13 @@ _MODEL_IDENTIFIER = b"TFL3"
 _MIN_PARSER_VERSION = "1.0.0"
 
 
-def _input_tensor_metadata() -> md.TensorMetadataT:
-    """An RGB image normalised to [0, 1]: (pixel - 0) / 255."""
+def _input_tensor_metadata(mean: float = 0.0, std: float = 255.0) -> md.TensorMetadataT:
+    """An RGB image normalised as (pixel - mean) / std: [0, 1] by default."""
     normalization = md.ProcessUnitT()
     normalization.optionsType = md.ProcessUnitOptions.NormalizationOptions
     normalization.options = md.NormalizationOptionsT()
-    normalization.options.mean = [0.0]
-    normalization.options.std = [255.0]
+    normalization.options.mean = [mean]
+    normalization.options.std = [std]
 
     content = md.ContentT()
     content.contentPropertiesType = md.ContentProperties.ImageProperties
@@ -47,12 +53,12 @@ def _input_tensor_metadata() -> md.TensorMetadataT:
     content.contentProperties.colorSpace = md.ColorSpaceType.RGB
 
     stats = md.StatsT()
-    stats.max = [1.0]
-    stats.min = [0.0]
+    stats.max = [(255.0 - mean) / std]
+    stats.min = [(0.0 - mean) / std]
 
     tensor = md.TensorMetadataT()
     tensor.name = "image"
-    tensor.description = "RGB frame, values scaled to [0, 1]."
+    tensor.description = f"RGB frame, values scaled to [{stats.min[0]:g}, {stats.max[0]:g}]."
     tensor.content = content
     tensor.processUnits = [normalization]
     tensor.stats = stats
@@ -78,15 +84,38 @@ def _output_tensor_metadata() -> md.TensorMetadataT:
     return tensor
 
 
+def _plain_tensor_metadata(name: str, description: str) -> md.TensorMetadataT:
+    tensor = md.TensorMetadataT()
+    tensor.name = name
+    tensor.description = description
+    return tensor
+
+
 def build_metadata(name: str) -> bytes:
     """The ModelMetadata flatbuffer for one selfie segmentation model."""
     subgraph = md.SubGraphMetadataT()
     subgraph.inputTensorMetadata = [_input_tensor_metadata()]
     subgraph.outputTensorMetadata = [_output_tensor_metadata()]
+    return _finish(
+        name, "MediaPipe selfie segmentation: person confidence per pixel.", subgraph
+    )
 
+
+def build_face_metadata(name: str) -> bytes:
+    """The ModelMetadata flatbuffer for BlazeFace: RGB in [-1, 1], SSD boxes and scores out."""
+    subgraph = md.SubGraphMetadataT()
+    subgraph.inputTensorMetadata = [_input_tensor_metadata(mean=127.5, std=127.5)]
+    subgraph.outputTensorMetadata = [
+        _plain_tensor_metadata("regressors", "Box and six keypoints per SSD anchor."),
+        _plain_tensor_metadata("classificators", "Face score (logit) per SSD anchor."),
+    ]
+    return _finish(name, "MediaPipe BlazeFace short-range face detection.", subgraph)
+
+
+def _finish(name: str, description: str, subgraph: md.SubGraphMetadataT) -> bytes:
     model_metadata = md.ModelMetadataT()
     model_metadata.name = name
-    model_metadata.description = "MediaPipe selfie segmentation: person confidence per pixel."
+    model_metadata.description = description
     model_metadata.version = "1"
     model_metadata.author = "Google LLC"
     model_metadata.license = "Apache License. Version 2.0 http://www.apache.org/licenses/LICENSE-2.0."
@@ -122,12 +151,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="where the prepared models go")
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for source_name, target_name in MODELS.items():
+    found = {
+        **{s: (t, build_metadata) for s, t in MODELS.items()},
+        **{s: (t, build_face_metadata) for s, t in FACE_MODELS.items()},
+    }
+    found = {s: v for s, v in found.items() if (args.package_dir / s).is_file()}
+    if not found:
+        print(
+            f"error: no known model in {args.package_dir}; unpack the npm package there first",
+            file=sys.stderr,
+        )
+        return 1
+    for source_name, (target_name, build) in found.items():
         source = args.package_dir / source_name
-        if not source.is_file():
-            print(f"error: {source} not found; unpack the npm package there first", file=sys.stderr)
-            return 1
-        prepared = add_metadata(source.read_bytes(), build_metadata(Path(target_name).stem))
+        prepared = add_metadata(source.read_bytes(), build(Path(target_name).stem))
         (args.out_dir / target_name).write_bytes(prepared)
         print(f"wrote {args.out_dir / target_name} ({len(prepared)} bytes)")
     return 0

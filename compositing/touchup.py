@@ -1,0 +1,97 @@
+"""Touch-up: smooth skin texture on the face and neck, edge-preserving, nowhere else.
+
+A guided filter (the frame guiding itself) flattens fine texture but keeps edges; it is mixed
+in only through a skin weight: an ellipse over the face and neck from the face box, times
+skin-like colour, times the person's eroded alpha (so the hair outline and the background stay
+sharp), minus discs over the eyes.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+DEFAULT_STRENGTH = 0.7
+_GUIDED_RADIUS_FRACTION = 0.04  # of the face width
+# Guided-filter eps on 0..255 values: texture below ~70 levels of contrast is flattened.
+_GUIDED_EPS = 70.0**2
+_EYE_RADIUS_FRACTION = 0.3  # of the distance between the eyes
+# Skin in YCrCb (Cr, Cb ranges), widened so that lit and shaded skin both count.
+_CR_RANGE = (133, 180)
+_CB_RANGE = (77, 135)
+_MIN_SKIN_LUMA = 70  # darker pixels are collar, shadow or hair, not skin to smooth
+
+Box = tuple[float, float, float, float]
+
+
+def _region(box: Box, width_px: int, height_px: int) -> tuple[int, int, int, int]:
+    """The face box widened a little and reaching down over the neck."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    return (
+        max(0, int(x0 - 0.15 * w)), max(0, int(y0 - 0.1 * h)),
+        min(width_px, int(x1 + 0.15 * w)), min(height_px, int(y1 + 0.7 * h)),
+    )
+
+
+def skin_weight(
+    region_bgr: np.ndarray, alpha_u8: np.ndarray, box: Box, eyes: np.ndarray,
+    origin: tuple[int, int], mouth: np.ndarray | None = None,
+) -> np.ndarray:
+    """Float32 weight in [0, 1] over the region: face-and-neck skin, not eyes, lips or edges."""
+    height_px, width_px = region_bgr.shape[:2]
+    ox, oy = origin
+    x0, y0, x1, y1 = box
+    face_w = x1 - x0
+    shape = np.zeros((height_px, width_px), np.uint8)
+    centre = (int((x0 + x1) / 2 - ox), int(y0 + 0.95 * (y1 - y0) - oy))
+    axes = (int(0.42 * face_w), int(0.95 * (y1 - y0)))
+    cv2.ellipse(shape, centre, axes, 0, 0, 360, 255, -1)
+    ycrcb = cv2.cvtColor(region_bgr, cv2.COLOR_BGR2YCrCb)
+    lower = np.array([_MIN_SKIN_LUMA, _CR_RANGE[0], _CB_RANGE[0]], np.uint8)
+    upper = np.array([255, _CR_RANGE[1], _CB_RANGE[1]], np.uint8)
+    skin = cv2.inRange(ycrcb, lower, upper)
+    edge_px = max(3, int(0.06 * face_w)) | 1
+    inside = cv2.erode(alpha_u8, np.ones((edge_px, edge_px), np.uint8))
+    weight = cv2.min(cv2.min(shape, skin), inside)
+    eye_radius_px = int(_EYE_RADIUS_FRACTION * float(np.linalg.norm(eyes[0] - eyes[1])))
+    for eye_x, eye_y in eyes:
+        cv2.circle(weight, (int(eye_x - ox), int(eye_y - oy)), eye_radius_px, 0, -1)
+    if mouth is not None:
+        mouth_axes = (int(1.6 * eye_radius_px), int(0.8 * eye_radius_px))
+        mouth_centre = (int(mouth[0] - ox), int(mouth[1] - oy))
+        cv2.ellipse(weight, mouth_centre, mouth_axes, 0, 0, 360, 0, -1)
+    blur_px = max(3, int(0.05 * face_w)) | 1
+    return cv2.GaussianBlur(weight, (blur_px, blur_px), 0).astype(np.float32) / 255.0
+
+
+class TouchUp:
+    """`apply(frame_bgr, alpha_u8, box, eyes, mouth)`: the frame, touched up; no state.
+
+    `eyes` is (2, 2) and `mouth` (2,), in frame pixels (the face detector's keypoints).
+    """
+
+    def __init__(self, strength: float = DEFAULT_STRENGTH) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"touch-up strength must be in 0..1, not {strength}")
+        self.strength = strength
+
+    def apply(
+        self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, box: Box | None, eyes: np.ndarray,
+        mouth: np.ndarray | None = None,
+    ) -> np.ndarray:
+        if box is None or self.strength <= 0.0:
+            return frame_bgr
+        height_px, width_px = frame_bgr.shape[:2]
+        rx0, ry0, rx1, ry1 = _region(box, width_px, height_px)
+        if rx1 - rx0 < 8 or ry1 - ry0 < 8:
+            return frame_bgr
+        region = frame_bgr[ry0:ry1, rx0:rx1]
+        weight = skin_weight(region, alpha_u8[ry0:ry1, rx0:rx1], box, eyes, (rx0, ry0), mouth)
+        radius_px = max(2, int(_GUIDED_RADIUS_FRACTION * (box[2] - box[0])))
+        smooth = cv2.ximgproc.guidedFilter(region, region, radius_px, _GUIDED_EPS)
+        mix = (self.strength * weight)[..., None]
+        out = frame_bgr.copy()
+        mixed = region + mix * (smooth.astype(np.float32) - region)
+        out[ry0:ry1, rx0:rx1] = np.rint(mixed).astype(np.uint8)
+        return out

@@ -1,0 +1,67 @@
+"""Light on the demo darkened to a third: the face brightens, the background and whites do not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.devices.demo import DemoRenderer, demo_person_regions
+from compositing.light import Light, gain_for, lift_lut
+from segmentation.faces import BlazeFaceDetector, FaceTracker
+
+
+def _luma(frame_bgr: np.ndarray) -> np.ndarray:
+    return frame_bgr.astype(np.float32) @ np.array([0.114, 0.587, 0.299], np.float32)
+
+
+def test_a_dim_demo_face_rises_at_least_half_way_back_and_nothing_else_changes() -> None:
+    renderer = DemoRenderer(1280, 720, static=True)
+    face_box = demo_person_regions(1280, 720).face
+    face = (slice(face_box.y0, face_box.y1), slice(face_box.x0, face_box.x1))
+    bright = renderer.render(0.0)
+    dim = (bright // 3).astype(np.uint8)
+    alpha = renderer.truth(0.0).alpha_u8
+    detector = BlazeFaceDetector()
+    try:
+        tracker, light = FaceTracker(detector.detect), Light()
+        for index in range(60):
+            found = tracker.update(dim, index * 33)
+            assert found is not None
+            out = light.apply(dim, alpha, found.box)
+    finally:
+        detector.close()
+    bright_face, dim_face = _luma(bright)[face].mean(), _luma(dim)[face].mean()
+    assert _luma(out)[face].mean() - dim_face >= 0.5 * (bright_face - dim_face)
+    background = alpha == 0
+    assert np.array_equal(out[background], dim[background])
+    assert ((out == 255) & (dim < 255)).sum() == 0
+
+
+def test_the_gain_follows_slowly_so_a_flicker_does_not_pump() -> None:
+    frame = np.full((200, 200, 3), 40, np.uint8)
+    alpha = np.full((200, 200), 255, np.uint8)
+    light = Light(strength=1.0)
+    gains = []
+    for _ in range(30):
+        light.apply(frame, alpha, (80.0, 80.0, 120.0, 120.0))
+        gains.append(light.gain)
+    steps = np.diff([1.0, *gains])
+    assert (steps > 0).all() and steps.max() < 0.1 * (gain_for(40 / 255) - 1.0) + 1e-6
+    light.apply(np.full((200, 200, 3), 200, np.uint8), alpha, (80.0, 80.0, 120.0, 120.0))
+    assert light.gain > gains[-1] * 0.85
+
+
+def test_the_curve_lifts_darks_most_keeps_order_and_only_white_is_white() -> None:
+    lut = lift_lut(3.0).astype(int)
+    assert (np.diff(lut) >= 0).all() and (lut >= np.arange(256)).all()
+    assert lut[255] == 255 and lut[:255].max() == 254
+    assert lut[40] - 40 > lut[200] - 200
+
+
+def test_no_face_or_zero_strength_leaves_the_frame_alone() -> None:
+    frame = np.full((50, 50, 3), 30, np.uint8)
+    alpha = np.full((50, 50), 255, np.uint8)
+    assert Light(0.5).apply(frame, alpha, None) is frame
+    assert Light(0.0).apply(frame, alpha, (10.0, 10.0, 30.0, 30.0)) is frame
+    with pytest.raises(ValueError, match="0..1"):
+        Light(1.5)
