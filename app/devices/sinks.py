@@ -8,6 +8,7 @@ Every sink takes uint8 BGR frames of the even size it was opened with (Chrome re
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 import pyvirtualcam
 
+from app.devices.consumers import holders
+from app.devices.loopback import held_size, named_loopback_device
 from app.devices.virtualcam_help import available_backends, registered_backends, virtualcam_fix
 
 FILE_SUFFIXES = (".mp4", ".y4m")
@@ -161,16 +164,49 @@ class VirtualCamSink(_SizedSink):
                 f"Available here: {', '.join(known) or 'none'}. Leave the backend empty to "
                 "let Backdrop choose."
             )
+        device = self._device_name
+        if device is None and sys.platform.startswith("linux"):
+            device = named_loopback_device()  # ours, not OBS's or DroidCam's loopback device
         try:
-            self._camera = pyvirtualcam.Camera(
+            camera = pyvirtualcam.Camera(
                 width_px, height_px, fps, fmt=pyvirtualcam.PixelFormat.BGR,
-                backend=self._backend_name, device=self._device_name, print_fps=False,
+                backend=self._backend_name, device=device, print_fps=False,
             )
         except (RuntimeError, ValueError, OSError) as error:
+            reason = str(error).strip()
+            if "busy" in reason.lower() and device is not None:
+                programs = _programs_holding(device)
+                in_use = f" by {', '.join(programs)}" if programs else ""
+                raise SinkError(
+                    f"The virtual camera {device} is in use{in_use}: {reason}. Close that "
+                    "program's output to this camera (another Backdrop, or OBS's virtual "
+                    "camera), or choose another device."
+                ) from error
             raise SinkError(
-                f"Could not start the virtual camera: {str(error).strip()}\n\n{virtualcam_fix()}"
+                f"Could not start the virtual camera: {reason}\n\n{virtualcam_fix()}"
             ) from error
+        self._refuse_a_held_format(camera, width_px, height_px)
+        self._camera = camera
         self._is_open = True
+
+    @staticmethod
+    def _refuse_a_held_format(camera: pyvirtualcam.Camera, width_px: int, height_px: int) -> None:
+        """v4l2loopback keeps the size a reading app holds and silently drops frames of any
+        other; sysfs says which size the device really took (Linux)."""
+        if not sys.platform.startswith("linux"):
+            return
+        device = camera.device
+        held = held_size(device)
+        if held is None or held == (width_px, height_px):
+            return
+        camera.close()
+        programs = _programs_holding(device)
+        by = f" by {', '.join(programs)}" if programs else " by an app that is reading it"
+        raise SinkError(
+            f"The virtual camera {device} is held at {held[0]}x{held[1]}{by}, so frames "
+            f"at {width_px}x{height_px} would not reach it. Close the camera in your meeting app "
+            f"(or leave the call), or choose {held[0]}x{held[1]} as the output size."
+        )
 
     def send(self, frame_bgr: np.ndarray) -> None:
         frame = self._fit(frame_bgr)
@@ -185,6 +221,11 @@ class VirtualCamSink(_SizedSink):
         if self._finish() and self._camera is not None:
             camera, self._camera = self._camera, None
             camera.close()
+
+
+def _programs_holding(device: str) -> list[str]:
+    """The names of the other programs that have `device` open (from /proc; Linux)."""
+    return sorted({name for _, name in holders(Path(device))})
 
 
 class _Mp4Writer:
