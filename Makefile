@@ -14,7 +14,7 @@ DEMO_SECONDS := 5
 # caller's shell is not passed on. (app/ unsets it as well before importing PySide6.)
 unexport QT_QPA_PLATFORM_PLUGIN_PATH
 
-.PHONY: run test lint bench screenshots bundle clean distclean
+.PHONY: run test test-vcam lint bench screenshots bundle clean distclean
 
 $(VENV_PYTHON):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -48,6 +48,13 @@ demo-file: $(RUN_STAMP)
 ## test: linters, type checks, import contracts, then the test suite (Qt offscreen)
 test: lint
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
+
+## test-vcam: the virtual camera on a real v4l2loopback device (0.12.7 and the newest), in QEMU
+## VMs (Linux; installs QEMU, busybox and ffmpeg with apt; about a minute once cached)
+test-vcam: $(TEST_STAMP)
+	@bash tests/vm/install_deps.sh || \
+		echo "test-vcam: could not install the VM's tools; the VM tests will say why they skip"
+	BACKDROP_VM_TESTS=1 BACKDROP_VM_QUIET=1 $(VENV)/bin/pytest -v tests/vm
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,12 +9,18 @@ device rather than the first loopback device, which may be OBS's or DroidCam's.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import struct
 from pathlib import Path
 
 from app.devices.camera import device_dir, sysfs_video_dir
 from app.devices.virtualcam_help import CARD_LABEL
 
+# VIDIOC_STREAMON = _IOW('V', 18, int), for V4L2_BUF_TYPE_VIDEO_OUTPUT (2).
+VIDIOC_STREAMON = 0x40045612
+V4L2_BUF_TYPE_VIDEO_OUTPUT = 2
 _FORMAT = re.compile(r"^\s*\S{1,4}\s*:(\d+)x(\d+)@")
 
 
@@ -50,3 +56,19 @@ def held_size(device: str, sysfs_dir: Path | None = None) -> tuple[int, int] | N
     text = _read((sysfs_dir or sysfs_video_dir()) / Path(device).name / "format")
     match = _FORMAT.match(text or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def keep_reopenable(device: str) -> int | None:
+    """v4l2loopback 0.12.x never becomes an output device again once its producer closes,
+    until the module is reloaded (pyvirtualcam #61). A second descriptor that issues
+    VIDIOC_STREAMON for output after the producer opened keeps it reopenable; 0.15 answers
+    EINVAL, harmlessly. Returns that descriptor (close it with the producer), or None."""
+    try:
+        fd = os.open(device, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.ioctl(fd, VIDIOC_STREAMON, struct.pack("i", V4L2_BUF_TYPE_VIDEO_OUTPUT))
+    except OSError:
+        pass  # EINVAL on 0.15 and later, or not a loopback device: nothing to keep
+    return fd

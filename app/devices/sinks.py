@@ -8,6 +8,7 @@ Every sink takes uint8 BGR frames of the even size it was opened with (Chrome re
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import numpy as np
 import pyvirtualcam
 
 from app.devices.consumers import holders
-from app.devices.loopback import held_size, named_loopback_device
+from app.devices.loopback import held_size, keep_reopenable, named_loopback_device
 from app.devices.virtualcam_help import available_backends, registered_backends, virtualcam_fix
 
 FILE_SUFFIXES = (".mp4", ".y4m")
@@ -144,6 +145,7 @@ class VirtualCamSink(_SizedSink):
         self._backend_name = backend or None
         self._device_name = device or None
         self._camera: pyvirtualcam.Camera | None = None
+        self._streamon_fd: int | None = None  # see loopback.keep_reopenable
 
     @property
     def description(self) -> str:
@@ -186,6 +188,8 @@ class VirtualCamSink(_SizedSink):
                 f"Could not start the virtual camera: {reason}\n\n{virtualcam_fix()}"
             ) from error
         self._refuse_a_held_format(camera, width_px, height_px)
+        if camera.backend == "v4l2loopback":
+            self._streamon_fd = keep_reopenable(camera.device)
         self._camera = camera
         self._is_open = True
 
@@ -221,6 +225,9 @@ class VirtualCamSink(_SizedSink):
         if self._finish() and self._camera is not None:
             camera, self._camera = self._camera, None
             camera.close()
+            if self._streamon_fd is not None:
+                fd, self._streamon_fd = self._streamon_fd, None
+                os.close(fd)
 
 
 def _programs_holding(device: str) -> list[str]:

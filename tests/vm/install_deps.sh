@@ -1,10 +1,13 @@
 #!/bin/bash
 # Install the Debian packages the v4l2loopback VM harness needs on the host.
-# Idempotent: installs only what is missing, never prompts.
+# Idempotent: installs only what is missing, never prompts. Run it as yourself: only apt-get
+# (a fixed system command) runs as root, through `sudo -n` when you are not root.
 #   bash tests/vm/install_deps.sh            # harness deps
 #   WITH_CHROMIUM=1 bash tests/vm/install_deps.sh   # also headless Chromium probe
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then as_root=(sudo -n); fi
 
 pkgs=(
   qemu-system-x86   # the VM (TCG; no KVM needed)
@@ -32,6 +35,6 @@ fi
 echo "install_deps: installing ${missing[*]}"
 # refresh lists if they are missing or older than a day
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
-  apt-get update -qq
+  "${as_root[@]}" apt-get update -qq </dev/null
 fi
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

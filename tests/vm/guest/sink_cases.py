@@ -1,0 +1,119 @@
+"""Run inside the VM (real v4l2loopback at /dev/video0): Backdrop's own VirtualCamSink as the
+producer, ffmpeg as the meeting app. Prints one line per case, "PASS name ..." or
+"FAIL name ...", and exits non-zero if any case failed.
+
+Cases: a consumer that opens after Backdrop started sees Backdrop's picture (by its colour);
+Backdrop restarted while that consumer stays open reaches it again (on 0.12.x this needs the
+reopen fix in app/devices/loopback.py).
+"""
+
+from __future__ import annotations
+
+import select
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from app.devices.sinks import SinkError, VirtualCamSink
+
+DEVICE = "/dev/video0"
+WIDTH_PX, HEIGHT_PX, FPS = 640, 480, 30
+FRAME_BYTES = WIDTH_PX * HEIGHT_PX * 3
+RED_BGR, GREEN_BGR = (0, 0, 255), (0, 255, 0)
+READ_TIMEOUT_S = 60.0
+
+
+class Producer:
+    """Backdrop's sink sending one solid colour at 30 fps from a thread until stopped."""
+
+    def __init__(self, colour_bgr: tuple[int, int, int]) -> None:
+        self._frame = np.empty((HEIGHT_PX, WIDTH_PX, 3), np.uint8)
+        self._frame[:] = colour_bgr
+        self._sink = VirtualCamSink(device=DEVICE)
+        self._sink.open(WIDTH_PX, HEIGHT_PX, FPS)  # raises SinkError: the case fails
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sink.send(self._frame)
+            time.sleep(1 / FPS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._sink.close()
+
+
+class Consumer:
+    """ffmpeg reading the device as RGB frames, one at a time, with a bounded wait."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            ["ffmpeg", "-loglevel", "error", "-f", "v4l2", "-i", DEVICE,
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def next_mean_rgb(self) -> tuple[int, ...] | None:
+        """The mean colour of the next whole frame, or None if none came in time."""
+        assert self._process.stdout is not None
+        data = b""
+        deadline_s = time.monotonic() + READ_TIMEOUT_S
+        while len(data) < FRAME_BYTES:
+            ready, _, _ = select.select([self._process.stdout], [], [], 1.0)
+            if time.monotonic() > deadline_s or self._process.poll() is not None and not ready:
+                return None
+            if ready:
+                chunk = self._process.stdout.read1(FRAME_BYTES - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+        frame = np.frombuffer(data, np.uint8).reshape(HEIGHT_PX, WIDTH_PX, 3)
+        return tuple(int(v) for v in frame.reshape(-1, 3).mean(axis=0))
+
+    def wait_for(self, rgb: tuple[int, int, int], frames: int = 300) -> bool:
+        for _ in range(frames):
+            mean = self.next_mean_rgb()
+            if mean is None:
+                return False
+            if all(abs(a - b) <= 30 for a, b in zip(mean, rgb, strict=True)):
+                return True
+        return False
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait(10)
+
+
+def main() -> int:
+    failed = 0
+    red_rgb, green_rgb = RED_BGR[::-1], GREEN_BGR[::-1]
+    first = Producer(RED_BGR)
+    time.sleep(1.0)  # Backdrop is already streaming when the meeting app opens the camera
+    consumer = Consumer()
+    ok = consumer.wait_for(red_rgb)
+    print(("PASS" if ok else "FAIL"), "consumer_after_start: the meeting app sees Backdrop's red")
+    failed += not ok
+    first.stop()
+    try:
+        second = Producer(GREEN_BGR)
+    except SinkError as error:
+        print("FAIL restart_with_consumer_open: reopening failed:", str(error).splitlines()[0])
+        consumer.close()
+        return 1
+    ok = consumer.wait_for(green_rgb)
+    print(("PASS" if ok else "FAIL"),
+          "restart_with_consumer_open: the same open consumer sees the restarted Backdrop's green")
+    failed += not ok
+    second.stop()
+    consumer.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
