@@ -110,3 +110,16 @@ def test_a_busy_device_says_which_program_holds_it(
     recording_vcam.fail_every_open(RuntimeError(f"device {dev / 'video5'} is busy"))
     with pytest.raises(SinkError, match=r"in use by obs"):
         VirtualCamSink(backend=RECORDING_BACKEND).open(1280, 720, 30)
+
+
+def test_a_device_that_no_longer_takes_a_sender_says_how_to_reload_the_module(
+    machine: tuple[Path, Path], recording_vcam: VcamRecorder
+) -> None:
+    _, dev = machine
+    recording_vcam.fail_every_open(RuntimeError(
+        f"'v4l2loopback' backend: Device {dev / 'video5'} is not a video output device."))
+    with pytest.raises(SinkError) as refused:
+        VirtualCamSink(backend=RECORDING_BACKEND).open(1280, 720, 30)
+    message = str(refused.value)
+    assert "sudo modprobe -r v4l2loopback && sudo modprobe v4l2loopback" in message
+    assert "card_label=Backdrop" in message and "install" not in message.lower()

@@ -42,12 +42,17 @@ def named_loopback_device(
     except OSError:
         return None
     for entry in entries:
-        is_loopback = (entry / "format").exists()
+        is_loopback = is_loopback_device(entry.name, sysfs_dir)
         name = (_read(entry / "name") or "").strip()
         node = dev_dir / entry.name
         if is_loopback and name == label and node.exists():
             return str(node)
     return None
+
+
+def is_loopback_device(device: str, sysfs_dir: Path | None = None) -> bool:
+    """Whether sysfs shows `device` (/dev/videoN) as a v4l2loopback device."""
+    return ((sysfs_dir or sysfs_video_dir()) / Path(device).name / "format").exists()
 
 
 def held_size(device: str, sysfs_dir: Path | None = None) -> tuple[int, int] | None:

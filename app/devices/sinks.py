@@ -18,8 +18,18 @@ import numpy as np
 import pyvirtualcam
 
 from app.devices.consumers import holders
-from app.devices.loopback import held_size, keep_reopenable, named_loopback_device
-from app.devices.virtualcam_help import available_backends, registered_backends, virtualcam_fix
+from app.devices.loopback import (
+    held_size,
+    is_loopback_device,
+    keep_reopenable,
+    named_loopback_device,
+)
+from app.devices.virtualcam_help import (
+    available_backends,
+    registered_backends,
+    reload_module_hint,
+    virtualcam_fix,
+)
 
 FILE_SUFFIXES = (".mp4", ".y4m")
 
@@ -183,6 +193,14 @@ class VirtualCamSink(_SizedSink):
                     f"The virtual camera {device} is in use{in_use}: {reason}. Close that "
                     "program's output to this camera (another Backdrop, or OBS's virtual "
                     "camera), or choose another device."
+                ) from error
+            if "not a video output device" in reason and device is not None \
+                    and is_loopback_device(device):
+                # v4l2loopback 0.12.x after a sender closed, where the STREAMON fix did not hold
+                raise SinkError(
+                    f"The virtual camera {device} no longer accepts Backdrop's picture (an older "
+                    f"v4l2loopback does this after a program stops sending). "
+                    f"{reload_module_hint()}"
                 ) from error
             raise SinkError(
                 f"Could not start the virtual camera: {reason}\n\n{virtualcam_fix()}"

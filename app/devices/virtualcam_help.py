@@ -151,6 +151,13 @@ def _modprobe_arguments() -> list[str]:
     return [MODULE_NAME, *MODULE_OPTIONS[:-1], f"card_label={CARD_LABEL}"]
 
 
+def reload_module_hint() -> str:
+    """What to type when the loaded v4l2loopback module no longer takes a sender."""
+    load = shlex.join(["sudo", "modprobe", *_modprobe_arguments()])
+    return (f"Close the camera in your meeting apps, then reload the module: "
+            f"sudo modprobe -r {MODULE_NAME} && {load}")
+
+
 def _write_line(path: str, content: str) -> str:
     """A POSIX sh line that writes the constant `content` to the constant `path`."""
     return f"printf '%s' {shlex.quote(content)} > {shlex.quote(path)}"
