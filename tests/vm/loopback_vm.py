@@ -364,6 +364,13 @@ mkdir -p $R/tmp/job
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 job $R/tmp/job \
   || echo "vm-init: job mount failed"
 J=$R/tmp/job
+# The project, at its own path: it may live under /tmp, which the tmpfs above hides.
+P="$(cat $J/project_path 2>/dev/null)"
+if [ -n "$P" ]; then
+  mkdir -p "$R$P" 2>/dev/null
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro \
+    project "$R$P" || echo "vm-init: project mount failed" > /dev/console
+fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
@@ -496,14 +503,16 @@ def prepare(version: str = "0.12.7") -> Artifacts:
 def run_in_vm_full(command: str, version: str = "0.12.7",
                    modprobe_args: str | None = DEFAULT_MODPROBE_ARGS,
                    timeout: float = 300, files: dict[str, str | bytes] | None = None,
-                   keep_job: bool = True, mem_mib: int | None = None) -> VMResult:
+                   keep_job: bool = True, mem_mib: int | None = None,
+                   project: Path | None = None) -> VMResult:
     """Boot the VM, run ``command`` (a ``sh`` script) in the chroot, power off.
 
     ``modprobe_args=None`` boots without loading v4l2loopback (load it
     yourself with ``vm-reload-loopback ARGS``). ``timeout`` bounds the command
     inside the guest; the VM as a whole gets ``timeout + 120`` s before it is
     killed. ``files`` are copied into the job dir ($VM_OUT) before boot.
-    ``mem_mib`` overrides the guest RAM (default $BACKDROP_VM_MEM or 2048)."""
+    ``mem_mib`` overrides the guest RAM (default $BACKDROP_VM_MEM or 2048).
+    ``project`` (a directory) is shared read-only at its own path, even under /tmp."""
     art = prepare(version)
     initrd = _build_initramfs(art.version, art.kdir, art.abi, art.ko,
                               modprobe_args or "")
@@ -513,6 +522,7 @@ def run_in_vm_full(command: str, version: str = "0.12.7",
     (job / "cmd.sh").write_text(command + "\n")
     (job / "timeout").write_text(f"{int(timeout)}\n")
     (job / "load_module").write_text("1\n" if modprobe_args is not None else "")
+    (job / "project_path").write_text(f"{project.resolve()}\n" if project else "")
     for name, data in (files or {}).items():
         (job / name).write_bytes(data.encode() if isinstance(data, str) else data)
     console = job / "console.log"
@@ -528,6 +538,9 @@ def run_in_vm_full(command: str, version: str = "0.12.7",
             "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,"
                        "readonly=on,multidevs=remap",
             "-virtfs", f"local,path={job},mount_tag=job,security_model=none"]
+    if project is not None:
+        qemu += ["-virtfs", f"local,path={project.resolve()},mount_tag=project,"
+                            "security_model=none,readonly=on,multidevs=remap"]
     with _lock("vm", timeout=timeout + 1800):
         with step(f"VM run ({art.version}, {modprobe_args!r})"):
             t0 = time.monotonic()

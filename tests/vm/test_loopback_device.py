@@ -35,7 +35,7 @@ def test_backdrops_virtual_camera_on_a_real_v4l2loopback_device(version: str) ->
     python = shlex.quote(sys.executable)
     command = (f"cd {shlex.quote(str(ROOT))} && export PYTHONPATH={shlex.quote(str(ROOT))} && "
                f"{python} tests/vm/guest/sink_cases.py")
-    result = loopback_vm.run_in_vm_full(command, resolved, timeout=300)
+    result = loopback_vm.run_in_vm_full(command, resolved, timeout=300, project=ROOT)
     report = f"v4l2loopback {resolved}, rc {result.rc}:\n{result.output}\n{result.dmesg[-2000:]}"
     assert result.rc == 0, report
     for case in CASES:
