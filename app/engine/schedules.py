@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.engine.stats import PipelineStats
+from app.engine.stats import PipelineStats, ms_since
 from app.jobs import JobThread
 from segmentation.segmenter import LiveSegmenter, VideoSegmenter
 
@@ -120,7 +120,7 @@ class EveryFrame:
         assert isinstance(segmenter, VideoSegmenter)
         started_s = time.perf_counter()
         confidence = segmenter.segment(prepared.small_rgb, prepared.timestamp_ms)
-        stats.stage("segment", _ms_since(started_s))
+        stats.stage("segment", ms_since(started_s))
         yield Finished(self._finish(prepared, confidence, stats), prepared)
 
     def drain(self) -> None:
@@ -157,7 +157,7 @@ class _InFlight:
         assert isinstance(segmenter, LiveSegmenter)
         started_s = time.perf_counter()
         segmenter.wait_for_results(_RESULT_TIMEOUT_S)
-        stats.stage("segment_wait", _ms_since(started_s))
+        stats.stage("segment_wait", ms_since(started_s))
         results = segmenter.take_results()
         if not results:
             return None
@@ -244,7 +244,3 @@ class Overlapped:
 
     def close(self) -> None:
         self._worker.close()
-
-
-def _ms_since(started_s: float) -> float:
-    return (time.perf_counter() - started_s) * 1000.0

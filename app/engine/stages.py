@@ -19,7 +19,7 @@ from app.devices.sinks import crop_even
 from app.engine.backgrounds import BackgroundLoader, EffectSwitch
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
-from app.engine.stats import PipelineStats
+from app.engine.stats import PipelineStats, ms_since
 from app.engine.studio import StudioStage
 from app.jobs import NewestJob
 from app.settings import Settings
@@ -231,7 +231,7 @@ class FrameStages:
         started_s = time.perf_counter()
         self._take_loaded()
         prepared = self._prepare(frame)
-        stats.stage("prepare", _ms_since(started_s))
+        stats.stage("prepare", ms_since(started_s))
         assert self._segmenter is not None
         yield from self._schedule.feed(self._segmenter, prepared, stats)
         self._observe_load(started_s)
@@ -261,7 +261,7 @@ class FrameStages:
         if self._governor is None:
             return
         change = self._governor.observe(
-            self._busy_ms(_ms_since(started_s)), self._frame_budget_ms, self._step_applies
+            self._busy_ms(ms_since(started_s)), self._frame_budget_ms, self._step_applies
         )
         if change is None:
             return
@@ -293,19 +293,19 @@ class FrameStages:
             assert confidence is not None
             smoothed = self._chain.smooth(confidence, pending.small_gray)
             self._last_smoothed = smoothed
-        stats.stage("smooth", _ms_since(started_s))
+        stats.stage("smooth", ms_since(started_s))
         started_s = time.perf_counter()
         alpha = self._chain.alpha(
             smoothed, pending.frame_bgr, self._settings.mask.edge_softness, pending.work_bgr,
             carried=confidence is None,
         )
-        stats.stage("refine", _ms_since(started_s))
+        stats.stage("refine", ms_since(started_s))
         alpha = self._studio.on_alpha(alpha, stats)
         started_s = time.perf_counter()
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
         while self._compositor.messages:  # a background that broke or recovered while in use
             self.messages.append(self._compositor.messages.pop(0))
-        stats.stage("composite", _ms_since(started_s))
+        stats.stage("composite", ms_since(started_s))
         return self._studio.on_output(output_bgr, alpha, stats)
 
     def _output_time_s(self, pending: Prepared) -> float:
@@ -352,8 +352,3 @@ def _prepare_frame(image_bgr: np.ndarray, mirror: bool, copy: bool = True) -> np
     if mirror:
         return cv2.flip(even, 1)
     return even.copy() if copy else even
-
-
-def _ms_since(started_s: float) -> float:
-    return (time.perf_counter() - started_s) * 1000.0
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,6 +13,11 @@ import numpy as np
 # Rates and percentiles are taken over the most recent frames only, so they follow changes.
 _WINDOW_FRAMES = 120
 _HEALTHY = ("live", "none")
+
+
+def ms_since(started_s: float) -> float:
+    """Milliseconds since `started_s`, a time.perf_counter() reading: a stage's time."""
+    return (time.perf_counter() - started_s) * 1000.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """The studio effects' place in a frame (issue 15), each timed as its own bench stage.
 
 `on_alpha` runs on the person's alpha before compositing (effects that change who is the
-person: only the main person); `on_output` runs on the composited frame: first the effects
-on the person's pixels (light, touch-up: the alpha is beside them, in the frame's
-coordinates), then framing (the crop), then the vignette (a lens effect on the final picture).
+person: only the main person); `on_output` runs on the composited frame, with the alpha in the
+frame's coordinates beside it: framing (the crop), then the vignette (a lens effect on the
+final picture). Effects on the person's pixels (light, touch-up) would go before framing.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from app.engine.stats import PipelineStats
+from app.engine.stats import PipelineStats, ms_since
 from app.settings import StudioSettings
 from compositing.framing import AutoFraming
 from compositing.vignette import Vignette
@@ -53,7 +53,7 @@ class StudioStage:
             return alpha
         started_s = time.perf_counter()
         alpha = self._main_person.keep(alpha)
-        stats.stage("main_person", _ms_since(started_s))
+        stats.stage("main_person", ms_since(started_s))
         return alpha
 
     def on_output(self, output_bgr: np.ndarray, alpha: np.ndarray,
@@ -62,13 +62,9 @@ class StudioStage:
             started_s = time.perf_counter()
             self._framing.update(alpha)
             output_bgr = self._framing.apply(output_bgr)
-            stats.stage("framing", _ms_since(started_s))
+            stats.stage("framing", ms_since(started_s))
         if self._settings.vignette > 0.0:
             started_s = time.perf_counter()
             output_bgr = self._vignette.apply(output_bgr)
-            stats.stage("vignette", _ms_since(started_s))
+            stats.stage("vignette", ms_since(started_s))
         return output_bgr
-
-
-def _ms_since(started_s: float) -> float:
-    return (time.perf_counter() - started_s) * 1000.0
