@@ -66,12 +66,17 @@ def _check_choice(where: str, value: object, choices: tuple[str, ...]) -> None:
         raise _fail(where, "one of " + ", ".join(choices), value)
 
 
-def _coerce_fraction(section: object, name: str, where: str) -> None:
-    """Accept ints for float fields (TOML `smoothing = 1`) and require 0 <= value <= 1."""
+def _coerce_number(section: object, name: str, where: str, low: float, high: float) -> None:
+    """Accept ints for float fields (TOML `smoothing = 1`) and require low <= value <= high."""
     value = getattr(section, name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise _fail(where, "a number from 0 to 1", value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise _fail(where, f"a number from {low:g} to {high:g}", value)
     object.__setattr__(section, name, float(value))
+
+
+def _coerce_fraction(section: object, name: str, where: str) -> None:
+    """A float field from 0 to 1."""
+    _coerce_number(section, name, where, 0.0, 1.0)
 
 
 def _coerce_tuple(section: object, name: str, where: str) -> tuple[Any, ...]:
@@ -218,10 +223,7 @@ class StudioSettings:
 
     def __post_init__(self) -> None:
         _check_choice("studio.framing", self.framing, FRAMINGS)
-        zoom = self.framing_zoom_max
-        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not 1 <= zoom <= 3:
-            raise _fail("studio.framing_zoom_max", "a number from 1 to 3", zoom)
-        object.__setattr__(self, "framing_zoom_max", float(zoom))
+        _coerce_number(self, "framing_zoom_max", "studio.framing_zoom_max", 1.0, 3.0)
         _check_bool("studio.main_person", self.main_person)
         _coerce_fraction(self, "vignette", "studio.vignette")
 
