@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from segmentation.models import MODELS_DIR, ModelError
-from segmentation.segmenter import _mp_image, _native_stderr_silenced
+from segmentation.segmenter import mp_image, native_stderr_silenced
 
 FACE_MODEL_PATH = MODELS_DIR / "face_detection_short_range.tflite"
 DETECTOR_INPUT_PX = 128
@@ -60,7 +60,7 @@ class BlazeFaceDetector:
             min_detection_confidence=_MIN_SCORE,
         )
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._detector = vision.FaceDetector.create_from_options(options)
         except (ValueError, RuntimeError, FileNotFoundError, OSError) as error:
             raise ModelError(
@@ -73,7 +73,7 @@ class BlazeFaceDetector:
         """Faces in the input, best first, in normalised coordinates."""
         timestamp_ms = max(timestamp_ms, self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
-        result = self._detector.detect_for_video(_mp_image(input_rgb), timestamp_ms)
+        result = self._detector.detect_for_video(mp_image(input_rgb), timestamp_ms)
         height_px, width_px = input_rgb.shape[:2]
         faces = [_normalised_face(d, width_px, height_px) for d in result.detections]
         return sorted(faces, key=lambda face: -face.score)

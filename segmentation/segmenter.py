@@ -53,7 +53,7 @@ def person_confidence(confidence_masks: list[Any]) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Hide MediaPipe's C++ start-up chatter (it writes straight to file descriptor 2)."""
     try:
         saved_fd = os.dup(2)
@@ -81,7 +81,7 @@ def _create(spec: ModelSpec, mode: str, callback: Any = None) -> Any:
         result_callback=callback,
     )
     try:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             return vision.ImageSegmenter.create_from_options(options)
     except (ValueError, RuntimeError, FileNotFoundError, OSError) as error:
         raise ModelError(
@@ -90,7 +90,7 @@ def _create(spec: ModelSpec, mode: str, callback: Any = None) -> Any:
         ) from error
 
 
-def _mp_image(frame_small_rgb: np.ndarray) -> Any:
+def mp_image(frame_small_rgb: np.ndarray) -> Any:
     import mediapipe as mp
 
     return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_small_rgb))
@@ -119,7 +119,7 @@ class LiveSegmenter:
                 f"timestamps must strictly increase: {timestamp_ms} after {self._last_timestamp_ms}"
             )
         self._last_timestamp_ms = timestamp_ms
-        self._segmenter.segment_async(_mp_image(frame_small_rgb), timestamp_ms)
+        self._segmenter.segment_async(mp_image(frame_small_rgb), timestamp_ms)
 
     def _on_result(self, result: Any, _image: Any, timestamp_ms: int) -> None:
         """On MediaPipe's thread: copy the mask, store it, wake the consumer. Nothing else."""
@@ -163,7 +163,7 @@ class VideoSegmenter:
         """The person confidence for one frame at model resolution."""
         timestamp_ms = max(timestamp_ms, self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
-        result = self._segmenter.segment_for_video(_mp_image(frame_small_rgb), timestamp_ms)
+        result = self._segmenter.segment_for_video(mp_image(frame_small_rgb), timestamp_ms)
         return person_confidence(result.confidence_masks)
 
     def close(self) -> None:
