@@ -9,6 +9,7 @@ reopen fix in app/devices/loopback.py).
 
 from __future__ import annotations
 
+import os
 import select
 import subprocess
 import sys
@@ -68,8 +69,8 @@ class Consumer:
             ready, _, _ = select.select([self._process.stdout], [], [], 1.0)
             if time.monotonic() > deadline_s or self._process.poll() is not None and not ready:
                 return None
-            if ready:
-                chunk = self._process.stdout.read1(FRAME_BYTES - len(data))
+            if ready:  # the pipe itself, unbuffered: select() sees every byte still unread
+                chunk = os.read(self._process.stdout.fileno(), FRAME_BYTES - len(data))
                 if not chunk:
                     return None
                 data += chunk
