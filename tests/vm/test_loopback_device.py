@@ -2,8 +2,8 @@
 on Debian 12's v4l2loopback 0.12.7 and the newest release Debian has. `make test-vcam` runs it;
 the normal test run skips it (it boots VMs). What the guest checks is tests/vm/guest/sink_cases.py.
 
-A VM that cannot be prepared (no network for the packages, no QEMU) skips with the reason; a
-case that fails inside the VM fails the test.
+A VM that cannot be prepared (no network for the packages, no QEMU), or that never reaches its
+init in three boots, skips with the reason; a case that fails inside the VM fails the test.
 """
 
 from __future__ import annotations
