@@ -584,8 +584,9 @@ def run_in_vm_full(command: str, version: str = "0.12.7",
                 booted, qout = _run_qemu(qemu, console, timeout + 120)
                 if booted:
                     break
+                again = "; retrying" if attempt < BOOT_ATTEMPTS else ""
                 _log(f"VM attempt {attempt}: the guest did not reach init in "
-                     f"{BOOT_TIMEOUT_S:.0f} s; killed" + ("; retrying" if attempt < BOOT_ATTEMPTS else ""))
+                     f"{BOOT_TIMEOUT_S:.0f} s; killed{again}")
             secs = time.monotonic() - t0
 
     def rd(name):
