@@ -211,8 +211,8 @@ class GuiSettings:
 class StudioSettings:
     """Studio effects on the person and the output (issue 15); each is off at its default.
 
-    Each effect's strength is 0..1 (0 = off). New effects (light, touch_up) add their field
-    here, are validated below, and run from `app/engine/studio.py`.
+    Each effect's strength is 0..1 (0 = off). A new effect adds its field here, is validated
+    below, and runs from `app/engine/studio.py`.
     """
 
     SECTION: ClassVar[str] = "studio"
@@ -220,12 +220,21 @@ class StudioSettings:
     framing_zoom_max: float = 1.6
     main_person: bool = False
     vignette: float = 0.0
+    light: float = 0.0
+    touch_up: float = 0.0
+
+    @property
+    def follows_the_face(self) -> bool:
+        """Whether an effect on uses the face detector (light, touch-up)."""
+        return self.light > 0.0 or self.touch_up > 0.0
 
     def __post_init__(self) -> None:
         _check_choice("studio.framing", self.framing, FRAMINGS)
         _coerce_number(self, "framing_zoom_max", "studio.framing_zoom_max", 1.0, 3.0)
         _check_bool("studio.main_person", self.main_person)
         _coerce_fraction(self, "vignette", "studio.vignette")
+        _coerce_fraction(self, "light", "studio.light")
+        _coerce_fraction(self, "touch_up", "studio.touch_up")
 
 
 SECTION_TYPES: dict[str, type] = {

@@ -87,7 +87,7 @@ class FrameStages:
         self._chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
         self._compositor = Compositor()
         self._effects = EffectSwitch(self._compositor, load_background)
-        self._studio = StudioStage(settings.studio)
+        self._studio = StudioStage(settings.studio, build_now=mode is not RunMode.LIVE)
         self.messages: list[str] = []
         self._pause_cache: tuple[tuple[int, ...], np.ndarray] | None = None
         self._schedule = make_schedule(mode, self._finish, self._may_carry)
@@ -301,10 +301,12 @@ class FrameStages:
         )
         stats.stage("refine", ms_since(started_s))
         alpha = self._studio.on_alpha(alpha, stats)
+        frame_bgr = self._studio.on_person(pending.frame_bgr, alpha, pending.timestamp_ms, stats)
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
-        while self._compositor.messages:  # a background that broke or recovered while in use
-            self.messages.append(self._compositor.messages.pop(0))
+        output_bgr = self._compositor.apply(frame_bgr, alpha, self._output_time_s(pending))
+        for source in (self._compositor.messages, self._studio.messages):
+            while source:  # a background that broke or recovered, a face model that failed
+                self.messages.append(source.pop(0))
         stats.stage("composite", ms_since(started_s))
         return self._studio.on_output(output_bgr, alpha, stats)
 
@@ -341,6 +343,7 @@ class FrameStages:
         self._models.close()
         self._schedule.close()
         self._compositor.close()
+        self._studio.close()
         if self._segmenter is not None:
             self._segmenter.close()
             self._segmenter = None

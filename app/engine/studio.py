@@ -1,32 +1,71 @@
 """The studio effects' place in a frame (issue 15), each timed as its own bench stage.
 
 `on_alpha` runs on the person's alpha before compositing (effects that change who is the
-person: only the main person); `on_output` runs on the composited frame, with the alpha in the
-frame's coordinates beside it: framing (the crop), then the vignette (a lens effect on the
-final picture). Effects on the person's pixels (light, touch-up) would go before framing.
+person: only the main person); `on_person` runs on the camera frame before compositing
+(effects on the person's own pixels, which follow the face: light, then touch-up); `on_output`
+runs on the composited frame, with the alpha in the frame's coordinates beside it: framing (the
+crop), then the vignette (a lens effect on the final picture).
+
+The face detector is built when an effect first needs it: on a helper thread for live frames
+(its first build takes most of a second; the effects start when it is ready), at once for
+unpaced runs, which want every frame at full quality.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from app.engine.stats import PipelineStats, ms_since
+from app.jobs import NewestJob
 from app.settings import StudioSettings
 from compositing.framing import AutoFraming
+from compositing.light import Light
+from compositing.touchup import TouchUp
 from compositing.vignette import Vignette
+from segmentation.faces import BlazeFaceDetector, Face, FaceTracker
 from segmentation.main_person import MainPerson
+from segmentation.models import ModelError
+
+
+class FaceDetector(Protocol):
+    def detect(self, input_rgb: np.ndarray, timestamp_ms: int) -> list[Face]: ...
+
+    def close(self) -> None: ...
 
 
 class StudioStage:
-    """Holds each studio effect's state; `configure` follows the settings live."""
+    """Holds each studio effect's state; `configure` follows the settings live.
 
-    def __init__(self, settings: StudioSettings) -> None:
+    `new_face_detector` builds the detector (tests inject one); `build_now` builds it on the
+    calling thread instead of a helper.
+    """
+
+    def __init__(
+        self,
+        settings: StudioSettings,
+        *,
+        build_now: bool = False,
+        new_face_detector: Callable[[], FaceDetector] = BlazeFaceDetector,
+    ) -> None:
         self._settings = settings
         self._main_person = MainPerson()
         self._vignette = Vignette()
         self._framing = AutoFraming()
+        self._light = Light(settings.light)
+        self._touch_up = TouchUp(settings.touch_up)
+        self._build_now = build_now
+        self._new_face_detector = new_face_detector
+        self._detectors: NewestJob[str, FaceDetector] = NewestJob(
+            "backdrop-faces", lambda _key: new_face_detector(), lambda detector: detector.close()
+        )
+        self._detector: FaceDetector | None = None
+        self._faces: FaceTracker | None = None
+        self._detector_failed = False
+        self.messages: list[str] = []
         self.configure(settings)
 
     def configure(self, settings: StudioSettings) -> None:
@@ -37,6 +76,10 @@ class StudioStage:
         self._settings = settings
         self._vignette.strength = settings.vignette
         self._framing.zoom_max = settings.framing_zoom_max
+        self._light.strength = settings.light
+        self._touch_up.strength = settings.touch_up
+        if settings.follows_the_face:
+            self._want_detector()
 
     @property
     def framing_box(self) -> tuple[int, int, int, int] | None:
@@ -44,10 +87,54 @@ class StudioStage:
         return self._framing.box() if self._settings.framing == "auto" else None
 
     def reset(self) -> None:
-        """A new source or model: tracked choices and the crop from before are stale."""
+        """A new source or model: tracked choices, the face and the crop from before are stale."""
         self._main_person.reset()
         self._framing.reset()
+        self._light.reset()
+        if self._faces is not None:
+            self._faces.reset()
 
+    def close(self) -> None:
+        self._detectors.close()
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+            self._faces = None
+
+    # --- the face detector ------------------------------------------------------------------
+    def _want_detector(self) -> None:
+        if self._detector is not None or self._detector_failed:
+            return
+        if not self._build_now:
+            if self._detectors.wanted is None:
+                self._detectors.request("faces")
+            return
+        try:
+            self._install_detector(self._new_face_detector())
+        except ModelError as error:
+            self._detector_failed_with(error)
+
+    def _take_detector(self) -> None:
+        built = self._detectors.poll()
+        if built is None:
+            return
+        _key, detector = built
+        if isinstance(detector, ModelError):
+            self._detector_failed_with(detector)
+        elif isinstance(detector, Exception):
+            raise detector
+        else:
+            self._install_detector(detector)
+
+    def _install_detector(self, detector: FaceDetector) -> None:
+        self._detector = detector
+        self._faces = FaceTracker(detector.detect)
+
+    def _detector_failed_with(self, error: ModelError) -> None:
+        self._detector_failed = True
+        self.messages.append(f"{error} Light and touch-up are off until Backdrop restarts.")
+
+    # --- frames -------------------------------------------------------------------------------
     def on_alpha(self, alpha: np.ndarray, stats: PipelineStats) -> np.ndarray:
         if not self._settings.main_person:
             return alpha
@@ -55,6 +142,30 @@ class StudioStage:
         alpha = self._main_person.keep(alpha)
         stats.stage("main_person", ms_since(started_s))
         return alpha
+
+    def on_person(self, frame_bgr: np.ndarray, alpha: np.ndarray, timestamp_ms: int,
+                  stats: PipelineStats) -> np.ndarray:
+        """The camera frame with the person's face lit and touched up (the frame itself when
+        neither is on, or no face is found)."""
+        if not self._settings.follows_the_face:
+            return frame_bgr
+        if self._faces is None:
+            self._take_detector()
+            if self._faces is None:
+                return frame_bgr
+        started_s = time.perf_counter()
+        face = self._faces.update(frame_bgr, timestamp_ms)
+        stats.stage("face", ms_since(started_s))
+        if self._settings.light > 0.0:
+            started_s = time.perf_counter()
+            frame_bgr = self._light.apply(frame_bgr, alpha, face.box if face else None)
+            stats.stage("light", ms_since(started_s))
+        if self._settings.touch_up > 0.0 and face is not None:
+            started_s = time.perf_counter()
+            frame_bgr = self._touch_up.apply(frame_bgr, alpha, face.box, face.eyes,
+                                             face.keypoints[3])
+            stats.stage("touch_up", ms_since(started_s))
+        return frame_bgr
 
     def on_output(self, output_bgr: np.ndarray, alpha: np.ndarray,
                   stats: PipelineStats) -> np.ndarray:

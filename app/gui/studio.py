@@ -1,7 +1,6 @@
 """The Studio section: the studio effects of issue 15, each live.
 
-Each effect is one row; a new effect (light, touch-up) adds its row in `_build_rows` and
-shows its setting in `show_settings`.
+Each effect is one row, built in `__init__`, whose setting `show_settings` shows.
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ from app.settings import Settings
 
 
 class StudioSection(QGroupBox):
-    """Auto-framing, only the main person, portrait blur and vignette (the settings' `studio`
-    section, and the blur's style in `effect`)."""
+    """Auto-framing, only the main person, portrait blur, vignette, light and touch-up (the
+    settings' `studio` section, and the blur's style in `effect`)."""
 
     def __init__(self, store: SettingsStore) -> None:
         super().__init__("Studio")
@@ -50,11 +49,23 @@ class StudioSection(QGroupBox):
         self.vignette_slider.value_changed.connect(
             lambda value: store.replace("studio", vignette=value / 100.0)
         )
+        self.light_slider = PercentSlider("Light a dim face towards a natural exposure, like a "
+                                          "soft key light; the background stays (0 = off)")
+        self.light_slider.value_changed.connect(
+            lambda value: store.replace("studio", light=value / 100.0)
+        )
+        self.touch_up_slider = PercentSlider("Smooth the skin of your face and neck; eyes, lips, "
+                                             "hair and the background stay sharp (0 = off)")
+        self.touch_up_slider.value_changed.connect(
+            lambda value: store.replace("studio", touch_up=value / 100.0)
+        )
         self._form.addRow(self.framing_check)
         self._form.addRow("Most zoom", self.zoom_spin)
         self._form.addRow(self.main_person_check)
         self._form.addRow(self.portrait_check)
         self._form.addRow("Vignette", self.vignette_slider)
+        self._form.addRow("Light", self.light_slider)
+        self._form.addRow("Touch-up", self.touch_up_slider)
         self.show_settings(store.settings)
 
     def show_settings(self, settings: Settings) -> None:
@@ -71,3 +82,5 @@ class StudioSection(QGroupBox):
         self.zoom_spin.setEnabled(studio.framing == "auto")
         self.portrait_check.setEnabled(settings.effect.kind == "blur")
         self.vignette_slider.set_value(round(studio.vignette * 100))
+        self.light_slider.set_value(round(studio.light * 100))
+        self.touch_up_slider.set_value(round(studio.touch_up * 100))

@@ -1,0 +1,196 @@
+"""Light and touch-up in the engine (issue 15): what the meeting sees, at the default 1280x720.
+
+Each effect is compared with the same run without it: the same frames and the same model give
+the same alpha, so any difference in the output is the effect's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.devices.demo import DemoRenderer, demo_person_regions
+from app.devices.frames import Frame
+from app.engine.schedules import RunMode
+from app.engine.stages import FrameStages
+from app.engine.stats import PipelineStats
+from app.engine.studio import StudioStage
+from app.settings import Settings, StudioSettings
+from segmentation.faces import Face
+from segmentation.models import ModelError
+from tests.test_cli import _frames, backdrop
+
+WIDTH_PX, HEIGHT_PX = 1280, 720
+FACE = demo_person_regions(WIDTH_PX, HEIGHT_PX).face
+FACE_SLICE = (slice(FACE.y0, FACE.y1), slice(FACE.x0, FACE.x1))
+
+
+def _luma(frame_bgr: np.ndarray) -> np.ndarray:
+    return frame_bgr.astype(np.float32) @ np.array([0.114, 0.587, 0.299], np.float32)
+
+
+def _high_frequency(frame_bgr: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return (gray - cv2.GaussianBlur(gray, (0, 0), 1.5)) ** 2
+
+
+def _outputs(studio: StudioSettings, darken: int = 1, frames: int = 45) -> list[np.ndarray]:
+    """The last output of the engine on the static demo (darkened `darken` times), with the
+    default settings but for `studio` and an image-like plain background."""
+    base = Settings()
+    settings = dataclasses.replace(base, studio=studio)
+    renderer = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True)
+    stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.EVERY_FRAME)
+    outputs = []
+    try:
+        for index in range(frames):
+            image = (renderer.render(index / 30) // darken).astype(np.uint8)
+            for finished in stages.process(Frame(image, index / 30, index), PipelineStats()):
+                outputs.append(finished.output_bgr)
+    finally:
+        stages.close()
+    return outputs
+
+
+def test_light_lifts_a_dim_face_half_way_back_and_leaves_the_room_as_it_was() -> None:
+    bright = _outputs(StudioSettings(), frames=3)[-1]
+    unlit = _outputs(StudioSettings(), darken=3)[-1]
+    lit = _outputs(StudioSettings(light=0.75), darken=3)[-1]
+    bright_face, dim_face = _luma(bright)[FACE_SLICE].mean(), _luma(unlit)[FACE_SLICE].mean()
+    assert _luma(lit)[FACE_SLICE].mean() - dim_face >= 0.5 * (bright_face - dim_face)
+    truth = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True).truth(0.0).alpha_u8
+    room = cv2.dilate(truth, np.ones((61, 61), np.uint8)) == 0
+    assert np.abs(lit[room].astype(int) - unlit[room]).max() <= 1  # the blurred room
+    assert ((lit == 255) & (unlit < 255)).sum() == 0  # nothing new clips
+
+
+def test_touch_up_halves_the_skin_texture_and_leaves_the_room_alone() -> None:
+    plain = _outputs(StudioSettings(), frames=12)[-1]
+    touched = _outputs(StudioSettings(touch_up=0.7), frames=12)[-1]
+    width_px = FACE.x1 - FACE.x0
+    cheeks = (slice(FACE.y0 + int(0.55 * (FACE.y1 - FACE.y0)), FACE.y1 - 10),
+              slice(FACE.x0 + width_px // 5, FACE.x0 + 2 * width_px // 5))
+    before, after = _high_frequency(plain), _high_frequency(touched)
+    assert after[cheeks].mean() <= 0.5 * before[cheeks].mean()
+    truth = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True).truth(0.0).alpha_u8
+    room = cv2.dilate(truth, np.ones((61, 61), np.uint8)) == 0
+    assert np.array_equal(touched[room], plain[room])
+
+
+class _FakeDetector:
+    """Finds one face at a fixed place; counts its calls."""
+
+    def __init__(self, box: tuple[float, float, float, float]) -> None:
+        self.box, self.calls, self.closed = box, 0, False
+
+    def detect(self, input_rgb: np.ndarray, timestamp_ms: int) -> list[Face]:
+        self.calls += 1
+        x0, y0, x1, y1 = self.box
+        keypoints = np.array([[x0 + 0.3 * (x1 - x0), y0 + 0.4 * (y1 - y0)],
+                              [x0 + 0.7 * (x1 - x0), y0 + 0.4 * (y1 - y0)],
+                              [(x0 + x1) / 2, y0 + 0.6 * (y1 - y0)],
+                              [(x0 + x1) / 2, y0 + 0.8 * (y1 - y0)],
+                              [x0, y0 + 0.5 * (y1 - y0)], [x1, y0 + 0.5 * (y1 - y0)]],
+                             np.float32)
+        return [Face(self.box, keypoints, 0.9)]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _dim_person() -> tuple[np.ndarray, np.ndarray]:
+    frame = np.full((360, 640, 3), 40, np.uint8)
+    alpha = np.zeros((360, 640), np.uint8)
+    cv2.rectangle(alpha, (200, 60), (440, 360), 255, -1)
+    return frame, alpha
+
+
+def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
+    release, built = threading.Event(), threading.Event()
+    detector = _FakeDetector((0.4, 0.2, 0.6, 0.5))
+
+    def slow_build() -> _FakeDetector:
+        release.wait()
+        built.set()
+        return detector
+
+    stage = StudioStage(StudioSettings(light=1.0), new_face_detector=slow_build)
+    stats = PipelineStats()
+    frame, alpha = _dim_person()
+    try:
+        for index in range(5):  # the detector is still building: frames pass through at once
+            assert stage.on_person(frame, alpha, index * 33, stats) is frame
+        release.set()
+        built.wait()
+        lifted = _until(lambda index: stage.on_person(frame, alpha, index * 33, stats),
+                        lambda out: out[150, 320, 0] > 45)
+        assert lifted[150, 320, 0] > 45 and lifted[10, 10, 0] == 40  # the person, not the room
+        assert detector.calls > 0 and {"face", "light"} <= set(stats.snapshot().stage_ms_p50)
+    finally:
+        stage.close()
+    assert detector.closed
+
+
+def _until(step: Callable[[int], np.ndarray], done: Callable[[np.ndarray], bool]) -> np.ndarray:
+    """Frames until `done` holds: the helper thread hands the detector over when it finished,
+    which the frame loop sees at its next frame. Bounded by a frame count, not a clock."""
+    out = step(0)
+    for index in range(1, 100_000):
+        if done(out):
+            break
+        out = step(index)
+        threading.Event().wait(0.001)  # let the helper thread run on a 2-core machine
+    return out
+
+
+def test_a_missing_face_model_says_so_once_and_the_picture_goes_on() -> None:
+    def no_model() -> _FakeDetector:
+        raise ModelError("MediaPipe cannot use 'face.tflite' as a face detector: gone.")
+
+    stage, stats = StudioStage(StudioSettings(touch_up=0.5), build_now=True,
+                               new_face_detector=no_model), PipelineStats()
+    frame, alpha = _dim_person()
+    assert stage.on_person(frame, alpha, 0, stats) is frame
+    stage.configure(StudioSettings(touch_up=0.8, light=0.5))
+    assert stage.on_person(frame, alpha, 33, stats) is frame
+    assert stage.messages == ["MediaPipe cannot use 'face.tflite' as a face detector: gone. "
+                              "Light and touch-up are off until Backdrop restarts."]
+    stage.close()
+
+
+def test_turning_both_off_stops_detecting() -> None:
+    detector = _FakeDetector((0.4, 0.2, 0.6, 0.5))
+    stage, stats = StudioStage(StudioSettings(light=1.0), build_now=True,
+                               new_face_detector=lambda: detector), PipelineStats()
+    frame, alpha = _dim_person()
+    for index in range(8):
+        stage.on_person(frame, alpha, index * 33, stats)
+    calls = detector.calls
+    stage.configure(StudioSettings())
+    for index in range(8, 16):
+        assert stage.on_person(frame, alpha, index * 33, stats) is frame
+    assert detector.calls == calls
+    stage.close()
+
+
+def test_run_applies_the_light_and_touch_up_flags(tmp_path: Path) -> None:
+    args = ("run", "--source", "demo", "--output", "out.mp4", "--frames", "8", "--size",
+            "1280x720", "--effect", "blur")
+    for name in ("plain", "touched", "bad"):
+        (tmp_path / name).mkdir()
+    plain = backdrop(tmp_path / "plain", *args)
+    touched = backdrop(tmp_path / "touched", *args, "--touch-up", "1", "--light", "0.5")
+    assert plain.returncode == 0, plain.stderr
+    assert touched.returncode == 0, touched.stderr
+    before = _high_frequency(_frames(tmp_path / "plain" / "out.mp4")[-1])[FACE_SLICE]
+    after = _high_frequency(_frames(tmp_path / "touched" / "out.mp4")[-1])[FACE_SLICE]
+    assert after.mean() < 0.8 * before.mean()
+    bad = backdrop(tmp_path / "bad", *args, "--touch-up", "1.5")
+    assert bad.returncode != 0 and "studio.touch_up" in bad.stderr
+
+
