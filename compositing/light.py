@@ -19,6 +19,9 @@ _EASE_PER_FRAME = 0.08
 # The key light's reach, in face widths from the face centre (Gaussian sigma).
 _FALLOFF_FACE_WIDTHS = 1.2
 DEFAULT_STRENGTH = 0.75
+# The lift's weight from the alpha: none up to half, then rising to full. A soft edge is mostly
+# the room (the camera's) there, and lighting it would make a glow around the hair.
+_ALPHA_RAMP = np.clip((np.arange(256) - 128) * 2, 0, 255).astype(np.uint8)
 
 Box = tuple[float, float, float, float]
 
@@ -65,22 +68,29 @@ class Light:
         self._falloff_key = None
 
     def apply(
-        self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, face_box: Box | None
+        self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, face_box: Box | None,
+        camera_bgr: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The frame with the person's face lit; the frame itself when there is nothing to do."""
+        """The frame with the person's face lit; the frame itself when there is nothing to do.
+
+        `frame_bgr` may be a composite and `camera_bgr` the camera's frame it came from: the
+        lift is then the camera's person lit, added in the alpha's share (alpha x lift), so the
+        new background in a soft edge is never lifted (it would glow around the hair)."""
         height_px, width_px = frame_bgr.shape[:2]
+        camera_bgr = frame_bgr if camera_bgr is None else camera_bgr
         target = 1.0
         if face_box is not None and self.strength > 0.0:
             fx0, fy0, fx1, fy1 = _inner(face_box, width_px, height_px)
             if fx1 > fx0 and fy1 > fy0:
-                face = cv2.cvtColor(frame_bgr[fy0:fy1, fx0:fx1], cv2.COLOR_BGR2GRAY)
+                face = cv2.cvtColor(camera_bgr[fy0:fy1, fx0:fx1], cv2.COLOR_BGR2GRAY)
                 target = 1.0 + self.strength * (gain_for(float(face.mean()) / 255.0) - 1.0)
         self.gain += _EASE_PER_FRAME * (target - self.gain)
         if face_box is None or self.gain < 1.01:
             return frame_bgr
-        return self._lit(frame_bgr, alpha_u8, face_box)
+        return self._lit(frame_bgr, camera_bgr, alpha_u8, face_box)
 
-    def _lit(self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, face_box: Box) -> np.ndarray:
+    def _lit(self, frame_bgr: np.ndarray, camera_bgr: np.ndarray, alpha_u8: np.ndarray,
+             face_box: Box) -> np.ndarray:
         height_px, width_px = frame_bgr.shape[:2]
         x0, y0, x1, y1 = face_box
         sigma_px = max(1.0, _FALLOFF_FACE_WIDTHS * (x1 - x0))
@@ -92,10 +102,12 @@ class Light:
         if rx1 <= rx0 or ry1 <= ry0:
             return frame_bgr
         falloff = self._falloff_in(rx0, ry0, rx1, ry1, cx, cy, sigma_px)
-        weight = cv2.multiply(falloff, alpha_u8[ry0:ry1, rx0:rx1], scale=1 / 255)
+        person = cv2.LUT(alpha_u8[ry0:ry1, rx0:rx1], _ALPHA_RAMP)
+        weight = cv2.multiply(falloff, person, scale=1 / 255)
         region = frame_bgr[ry0:ry1, rx0:rx1]
         # All in uint8 (the curve only raises, so its lift is >= 0): under 1 ms on a 720p person.
-        lift = cv2.LUT(region, lift_lut(self.gain) - np.arange(256, dtype=np.uint8))
+        lift = cv2.LUT(camera_bgr[ry0:ry1, rx0:rx1],
+                       lift_lut(self.gain) - np.arange(256, dtype=np.uint8))
         lift = cv2.multiply(lift, cv2.merge([weight, weight, weight]), scale=1 / 255)
         out = frame_bgr.copy()
         out[ry0:ry1, rx0:rx1] = cv2.add(region, lift)

@@ -301,13 +301,14 @@ class FrameStages:
         )
         stats.stage("refine", ms_since(started_s))
         alpha = self._studio.on_alpha(alpha, stats)
-        frame_bgr = self._studio.on_person(pending.frame_bgr, alpha, pending.timestamp_ms, stats)
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(frame_bgr, alpha, self._output_time_s(pending))
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
         for source in (self._compositor.messages, self._studio.messages):
             while source:  # a background that broke or recovered, a face model that failed
                 self.messages.append(source.pop(0))
         stats.stage("composite", ms_since(started_s))
+        output_bgr = self._studio.on_face(output_bgr, pending.frame_bgr, alpha,
+                                          pending.timestamp_ms, stats)
         return self._studio.on_output(output_bgr, alpha, stats)
 
     def _output_time_s(self, pending: Prepared) -> float:

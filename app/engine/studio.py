@@ -1,10 +1,13 @@
 """The studio effects' place in a frame (issue 15), each timed as its own bench stage.
 
 `on_alpha` runs on the person's alpha before compositing (effects that change who is the
-person: only the main person); `on_person` runs on the camera frame before compositing
-(effects on the person's own pixels, which follow the face: light, then touch-up); `on_output`
-runs on the composited frame, with the alpha in the frame's coordinates beside it: framing (the
-crop), then the vignette (a lens effect on the final picture).
+person: only the main person). The others run on the composited frame, with the alpha in the
+frame's coordinates beside it: `on_face` first (effects on the person that follow the face:
+light, then touch-up; the face is found in the camera's frame, so a face in a background image
+never counts), then `on_output`: framing (the crop), then the vignette (a lens effect on the
+final picture). Light adds the camera's person, lit, in the alpha's share of the composite: lit
+before compositing, the person would bleed into a blurred background as a bright halo, and a
+lift of the composite itself would lift the new background in the soft edge.
 
 The face detector is built when an effect first needs it: on a helper thread for live frames
 (its first build takes most of a second; the effects start when it is ready), at once for
@@ -143,10 +146,11 @@ class StudioStage:
         stats.stage("main_person", ms_since(started_s))
         return alpha
 
-    def on_person(self, frame_bgr: np.ndarray, alpha: np.ndarray, timestamp_ms: int,
-                  stats: PipelineStats) -> np.ndarray:
-        """The camera frame with the person's face lit and touched up (the frame itself when
-        neither is on, or no face is found)."""
+    def on_face(self, output_bgr: np.ndarray, camera_bgr: np.ndarray, alpha: np.ndarray,
+                timestamp_ms: int, stats: PipelineStats) -> np.ndarray:
+        """The output with the person's face lit and touched up (the output itself when neither
+        is on, or no face is found); the face is found in `camera_bgr`, the same size."""
+        frame_bgr = output_bgr
         if not self._settings.follows_the_face:
             return frame_bgr
         if self._faces is None:
@@ -154,11 +158,12 @@ class StudioStage:
             if self._faces is None:
                 return frame_bgr
         started_s = time.perf_counter()
-        face = self._faces.update(frame_bgr, timestamp_ms)
+        face = self._faces.update(camera_bgr, timestamp_ms)
         stats.stage("face", ms_since(started_s))
         if self._settings.light > 0.0:
             started_s = time.perf_counter()
-            frame_bgr = self._light.apply(frame_bgr, alpha, face.box if face else None)
+            frame_bgr = self._light.apply(frame_bgr, alpha, face.box if face else None,
+                                          camera_bgr)
             stats.stage("light", ms_since(started_s))
         if self._settings.touch_up > 0.0 and face is not None:
             started_s = time.perf_counter()
