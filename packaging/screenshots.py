@@ -1,8 +1,9 @@
 """Screenshots of the real main window in its main states, for the README and for review.
 
 Run under a virtual screen: `bash packaging/screenshots.sh` (xvfb-run). States: blur, image,
-split view, colour and first run with a virtual camera (a stand-in pyvirtualcam backend that reports
-/dev/video10, as v4l2loopback would), and "no virtual camera" with this machine's real backends.
+split view, colour, the Studio section (light and touch-up on), and first run with a virtual
+camera (a stand-in pyvirtualcam backend that reports /dev/video10, as v4l2loopback would), and
+"no virtual camera" with this machine's real backends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PySide6.QtWidgets import QWidget
 from pyvirtualcam import camera as pyvirtualcam_camera
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +71,7 @@ def settle(window: MainWindow, frames: int = 20) -> None:
     wait_until(lambda: window.preview.frames_shown >= target)
 
 
-def save(window: MainWindow, folder: Path, name: str, suffix: str) -> Path:
+def save(window: QWidget, folder: Path, name: str, suffix: str) -> Path:
     path = folder / f"{name}{suffix}.png"
     if not window.grab().save(str(path)):
         raise SystemExit(f"screenshots: could not write {path}")
@@ -109,6 +111,13 @@ def take(folder: Path, suffix: str) -> None:
     window.effect_section.choose_colour((40, 120, 80))
     settle(window)
     save(window, folder, "colour", suffix)
+    window.effects.set_effect("blur")
+    window.studio_section.light_slider.slider.setValue(50)
+    window.studio_section.touch_up_slider.slider.setValue(70)
+    settle(window, 40)  # the face detector builds first
+    save(window.studio_section, folder, "studio-section", suffix)
+    window.studio_section.light_slider.slider.setValue(0)
+    window.studio_section.touch_up_slider.slider.setValue(0)
     window.set_virtualcam(False)
     pyvirtualcam_camera.BACKENDS.pop(STAND_IN_BACKEND)  # only this machine's real backends now
     window.store.replace("output", backend="")
