@@ -184,6 +184,14 @@ def test_bench_reports_throughput_stages_cpu_and_memory(tmp_path: Path) -> None:
     assert {"prepare", "composite", "sink"} <= set(figures["stage_ms_p50"])
 
 
+def test_bench_studio_reports_every_studio_effect_and_the_face_detector(tmp_path: Path) -> None:
+    result = backdrop(tmp_path, "bench", "--size", "1280x720", "--seconds", "1", "--paced", "30",
+                      "--studio", "--json")
+    assert result.returncode == 0, result.stderr
+    means = json.loads(result.stdout)["stage_ms_mean"]
+    assert {"main_person", "face", "light", "touch_up", "framing", "vignette"} <= set(means)
+
+
 def test_setup_virtualcam_prints_the_commands(tmp_path: Path) -> None:
     result = backdrop(tmp_path, "setup-virtualcam")
     assert result.returncode == 0
