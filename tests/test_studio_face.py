@@ -83,7 +83,7 @@ def test_touch_up_halves_the_skin_texture_and_leaves_the_room_alone() -> None:
 
 
 class _FakeDetector:
-    """Finds one face at a fixed place; counts its calls."""
+    """Finds one face at a fixed place (normalised, as MediaPipe's are); counts its calls."""
 
     def __init__(self, box: tuple[float, float, float, float]) -> None:
         self.box, self.calls, self.closed = box, 0, False
@@ -194,3 +194,29 @@ def test_run_applies_the_light_and_touch_up_flags(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "studio.touch_up" in bad.stderr
 
 
+
+
+def test_framing_centres_on_the_face_light_or_touch_up_found() -> None:
+    """A raised arm makes the alpha's top the hand, left of the head: with a face found, the
+    crop centres on the face instead."""
+    alpha = np.zeros((360, 640), np.uint8)
+    cv2.rectangle(alpha, (300, 120), (420, 360), 255, -1)  # head and body
+    cv2.rectangle(alpha, (150, 40), (190, 200), 255, -1)  # a raised arm, higher than the head
+    frame = np.full((360, 640, 3), 120, np.uint8)
+    face_box = (320.0, 130.0, 400.0, 220.0)
+    normalised = (320 / 640, 130 / 360, 400 / 640, 220 / 360)  # as the detector gives it
+    centres = {}
+    for name, studio in (("alpha", StudioSettings(framing="auto")),
+                         ("face", StudioSettings(framing="auto", touch_up=0.5))):
+        stage = StudioStage(studio, build_now=True,
+                            new_face_detector=lambda: _FakeDetector(normalised))
+        stats = PipelineStats()
+        for index in range(120):
+            out = stage.on_face(frame, frame, alpha, index * 33, stats)
+            stage.on_output(out, alpha, stats)
+        x, _y, w, _h = stage.framing_box or (0, 0, 0, 0)
+        centres[name] = x + w / 2
+        stage.close()
+    face_centre = (face_box[0] + face_box[2]) / 2
+    assert abs(centres["face"] - face_centre) < 0.05 * 640
+    assert abs(centres["alpha"] - face_centre) > abs(centres["face"] - face_centre)

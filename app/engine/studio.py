@@ -4,8 +4,9 @@
 person: only the main person). The others run on the composited frame, with the alpha in the
 frame's coordinates beside it: `on_face` first (effects on the person that follow the face:
 light, then touch-up; the face is found in the camera's frame, so a face in a background image
-never counts), then `on_output`: framing (the crop), then the vignette (a lens effect on the
-final picture). Light adds the camera's person, lit, in the alpha's share of the composite: lit
+never counts), then `on_output`: framing (the crop, placed by the face when light or touch-up
+found one, else by the top of the alpha), then the vignette (a lens effect on the final
+picture). Light adds the camera's person, lit, in the alpha's share of the composite: lit
 before compositing, the person would bleed into a blurred background as a bright halo, and a
 lift of the composite itself would lift the new background in the soft edge.
 
@@ -68,6 +69,7 @@ class StudioStage:
         self._detector: FaceDetector | None = None
         self._faces: FaceTracker | None = None
         self._detector_failed = False
+        self._face: Face | None = None  # this frame's, while light or touch-up is on
         self.messages: list[str] = []
         self.configure(settings)
 
@@ -151,6 +153,7 @@ class StudioStage:
         """The output with the person's face lit and touched up (the output itself when neither
         is on, or no face is found); the face is found in `camera_bgr`, the same size."""
         frame_bgr = output_bgr
+        self._face = None
         if not self._settings.follows_the_face:
             return frame_bgr
         if self._faces is None:
@@ -158,7 +161,7 @@ class StudioStage:
             if self._faces is None:
                 return frame_bgr
         started_s = time.perf_counter()
-        face = self._faces.update(camera_bgr, timestamp_ms)
+        face = self._face = self._faces.update(camera_bgr, timestamp_ms)
         stats.stage("face", ms_since(started_s))
         if self._settings.light > 0.0:
             started_s = time.perf_counter()
@@ -176,7 +179,7 @@ class StudioStage:
                   stats: PipelineStats) -> np.ndarray:
         if self._settings.framing == "auto":
             started_s = time.perf_counter()
-            self._framing.update(alpha)
+            self._framing.update(alpha, self._face_xywh())
             output_bgr = self._framing.apply(output_bgr)
             stats.stage("framing", ms_since(started_s))
         if self._settings.vignette > 0.0:
@@ -184,3 +187,10 @@ class StudioStage:
             output_bgr = self._vignette.apply(output_bgr)
             stats.stage("vignette", ms_since(started_s))
         return output_bgr
+
+    def _face_xywh(self) -> tuple[int, int, int, int] | None:
+        """The face light or touch-up found in this frame, for framing's head room."""
+        if self._face is None:
+            return None
+        x0, y0, x1, y1 = self._face.box
+        return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
