@@ -458,7 +458,12 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     newer = _read_newer_file(path)
     if newer is not None:
         data = _merge_into_newer(newer, settings)
-    text = tomli_w.dumps(data)
+    write_atomically(path, tomli_w.dumps(data), "the settings")
+
+
+def write_atomically(path: Path, text: str, what: str) -> None:
+    """Write `text` to `path` via a temp file, fsync and rename, so a crash never leaves a
+    half-written file; SettingsError names `what` and says how to fix the folder."""
     temp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -471,7 +476,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
         temp_name = None
     except OSError as error:
         raise SettingsError(
-            f"Could not save the settings to {path} ({error.strerror or error}). "
+            f"Could not save {what} to {path} ({error.strerror or error}). "
             f"Check that the folder {path.parent} is writable, or set {CONFIG_DIR_ENV} "
             "to a folder that is."
         ) from error

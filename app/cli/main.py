@@ -24,6 +24,7 @@ from app.cli.args import (
 )
 from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
+from app.presets import find_preset, load_presets
 from app.settings import Settings, SettingsError, load_settings, save_settings
 from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
@@ -152,6 +153,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit", choices=FITS,
                         help="how other sizes are fitted: letterbox (all of the picture, with "
                         "bars; default) or cover (fills it, cropping the overhang)")
+    parser.add_argument("--preset",
+                        help="start from a preset's look (Work, Casual, or one you saved in the "
+                        "window); the other flags apply on top")
 
 
 def settings_for_run(args: argparse.Namespace) -> Settings:
@@ -160,10 +164,23 @@ def settings_for_run(args: argparse.Namespace) -> Settings:
     for message in loaded.messages:
         print(f"backdrop: {message}", file=sys.stderr)
     settings = _first_run_notice(loaded.settings)
+    if args.preset is not None:
+        settings = _with_preset(settings, args.preset)
     try:
         return _apply_flags(settings, args)
     except SettingsError as error:
         raise UserError(str(error)) from error
+
+
+def _with_preset(settings: Settings, name: str) -> Settings:
+    loaded = load_presets()
+    for message in loaded.messages:
+        print(f"backdrop: {message}", file=sys.stderr)
+    preset = find_preset(loaded.presets, name)
+    if preset is None:
+        names = ", ".join(p.name for p in loaded.presets)
+        raise UserError(f"There is no preset called '{name}'. The presets are: {names}.")
+    return preset.applied_to(settings)
 
 
 MEDIAPIPE_NOTICE = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QMenu
 
 from app.gui.controls import EFFECT_CHOICES
 
@@ -61,8 +61,8 @@ class WindowActions:
         self._window.addAction(action)  # shortcuts work even when the menu bar is hidden
         return action
 
-    def build_menus(self) -> None:
-        """File, Effect, Camera, View and Help menus."""
+    def build_menus(self, presets: QMenu) -> None:
+        """File, Effect, Presets, Camera, View and Help menus."""
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.add_background)
@@ -73,6 +73,7 @@ class WindowActions:
         effect_menu.addSeparator()
         for action in self.effects.values():
             effect_menu.addAction(action)
+        bar.addMenu(presets)
         camera_menu = bar.addMenu("&Camera")
         camera_menu.addAction(self.virtualcam)
         camera_menu.addAction(self.pause)

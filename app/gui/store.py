@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.settings import Settings, SettingsError, save_settings
+from app.settings import SECTION_TYPES, Settings, SettingsError, save_settings
 
 SAVE_DELAY_MS = 400
 
@@ -59,6 +59,21 @@ class SettingsStore(QObject):
         if chosen:
             self._mark_dirty()
         return self._apply(section, updated, save=True)
+
+    def replace_sections(self, settings: Settings) -> Settings:
+        """Take whole sections from `settings` (a preset's look) in one change, saved later."""
+        changed = False
+        for section in SECTION_TYPES:
+            updated = getattr(settings, section)
+            if updated != getattr(self._settings, section):
+                for key in [k for k in self._users_values if k[0] == section]:
+                    del self._users_values[key]
+                self._settings = dataclasses.replace(self._settings, **{section: updated})
+                changed = True
+        if changed:
+            self._mark_dirty()
+            self.changed.emit(self._settings)
+        return self._settings
 
     def replace_for_this_run(self, section: str, **changes: Any) -> Settings:
         """Like `replace`, but the file keeps the user's values of these fields (a fallback)."""

@@ -1,4 +1,4 @@
-"""The system tray icon: show/hide, effect, virtual camera, pause and quit, from the panel."""
+"""The system tray icon: show/hide, effect, virtual camera, pause, presets and quit."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ class TrayIcon(QSystemTrayIcon):
     """Shares the window's actions, so checks and shortcuts stay in sync everywhere."""
 
     def __init__(
-        self, icon: QIcon, show_action: QAction, actions: list[QAction], quit_action: QAction,
-        parent: QWidget,
+        self, icon: QIcon, show_action: QAction, actions: list[QAction], menus: list[QMenu],
+        quit_action: QAction, parent: QWidget,
     ) -> None:
         super().__init__(icon, parent)
         self.setToolTip("Backdrop")
@@ -20,6 +20,8 @@ class TrayIcon(QSystemTrayIcon):
         self._menu.addSeparator()
         for action in actions:
             self._menu.addAction(action)
+        for menu in menus:
+            self._menu.addMenu(menu)
         self._menu.addSeparator()
         self._menu.addAction(quit_action)
         self.setContextMenu(self._menu)

@@ -39,6 +39,7 @@ from app.gui.controls import EffectSection, FilePicker, SourceSection
 from app.gui.effects import IMAGE_FILTER, EffectChooser, current_background
 from app.gui.gallery import BackgroundGallery
 from app.gui.layout import column, geometry_text, restore_geometry, scrollable, side_by_side
+from app.gui.presets import PresetsMenu
 from app.gui.preview import PreviewWidget
 from app.gui.space_key import SpaceToCompare
 from app.gui.status import StatusBar
@@ -90,7 +91,8 @@ class MainWindow(QMainWindow):
         self.virtualcam = VirtualCamControl(self.engine, self.store, self.vcam_panel,
                                             self.commands, self.status, self._update_caption,
                                             self.show_error)
-        self.commands.build_menus()
+        self.presets = PresetsMenu(self.store, self.show_error, self)
+        self.commands.build_menus(self.presets)
         self.tray = self._make_tray(icon, use_tray)
         self._connect()
         restore_geometry(self, settings.gui.geometry)
@@ -146,7 +148,7 @@ class MainWindow(QMainWindow):
         if not use_tray or icon is None:
             return None
         tray = TrayIcon(icon, self.commands.show_window, self.commands.tray_actions(),
-                        self.commands.quit, self)
+                        [self.presets], self.commands.quit, self)
         tray.show()
         return tray
 
