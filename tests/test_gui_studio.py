@@ -59,3 +59,17 @@ def test_the_touch_up_slider_smooths_the_face_live_and_light_and_touch_up_are_sa
     window.store.flush()
     saved = load_settings().settings.studio
     assert (saved.touch_up, saved.light) == (1.0, 0.4)
+
+
+def test_adjusting_framing_outlines_its_crop_on_the_whole_picture_for_a_moment(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window(gui_settings(kind="blur"))
+    settled_frame(qtbot, window)
+    window.studio_section.framing_check.click()
+    assert window.engine.preview_mode == "framing"
+    window.studio_section.zoom_spin.setValue(2.0)  # adjusting again keeps it outlined
+    outline = np.array([235, 235, 235], np.uint8)
+    qtbot.waitUntil(lambda: (window.preview.last_frame_bgr == outline).all(axis=2).sum() > 1000,
+                    timeout=20_000)
+    qtbot.waitUntil(lambda: window.engine.preview_mode == "output", timeout=20_000)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.devices.demo import DemoSource
+from app.engine.pipeline import outlined_crop
 from app.engine.schedules import RunMode
 from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
@@ -179,3 +180,12 @@ def test_only_the_main_person_hides_the_bystander_and_keeps_her_whole() -> None:
     assert np.mean(hidden_off) < 0.5, "without the option the model shows the bystander"
     assert np.mean([share >= 0.99 for share in hidden_on]) >= 0.99
     assert np.mean(iou_on) >= np.mean(iou_off) - 0.002
+
+
+def test_the_framing_preview_darkens_outside_the_crop_and_outlines_it() -> None:
+    frame = np.full((360, 640, 3), 200, np.uint8)
+    shown = outlined_crop(frame, (100, 50, 320, 180))
+    assert shown[10, 10].tolist() == [120, 120, 120]  # outside, faintly darker
+    assert shown[140, 260].tolist() == [200, 200, 200]  # inside, as it is
+    assert shown[50, 260].tolist() == [235, 235, 235]  # the crop's edge
+    assert frame[10, 10].tolist() == [200, 200, 200]  # the frame itself is untouched

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from app.clock import Clock, SystemClock
@@ -30,7 +31,7 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[np.ndarray, StatsSnapshot], None]
-PREVIEW_MODES = ("output", "raw", "split")
+PREVIEW_MODES = ("output", "raw", "split", "framing")
 _KEPT_MESSAGES = 100
 # While idle, the virtual camera gets a still this often: it keeps streaming, so meeting apps
 # still list it (v4l2loopback with exclusive_caps shows it only while a producer streams).
@@ -197,7 +198,8 @@ class Pipeline:
             close_quietly(replaced[0])  # never applied: nobody else will close it
 
     def set_preview_mode(self, mode: str) -> None:
-        """What `on_frame` receives: 'output', 'raw' (the camera) or 'split' (raw | output).
+        """What `on_frame` receives: 'output', 'raw' (the camera), 'split' (raw | output) or
+        'framing' (the camera with auto-framing's crop outlined, while the user adjusts it).
 
         Only the preview changes; the sink always receives the output.
         """
@@ -327,7 +329,7 @@ class Pipeline:
         self._send(sent_bgr)
         self.stats.frame_out(self._clock.now_s(), (self._clock.now_s() - captured_s) * 1000.0)
         if self._on_frame is not None:
-            self._on_frame(preview_frame(finished, self._preview_mode),
+            self._on_frame(preview_frame(finished, self._preview_mode, self._stages.framing_box),
                            self.stats.snapshot(figures=False))
 
     def _deliver_substitute(self, frame: SubstituteFrame) -> None:
@@ -409,10 +411,14 @@ class Pipeline:
             close_quietly(sink[0])
 
 
-def preview_frame(finished: Finished, mode: str) -> np.ndarray:
-    """The frame the preview shows for `mode`; 'split' is a new array, the others are shared."""
+def preview_frame(finished: Finished, mode: str,
+                  framing_box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The frame the preview shows for `mode`; 'split' and 'framing' are new arrays, the others
+    are shared. 'framing' without a crop (framing off) is the output."""
     if mode == "raw":
         return finished.input_bgr
+    if mode == "framing" and framing_box is not None:
+        return outlined_crop(finished.input_bgr, framing_box)
     if mode == "split":
         split = finished.output_bgr.copy()
         half = split.shape[1] // 2
@@ -420,6 +426,15 @@ def preview_frame(finished: Finished, mode: str) -> np.ndarray:
         split[:, half - 1:half + 1] = 255
         return split
     return finished.output_bgr
+
+
+def outlined_crop(frame_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The whole frame, faintly darker outside the crop (x, y, w, h), the crop outlined."""
+    x, y, width_px, height_px = box
+    shown = cv2.convertScaleAbs(frame_bgr, alpha=0.6)
+    shown[y:y + height_px, x:x + width_px] = frame_bgr[y:y + height_px, x:x + width_px]
+    cv2.rectangle(shown, (x, y), (x + width_px - 1, y + height_px - 1), (235, 235, 235), 2)
+    return shown
 
 
 def _card(width_px: int, height_px: int) -> np.ndarray:

@@ -70,6 +70,7 @@ class EngineBridge(QObject):
         self.pipeline: Pipeline | None = None
         self._settings: Settings | None = None
         self._raw_view = False
+        self._framing_view = False
         self._split_view = False
         self._paused = False
         self._preview_visible = True
@@ -210,16 +211,19 @@ class EngineBridge(QObject):
         if self.pipeline is not None:
             self.pipeline.update_settings(with_default_background(settings))
 
-    def set_preview(self, raw: bool, split: bool) -> None:
-        """What the preview shows: the raw camera (while a key is held), raw | output, or the
-        output. Only the preview changes; the virtual camera always gets the output."""
-        self._raw_view, self._split_view = raw, split
+    def set_preview(self, raw: bool, split: bool, framing: bool = False) -> None:
+        """What the preview shows: the raw camera (while a key is held), the camera with the
+        framing crop outlined (while it is adjusted), raw | output, or the output. Only the
+        preview changes; the virtual camera always gets the output."""
+        self._raw_view, self._split_view, self._framing_view = raw, split, framing
         if self.pipeline is not None:
             self.pipeline.set_preview_mode(self.preview_mode)
 
     @property
     def preview_mode(self) -> str:
-        return "raw" if self._raw_view else "split" if self._split_view else "output"
+        if self._raw_view:
+            return "raw"
+        return "framing" if self._framing_view else "split" if self._split_view else "output"
 
     def set_preview_visible(self, visible: bool) -> None:
         """The window is shown (or hidden in the tray, or minimised): with no app reading the

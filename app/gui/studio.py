@@ -5,6 +5,7 @@ Each effect is one row, built in `__init__`, whose setting `show_settings` shows
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
 
 from app.gui.controls import PercentSlider
@@ -14,7 +15,10 @@ from app.settings import Settings
 
 class StudioSection(QGroupBox):
     """Auto-framing, only the main person, portrait blur, vignette, light and touch-up (the
-    settings' `studio` section, and the blur's style in `effect`)."""
+    settings' `studio` section, and the blur's style in `effect`). `framing_adjusted` says the
+    user just turned auto-framing on or changed its zoom (the window then shows the crop)."""
+
+    framing_adjusted = Signal()
 
     def __init__(self, store: SettingsStore) -> None:
         super().__init__("Studio")
@@ -25,6 +29,7 @@ class StudioSection(QGroupBox):
         self.framing_check.toggled.connect(
             lambda on: store.replace("studio", framing="auto" if on else "off")
         )
+        self.framing_check.toggled.connect(self._on_framing_toggled)
         self.zoom_spin = QDoubleSpinBox()
         self.zoom_spin.setRange(1.0, 3.0)
         self.zoom_spin.setSingleStep(0.1)
@@ -34,6 +39,7 @@ class StudioSection(QGroupBox):
         self.zoom_spin.valueChanged.connect(
             lambda value: store.replace("studio", framing_zoom_max=round(value, 1))
         )
+        self.zoom_spin.valueChanged.connect(lambda _value: self.framing_adjusted.emit())
         self.main_person_check = QCheckBox("Only the main person")
         self.main_person_check.setToolTip("People walking behind you become background; what "
                                           "you hold stays")
@@ -67,6 +73,10 @@ class StudioSection(QGroupBox):
         self._form.addRow("Light", self.light_slider)
         self._form.addRow("Touch-up", self.touch_up_slider)
         self.show_settings(store.settings)
+
+    def _on_framing_toggled(self, on: bool) -> None:
+        if on:
+            self.framing_adjusted.emit()
 
     def show_settings(self, settings: Settings) -> None:
         studio = settings.studio

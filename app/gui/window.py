@@ -53,6 +53,7 @@ from app.settings import Settings
 from segmentation.models import ModelError, resolve_model
 
 PANEL_WIDTH_PX = 400
+FRAMING_VIEW_MS = 2500  # how long the framing crop stays outlined after an adjustment
 ABOUT_TEXT = ("<b>Backdrop</b><br>A better webcam background: blur or replace it, and send the "
               "result to a virtual camera for any meeting app.")
 PRIVACY_NOTICE = (
@@ -86,6 +87,10 @@ class MainWindow(QMainWindow):
         self._stopped_shown = False
         self._raw_view = False
         self.pick_file: FilePicker = self._ask_file  # tests replace it to skip the dialog
+        self._framing_view = QTimer(self)  # running: the preview outlines the framing crop
+        self._framing_view.setSingleShot(True)
+        self._framing_view.setInterval(FRAMING_VIEW_MS)
+        self._framing_view.timeout.connect(self._apply_preview_mode)
         self._build_ui()
         self.effects = EffectChooser(self.store, self.gallery, self.show_error, self)
         self.virtualcam = VirtualCamControl(self.engine, self.store, self.vcam_panel,
@@ -170,6 +175,7 @@ class MainWindow(QMainWindow):
         self.gallery.remove_requested.connect(self.effects.remove_background)
         self.vcam_panel.toggled.connect(self.set_virtualcam)
         self.vcam_panel.pause_toggled.connect(self.set_paused)
+        self.studio_section.framing_adjusted.connect(self.show_framing_crop)
         connect(actions.add_background, self.ask_add_background)
         connect(actions.quit, self.quit)
         connect(actions.show_window, self.toggle_visible)
@@ -365,9 +371,16 @@ class MainWindow(QMainWindow):
         self._apply_preview_mode()
         self._update_caption()
 
+    def show_framing_crop(self) -> None:
+        """Outline auto-framing's crop on the whole camera picture for a moment, while the
+        user adjusts it (the preview then shows the output again)."""
+        self._framing_view.start()
+        self._apply_preview_mode()
+
     def _apply_preview_mode(self) -> None:
         split = self.store.settings.gui.split_view
-        self.engine.set_preview(raw=self._raw_view, split=split)
+        self.engine.set_preview(raw=self._raw_view, split=split,
+                                framing=self._framing_view.isActive())
         self.preview.split_view = split and not self._raw_view
 
     def _update_caption(self) -> None:
