@@ -47,8 +47,9 @@ def person_box(
 ) -> _Box | None:
     """The box around the person in mask and in work-frame pixels, or None to refine it all.
 
-    Box edges fall on mask pixels that map to whole work pixels, so refining the crop gives
-    the same alpha as refining the frame and cropping.
+    Box edges fall on mask pixels that map to even work pixels, so refining the crop gives
+    the same alpha as refining the frame and cropping, and the crop halves on OpenCV's fast
+    2x path (an odd-sized crop halves 25 to 75 times slower).
     """
     mask_height, mask_width = smoothed.shape
     quantum = _aligned_quantum(mask_width, work_width_px, mask_height, work_height_px)
@@ -69,9 +70,9 @@ def person_box(
 
 
 def _aligned_quantum(mask_w: int, work_w: int, mask_h: int, work_h: int) -> int | None:
-    """The smallest step in mask pixels that lands on whole work pixels both ways."""
-    for quantum in range(1, 17):
-        if (quantum * work_w) % mask_w == 0 and (quantum * work_h) % mask_h == 0:
+    """The smallest step in mask pixels that lands on an even number of work pixels both ways."""
+    for quantum in range(1, 33):
+        if (quantum * work_w) % (2 * mask_w) == 0 and (quantum * work_h) % (2 * mask_h) == 0:
             return quantum
     return None
 

@@ -90,3 +90,45 @@ def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
     whole = AlphaChain(0.0, "fast").alpha(mask, frame, 0.4)
     assert np.abs(cropped.astype(int) - whole).max() <= 1
     assert cropped[:, cols.stop:].max() == 0
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+@pytest.mark.parametrize(("width_px", "height_px"), [(1280, 720), (1920, 1080)])
+def test_on_a_demo_frame_the_box_gives_the_whole_frame_alpha(
+    monkeypatch: pytest.MonkeyPatch, width_px: int, height_px: int, mirror: bool
+) -> None:
+    import cv2
+
+    import segmentation.chain as chain_module
+    from app.devices.demo import DemoSource
+    from app.settings import Settings
+
+    source = DemoSource(width_px, height_px, paced=False)
+    source.open()
+    try:
+        frame = source.read(5.0)
+        assert frame is not None
+        truth = source.person_alpha(0)
+    finally:
+        source.close()
+    frame_bgr, truth = (cv2.flip(frame.image_bgr, 1), cv2.flip(truth, 1)) if mirror else (
+        frame.image_bgr, truth)
+    # The model's view: the true person at mask size, as a float confidence.
+    mask = cv2.resize(truth, (256, 144), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    settings = Settings()
+
+    def alpha() -> np.ndarray:
+        chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
+        return chain.alpha(mask, frame_bgr, settings.mask.edge_softness).copy()
+
+    work_bgr = AlphaChain(settings.mask.smoothing, settings.mask.refinement).work_frame(frame_bgr)
+    box = chain_module.person_box(mask, work_bgr.shape[1], work_bgr.shape[0])
+    assert box is not None  # the person leaves room to crop
+    rows, cols = box[1]
+    # Even sides: the crop's guide halves on OpenCV's fast 2x path.
+    assert (rows.stop - rows.start) % 2 == 0 and (cols.stop - cols.start) % 2 == 0
+    cropped = alpha()
+    monkeypatch.setattr(chain_module, "_BOX_MAX_AREA_SHARE", 0.0)  # refine everything
+    whole = alpha()
+    assert np.abs(cropped.astype(int) - whole).max() <= 1
+    assert 0 < np.count_nonzero(cropped == 255) < cropped.size  # she is there, and not all of it
