@@ -222,6 +222,7 @@ class StudioSettings:
     vignette: float = 0.0
     light: float = 0.0
     touch_up: float = 0.0
+    denoise: float = 0.0
 
     @property
     def follows_the_face(self) -> bool:
@@ -235,6 +236,7 @@ class StudioSettings:
         _coerce_fraction(self, "vignette", "studio.vignette")
         _coerce_fraction(self, "light", "studio.light")
         _coerce_fraction(self, "touch_up", "studio.touch_up")
+        _coerce_fraction(self, "denoise", "studio.denoise")
 
 
 SECTION_TYPES: dict[str, type] = {

@@ -189,7 +189,8 @@ def test_bench_studio_reports_every_studio_effect_and_the_face_detector(tmp_path
                       "--studio", "--json")
     assert result.returncode == 0, result.stderr
     means = json.loads(result.stdout)["stage_ms_mean"]
-    assert {"main_person", "face", "light", "touch_up", "framing", "vignette"} <= set(means)
+    assert {"main_person", "denoise", "face", "light", "touch_up", "framing", "vignette"} <= set(
+        means)
 
 
 def test_setup_virtualcam_prints_the_commands(tmp_path: Path) -> None:

@@ -124,10 +124,10 @@ def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
     frame, alpha = _dim_person()
     try:
         for index in range(5):  # the detector is still building: frames pass through at once
-            assert stage.on_face(frame, frame, alpha, index * 33, stats) is frame
+            assert stage.on_person(frame, frame, alpha, index * 33, stats) is frame
         release.set()
         built.wait()
-        lifted = _until(lambda index: stage.on_face(frame, frame, alpha, index * 33, stats),
+        lifted = _until(lambda index: stage.on_person(frame, frame, alpha, index * 33, stats),
                         lambda out: out[150, 320, 0] > 45)
         assert lifted[150, 320, 0] > 45 and lifted[10, 10, 0] == 40  # the person, not the room
         assert detector.calls > 0 and {"face", "light"} <= set(stats.snapshot().stage_ms_p50)
@@ -155,9 +155,9 @@ def test_a_missing_face_model_says_so_once_and_the_picture_goes_on() -> None:
     stage, stats = StudioStage(StudioSettings(touch_up=0.5), build_now=True,
                                new_face_detector=no_model), PipelineStats()
     frame, alpha = _dim_person()
-    assert stage.on_face(frame, frame, alpha, 0, stats) is frame
+    assert stage.on_person(frame, frame, alpha, 0, stats) is frame
     stage.configure(StudioSettings(touch_up=0.8, light=0.5))
-    assert stage.on_face(frame, frame, alpha, 33, stats) is frame
+    assert stage.on_person(frame, frame, alpha, 33, stats) is frame
     assert stage.messages == ["MediaPipe cannot use 'face.tflite' as a face detector: gone. "
                               "Light and touch-up are off until Backdrop restarts."]
     stage.close()
@@ -169,11 +169,11 @@ def test_turning_both_off_stops_detecting() -> None:
                                new_face_detector=lambda: detector), PipelineStats()
     frame, alpha = _dim_person()
     for index in range(8):
-        stage.on_face(frame, frame, alpha, index * 33, stats)
+        stage.on_person(frame, frame, alpha, index * 33, stats)
     calls = detector.calls
     stage.configure(StudioSettings())
     for index in range(8, 16):
-        assert stage.on_face(frame, frame, alpha, index * 33, stats) is frame
+        assert stage.on_person(frame, frame, alpha, index * 33, stats) is frame
     assert detector.calls == calls
     stage.close()
 
@@ -212,7 +212,7 @@ def test_framing_centres_on_the_face_light_or_touch_up_found() -> None:
                             new_face_detector=lambda: _FakeDetector(normalised))
         stats = PipelineStats()
         for index in range(120):
-            out = stage.on_face(frame, frame, alpha, index * 33, stats)
+            out = stage.on_person(frame, frame, alpha, index * 33, stats)
             stage.on_output(out, alpha, stats)
         x, _y, w, _h = stage.framing_box or (0, 0, 0, 0)
         centres[name] = x + w / 2

@@ -40,8 +40,8 @@ def add_bench_parser(commands: Any) -> None:
                         help="feed frames at this rate, as a camera would, to measure latency")
     parser.add_argument("--studio", action="store_true",
                         help="turn on every studio effect (framing, main person, portrait "
-                        "blur, vignette 0.5, light 0.75, touch-up 0.7); each is reported as "
-                        "its own stage, the face detector as 'face'")
+                        "blur, vignette 0.5, light 0.75, touch-up 0.7, denoise 0.6); each is "
+                        "reported as its own stage, the face detector as 'face'")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png",
                         help="draw the per-stage breakdown and latency histogram")
@@ -234,7 +234,7 @@ def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:
     if args.studio:
         effect = dataclasses.replace(effect, blur_style="portrait")
         studio = dataclasses.replace(studio, framing="auto", main_person=True, vignette=0.5,
-                                     light=0.75, touch_up=0.7)
+                                     light=0.75, touch_up=0.7, denoise=0.6)
     mask = settings.mask
     if args.refinement:
         mask = dataclasses.replace(mask, refinement=args.refinement)

@@ -150,6 +150,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                         help="light a dim face towards a natural exposure, 0 (off) to 1")
     parser.add_argument("--touch-up", type=float,
                         help="smooth the skin of the face and neck, 0 (off) to 1")
+    parser.add_argument("--denoise", type=float,
+                        help="average a grainy camera's noise away on you, 0 (off) to 1")
     parser.add_argument("--fit", choices=FITS,
                         help="how other sizes are fitted: letterbox (all of the picture, with "
                         "bars; default) or cover (fills it, cropping the overhang)")
@@ -236,7 +238,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     studio = dataclasses.replace(settings.studio, **_given({
         "framing": args.framing, "framing_zoom_max": args.framing_zoom,
         "main_person": args.main_person, "vignette": args.vignette,
-        "light": args.light, "touch_up": args.touch_up,
+        "light": args.light, "touch_up": args.touch_up, "denoise": args.denoise,
     }))
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output,
                                studio=studio)

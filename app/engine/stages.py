@@ -307,8 +307,8 @@ class FrameStages:
             while source:  # a background that broke or recovered, a face model that failed
                 self.messages.append(source.pop(0))
         stats.stage("composite", ms_since(started_s))
-        output_bgr = self._studio.on_face(output_bgr, pending.frame_bgr, alpha,
-                                          pending.timestamp_ms, stats)
+        output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha,
+                                            pending.timestamp_ms, stats)
         return self._studio.on_output(output_bgr, alpha, stats)
 
     def _output_time_s(self, pending: Prepared) -> float:

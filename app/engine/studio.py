@@ -2,13 +2,13 @@
 
 `on_alpha` runs on the person's alpha before compositing (effects that change who is the
 person: only the main person). The others run on the composited frame, with the alpha in the
-frame's coordinates beside it: `on_face` first (effects on the person that follow the face:
-light, then touch-up; the face is found in the camera's frame, so a face in a background image
-never counts), then `on_output`: framing (the crop, placed by the face when light or touch-up
-found one, else by the top of the alpha), then the vignette (a lens effect on the final
-picture). Light adds the camera's person, lit, in the alpha's share of the composite: lit
-before compositing, the person would bleed into a blurred background as a bright halo, and a
-lift of the composite itself would lift the new background in the soft edge.
+frame's coordinates beside it: `on_person` first (effects on the person: denoise, then those
+that follow the face, light and touch-up; the face is found in the camera's frame, so a face in
+a background image never counts), then `on_output`: framing (the crop, placed by the face when
+light or touch-up found one, else by the top of the alpha), then the vignette (a lens effect on
+the final picture). Light adds the camera's person, lit, in the alpha's share of the
+composite: lit before compositing, the person would bleed into a blurred background as a
+bright halo, and a lift of the composite itself would lift the new background in the soft edge.
 
 The face detector is built when an effect first needs it: on a helper thread for live frames
 (its first build takes most of a second; the effects start when it is ready), at once for
@@ -26,6 +26,7 @@ import numpy as np
 from app.engine.stats import PipelineStats, ms_since
 from app.jobs import NewestJob
 from app.settings import StudioSettings
+from compositing.denoise import Denoise
 from compositing.framing import AutoFraming
 from compositing.light import Light
 from compositing.touchup import TouchUp
@@ -61,6 +62,7 @@ class StudioStage:
         self._framing = AutoFraming()
         self._light = Light(settings.light)
         self._touch_up = TouchUp(settings.touch_up)
+        self._denoise = Denoise(settings.denoise)
         self._build_now = build_now
         self._new_face_detector = new_face_detector
         self._detectors: NewestJob[str, FaceDetector] = NewestJob(
@@ -83,6 +85,7 @@ class StudioStage:
         self._framing.zoom_max = settings.framing_zoom_max
         self._light.strength = settings.light
         self._touch_up.strength = settings.touch_up
+        self._denoise.strength = settings.denoise
         if settings.follows_the_face:
             self._want_detector()
 
@@ -96,6 +99,7 @@ class StudioStage:
         self._main_person.reset()
         self._framing.reset()
         self._light.reset()
+        self._denoise.reset()
         if self._faces is not None:
             self._faces.reset()
 
@@ -148,11 +152,18 @@ class StudioStage:
         stats.stage("main_person", ms_since(started_s))
         return alpha
 
-    def on_face(self, output_bgr: np.ndarray, camera_bgr: np.ndarray, alpha: np.ndarray,
-                timestamp_ms: int, stats: PipelineStats) -> np.ndarray:
-        """The output with the person's face lit and touched up (the output itself when neither
-        is on, or no face is found); the face is found in `camera_bgr`, the same size."""
+    def on_person(self, output_bgr: np.ndarray, camera_bgr: np.ndarray, alpha: np.ndarray,
+                  timestamp_ms: int, stats: PipelineStats) -> np.ndarray:
+        """The output with the person denoised, their face lit and touched up (the output
+        itself when none is on); the face is found in `camera_bgr`, the same size."""
         frame_bgr = output_bgr
+        if self._settings.denoise > 0.0:
+            started_s = time.perf_counter()
+            denoised = self._denoise.apply(frame_bgr, camera_bgr, alpha)
+            stats.stage("denoise", ms_since(started_s))
+            frame_bgr = denoised
+        else:
+            self._denoise.reset()
         self._face = None
         if not self._settings.follows_the_face:
             return frame_bgr

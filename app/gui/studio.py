@@ -14,7 +14,7 @@ from app.settings import Settings
 
 
 class StudioSection(QGroupBox):
-    """Auto-framing, only the main person, portrait blur, vignette, light and touch-up (the
+    """Auto-framing, only the main person, portrait blur, vignette, light, touch-up and denoise (the
     settings' `studio` section, and the blur's style in `effect`). `framing_adjusted` says the
     user just turned auto-framing on or changed its zoom (the window then shows the crop)."""
 
@@ -65,6 +65,11 @@ class StudioSection(QGroupBox):
         self.touch_up_slider.value_changed.connect(
             lambda value: store.replace("studio", touch_up=value / 100.0)
         )
+        self.denoise_slider = PercentSlider("Average a grainy camera's noise away on you, "
+                                            "without trails when you move (0 = off)")
+        self.denoise_slider.value_changed.connect(
+            lambda value: store.replace("studio", denoise=value / 100.0)
+        )
         self._form.addRow(self.framing_check)
         self._form.addRow("Most zoom", self.zoom_spin)
         self._form.addRow(self.main_person_check)
@@ -72,6 +77,7 @@ class StudioSection(QGroupBox):
         self._form.addRow("Vignette", self.vignette_slider)
         self._form.addRow("Light", self.light_slider)
         self._form.addRow("Touch-up", self.touch_up_slider)
+        self._form.addRow("Denoise", self.denoise_slider)
         self.show_settings(store.settings)
 
     def _on_framing_toggled(self, on: bool) -> None:
@@ -94,3 +100,4 @@ class StudioSection(QGroupBox):
         self.vignette_slider.set_value(round(studio.vignette * 100))
         self.light_slider.set_value(round(studio.light * 100))
         self.touch_up_slider.set_value(round(studio.touch_up * 100))
+        self.denoise_slider.set_value(round(studio.denoise * 100))
