@@ -1,0 +1,43 @@
+"""`backdrop doctor`: what is right and wrong with the virtual camera, in plain lines; exits 1
+when the virtual camera cannot work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.cli.args import size_arg
+from app.devices.doctor import cannot_work, diagnose, report_lines
+from app.settings import load_settings
+
+
+def add_doctor_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "doctor", help="say what is right and wrong with the virtual camera (exits 1 when it "
+        "cannot work)",
+    )
+    parser.add_argument("--output-size", type=size_arg,
+                        help="the size Backdrop will send (default: the saved setting)")
+    parser.set_defaults(handler=_doctor_command)
+
+
+def _doctor_command(args: argparse.Namespace) -> int:
+    output_size = args.output_size
+    if output_size is None:
+        loaded = load_settings()
+        for message in loaded.messages:
+            print(f"backdrop: {message}", file=sys.stderr)
+        output_size = (loaded.settings.output.width_px, loaded.settings.output.height_px)
+    findings = diagnose(output_size=output_size)
+    print(f"Backdrop's virtual camera ({_system_name()}, sending {output_size[0]}x"
+          f"{output_size[1]}):")
+    for line in report_lines(findings):
+        print(line)
+    return 1 if cannot_work(findings) else 0
+
+
+def _system_name() -> str:
+    if sys.platform.startswith("linux"):
+        return "Linux"
+    return {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, sys.platform)
