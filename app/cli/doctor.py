@@ -9,6 +9,7 @@ from typing import Any
 
 from app.cli.args import size_arg
 from app.devices.doctor import cannot_work, diagnose, report_lines
+from app.devices.findings import Machine
 from app.settings import load_settings
 
 
@@ -29,15 +30,22 @@ def _doctor_command(args: argparse.Namespace) -> int:
         for message in loaded.messages:
             print(f"backdrop: {message}", file=sys.stderr)
         output_size = (loaded.settings.output.width_px, loaded.settings.output.height_px)
-    findings = diagnose(output_size=output_size)
-    print(f"Backdrop's virtual camera ({_system_name()}, sending {output_size[0]}x"
-          f"{output_size[1]}):")
+    return doctor(output_size)
+
+
+def doctor(output_size: tuple[int, int], machine: Machine | None = None) -> int:
+    """Print the diagnosis of `machine` (this computer by default); 1 if the camera cannot
+    work."""
+    machine = machine or Machine()
+    findings = diagnose(machine, output_size)
+    print(f"Backdrop's virtual camera ({_system_name(machine.platform)}, sending "
+          f"{output_size[0]}x{output_size[1]}):")
     for line in report_lines(findings):
         print(line)
     return 1 if cannot_work(findings) else 0
 
 
-def _system_name() -> str:
-    if sys.platform.startswith("linux"):
+def _system_name(platform: str) -> str:
+    if platform.startswith("linux"):
         return "Linux"
-    return {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, sys.platform)
+    return {"win32": "Windows", "darwin": "macOS"}.get(platform, platform)
