@@ -295,3 +295,20 @@ def test_the_real_command_on_this_machine(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert "has no loadable-module support" in result.stdout
         assert "backdrop run --output out.mp4" in result.stdout
+
+
+def test_a_device_named_in_the_settings_is_the_one_checked(
+    linux: FakeLinux, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linux.load(exclusive_caps="Y,N")
+    linux.device(5, "Backdrop")
+    obs = linux.device(7, "OBS Virtual Camera")
+    code = doctor((1280, 720), linux.machine(), device=str(obs))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"ok    The settings send to {obs} (“OBS Virtual Camera”)." in out
+    assert "warn  exclusive_caps is off" in out  # video7's, the second value
+    code = doctor((1280, 720), linux.machine(), device=str(linux.dev / "video0"))
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"FAIL  The settings send to {linux.dev / 'video0'}, which is not a v4l2loopback" in out

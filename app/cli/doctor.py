@@ -24,20 +24,18 @@ def add_doctor_parser(commands: Any) -> None:
 
 
 def _doctor_command(args: argparse.Namespace) -> int:
-    output_size = args.output_size
-    if output_size is None:
-        loaded = load_settings()
-        for message in loaded.messages:
-            print(f"backdrop: {message}", file=sys.stderr)
-        output_size = (loaded.settings.output.width_px, loaded.settings.output.height_px)
-    return doctor(output_size)
+    loaded = load_settings()
+    for message in loaded.messages:
+        print(f"backdrop: {message}", file=sys.stderr)
+    output = loaded.settings.output
+    return doctor(args.output_size or (output.width_px, output.height_px), device=output.device)
 
 
-def doctor(output_size: tuple[int, int], machine: Machine | None = None) -> int:
+def doctor(output_size: tuple[int, int], machine: Machine | None = None, device: str = "") -> int:
     """Print the diagnosis of `machine` (this computer by default); 1 if the camera cannot
     work."""
     machine = machine or Machine()
-    findings = diagnose(machine, output_size)
+    findings = diagnose(machine, output_size, device)
     print(f"Backdrop's virtual camera ({_system_name(machine.platform)}, sending "
           f"{output_size[0]}x{output_size[1]}):")
     for line in report_lines(findings):

@@ -14,13 +14,13 @@ from app.devices.doctor_obs import obs_findings
 from app.devices.findings import FAIL, OK, WARN, Finding, Machine
 
 
-def diagnose(machine: Machine | None = None,
-             output_size: tuple[int, int] = (1280, 720)) -> list[Finding]:
-    """Everything known about the virtual camera on `machine`, worst problems first in order
-    of the path a frame takes (module, device, readers)."""
+def diagnose(machine: Machine | None = None, output_size: tuple[int, int] = (1280, 720),
+             device: str = "") -> list[Finding]:
+    """Everything known about the virtual camera on `machine` (this computer by default), in
+    the order a frame meets it; `output_size` and `device` are what Backdrop will open."""
     machine = machine or Machine()
     if machine.platform.startswith("linux"):
-        return linux_findings(machine, output_size)
+        return linux_findings(machine, output_size, device)
     return obs_findings(machine)
 
 

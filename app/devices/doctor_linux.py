@@ -19,20 +19,27 @@ SETUP_ADVICE = "Run `backdrop setup-virtualcam` (it loads the module now and at 
 FILE_ADVICE = "Backdrop can still write to a file here: backdrop run --output out.mp4"
 
 
-def linux_findings(machine: Machine, output_size: tuple[int, int]) -> list[Finding]:
-    """The module, then the device, then its readers; checks that need the module loaded
-    are left out when it is not."""
+def linux_findings(machine: Machine, output_size: tuple[int, int],
+                   device: str = "") -> list[Finding]:
+    """The module, then the device (`device` when the settings name one, else Backdrop's),
+    then its readers; checks that need the module loaded are left out when it is not."""
     if not machine.module_dir.is_dir():
         if not machine.module_support:
             return [_no_module_support(machine)]
         return [_not_loaded(machine), *_secure_boot(machine, loaded=False)]
     findings = [_version(machine), *_secure_boot(machine, loaded=True)]
     devices = loopback_devices(machine)
-    findings.append(_device(machine, devices))
-    if devices:
-        target = next((d for d in devices if d[1] == CARD_LABEL), devices[0])
-        findings.extend(_exclusive_caps(machine, devices.index(target)))
-        findings.extend(_readers(machine, target[0], output_size))
+    if device:
+        findings.append(_chosen_device(device, devices))
+        nodes = [node for node, _label in devices]
+        index = nodes.index(device) if device in nodes else None
+    else:
+        findings.append(_device(devices))
+        labels = [label for _node, label in devices]
+        index = labels.index(CARD_LABEL) if CARD_LABEL in labels else 0 if devices else None
+    if index is not None:
+        findings.extend(_exclusive_caps(machine, index))
+        findings.extend(_readers(machine, devices[index][0], output_size))
     findings.extend(_pipewire(machine))
     return findings
 
@@ -117,7 +124,17 @@ def loopback_devices(machine: Machine) -> list[tuple[str, str]]:
             for entry in entries]
 
 
-def _device(machine: Machine, devices: list[tuple[str, str]]) -> Finding:
+def _chosen_device(device: str, devices: list[tuple[str, str]]) -> Finding:
+    label = dict(devices).get(device)
+    if label is None:
+        return Finding(FAIL, f"The settings send to {device}, which is not a v4l2loopback "
+                             "device.", "Clear the device in Backdrop's settings (output."
+                                        "device), so it uses the one labelled "
+                                        f"{CARD_LABEL}.")
+    return Finding(OK, f"The settings send to {device} (“{label}”).")
+
+
+def _device(devices: list[tuple[str, str]]) -> Finding:
     named = [node for node, label in devices if label == CARD_LABEL]
     if named and Path(named[0]).exists():
         return Finding(OK, f"{named[0]} is the virtual camera labelled “{CARD_LABEL}”.")
@@ -129,7 +146,7 @@ def _device(machine: Machine, devices: list[tuple[str, str]]) -> Finding:
                        "Run `backdrop setup-virtualcam --apply`, or: " + reload_module_hint())
     others = ", ".join(f"{node} “{label}”" for node, label in devices)
     return Finding(WARN, f"No loopback device is labelled “{CARD_LABEL}” (there is {others}), "
-                         f"so Backdrop sends to {devices[0][0]}, which may be OBS's or "
+                         "so Backdrop sends to the first free one, which may be OBS's or "
                          "DroidCam's, under another name in meeting apps.",
                    "`backdrop setup-virtualcam --apply` reloads the module with a device "
                    f"labelled {CARD_LABEL} (it replaces the devices above).")
