@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from app.devices.virtualcam_help import virtualcam_fix
 from app.gui.vcam_panel import LOST_TEXT, MEETING_HINT
 from app.gui.window import MainWindow
+from tests.fake_machine import FakeLinux
 from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixtures
     HEIGHT_PX,
     OFFSCREEN_NOISE,
@@ -289,3 +290,37 @@ def test_choosing_another_meeting_picture_size_reopens_the_virtual_camera_at_it(
     assert (second.width_px, second.height_px) == (1280, 720)
     assert second.recent_frames[-1].shape == (720, 1280, 3)
     assert window.store.settings.output.width_px == 1280
+
+
+def test_diagnose_shows_what_backdrop_doctor_prints_for_the_output_size_of_the_settings(
+    qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
+) -> None:
+    linux = FakeLinux(tmp_path)
+    linux.load()
+    node = linux.device(5, "Backdrop", fmt="YU12:1920x1080@30")
+    linux.process(4242, "zoom", opened=node)
+    window = open_window()
+    window.virtualcam.machine = linux.machine()
+    panel = window.vcam_panel
+    qtbot.mouseClick(panel.diagnose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.fix_box.isVisible() and panel.diagnose_button.isEnabled())
+    text = panel.fix_text.toPlainText()
+    assert f"FAIL  {node} is held at 1920x1080 (YU12:1920x1080@30) by zoom (pid 4242); " \
+           f"Backdrop sends {WIDTH_PX}x{HEIGHT_PX}" in text
+    assert "ok    v4l2loopback 0.15.4 is loaded." in text
+    assert text.splitlines()[-1] == "The virtual camera cannot work yet: fix the FAIL lines above."
+    assert not panel.copy_button.isVisible()
+
+
+def test_diagnose_on_this_machine_names_its_problem(
+    qtbot: QtBot, open_window: WindowFactory
+) -> None:
+    window = open_window()
+    panel = window.vcam_panel
+    qtbot.mouseClick(panel.diagnose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.fix_box.isVisible() and panel.diagnose_button.isEnabled())
+    text = panel.fix_text.toPlainText()
+    assert text.splitlines()[-1].startswith("The virtual camera ")
+    if sys.platform.startswith("linux") and not Path("/proc/modules").exists():
+        assert "has no loadable-module support" in text
+        assert not panel.setup_button.isVisible(), "set-up cannot help without modules"

@@ -102,11 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(handler=_devices_command)
 
     from app.cli.bench import add_bench_parser
+    from app.cli.doctor import add_doctor_parser
     from app.cli.quality import add_quality_parser
     from app.cli.soak import add_soak_parser
     from app.devices.virtualcam_setup import add_setup_parser
 
     add_bench_parser(commands)
+    add_doctor_parser(commands)
     add_quality_parser(commands)
     add_setup_parser(commands)
     add_soak_parser(commands)

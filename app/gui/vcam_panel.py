@@ -4,14 +4,16 @@ When no virtual camera can be opened the panel shows this OS's fix: on Linux a c
 command and a "Set up…" button that runs the fixed set-up script (system modprobe and two
 constant config files, never Backdrop's own user-writable code) as root through pkexec in a
 QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile,
-and while the toggle is on Backdrop keeps retrying the device.
+and while the toggle is on Backdrop keeps retrying the device. "Diagnose" shows what
+`backdrop doctor` prints, checked on a helper thread.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.devices.doctor import diagnose, report_lines
+from app.devices.findings import FAIL, Finding
 from app.devices.virtualcam_help import (
     Finder,
     linux_setup_script,
@@ -31,9 +35,13 @@ from app.devices.virtualcam_help import (
     system_binary,
 )
 from app.devices.virtualcam_setup import shell_lines
+from app.jobs import JobThread
 
 MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
 LOST_TEXT = "Virtual camera lost — retrying…"
+DIAGNOSIS_POLL_MS = 100
+
+Diagnosis = Callable[[], list[Finding]]
 
 
 def setup_command(find: Finder = system_binary) -> list[str]:
@@ -81,6 +89,7 @@ class VirtualCamPanel(QGroupBox):
         top = QHBoxLayout()
         top.addWidget(self.toggle, 1)
         top.addWidget(self.pause_button)
+        top.addWidget(self._build_diagnose_button())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status_label)
@@ -88,6 +97,19 @@ class VirtualCamPanel(QGroupBox):
         self._process: QProcess | None = None
         self.command_factory = setup_command
         self.show_off()
+
+    def _build_diagnose_button(self) -> QPushButton:
+        self.diagnose_button = QPushButton("Diagnose")
+        self.diagnose_button.setToolTip("Check what is right and wrong with the virtual camera "
+                                        "(what `backdrop doctor` prints)")
+        self.diagnose_button.clicked.connect(self.run_diagnosis)
+        # What to check, captured on the Qt thread; the window passes its output size and device.
+        self.diagnosis_factory: Callable[[], Diagnosis] = lambda: diagnose
+        self._diagnosis = JobThread[list[Finding]]("vcam-diagnosis")
+        self._diagnosis_timer = QTimer(self)
+        self._diagnosis_timer.setInterval(DIAGNOSIS_POLL_MS)
+        self._diagnosis_timer.timeout.connect(self._on_diagnosis_timer_timeout)
+        return self.diagnose_button
 
     def _build_fix_box(self) -> QWidget:
         self.fix_box = QWidget()
@@ -170,6 +192,41 @@ class VirtualCamPanel(QGroupBox):
     def _on_copy_clicked(self) -> None:
         QGuiApplication.clipboard().setText(copyable_linux_commands())
         self.copy_button.setText("Copied")
+
+    # --- diagnosis ----------------------------------------------------------------------------
+    def run_diagnosis(self) -> None:
+        """Check the virtual camera on a helper thread; the findings replace the fix text."""
+        if self._diagnosis_timer.isActive():
+            return
+        self._diagnosis.submit(self.diagnosis_factory())
+        self.diagnose_button.setEnabled(False)
+        self.diagnose_button.setText("Diagnosing…")
+        self._diagnosis_timer.start()
+
+    def _on_diagnosis_timer_timeout(self) -> None:
+        try:
+            findings = self._diagnosis.take(0)
+        except Exception as error:  # noqa: BLE001 - a failed check is shown, never raised
+            findings = [Finding(FAIL, f"The check itself failed: {error}")]
+        if findings is None:
+            return
+        self._diagnosis_timer.stop()
+        self.diagnose_button.setEnabled(True)
+        self.diagnose_button.setText("Diagnose")
+        self.show_diagnosis(findings)
+
+    def show_diagnosis(self, findings: list[Finding]) -> None:
+        """The findings as `backdrop doctor` prints them; "Set up…" when the advice is set-up."""
+        self.fix_text.setPlainText("\n".join(report_lines(findings)))
+        self.copy_button.hide()
+        wants_setup = any("setup-virtualcam" in finding.advice for finding in findings)
+        self.setup_button.setVisible(sys.platform.startswith("linux") and wants_setup)
+        self.fix_box.show()
+
+    def stop_diagnosis(self) -> None:
+        """Let a check in progress end and join its thread (the window is closing)."""
+        self._diagnosis_timer.stop()
+        self._diagnosis.close()
 
     # --- set-up process -------------------------------------------------------------------
     def run_setup(self) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+from app.devices.doctor import diagnose
+from app.devices.findings import Finding, Machine
 from app.devices.links import LIVE, LOST, NONE, UNAVAILABLE
 from app.engine.stats import StatsSnapshot
 from app.gui.actions import WindowActions
@@ -39,6 +41,8 @@ class VirtualCamControl:
         self._update_caption = update_caption
         self._show_error = show_error
         self.state = OFF
+        self.machine: Machine | None = None  # what the diagnosis looks at: this computer
+        panel.diagnosis_factory = self._diagnosis
         engine.virtualcam_opened.connect(self._on_virtualcam_opened)
         engine.virtualcam_unavailable.connect(self._on_virtualcam_unavailable)
         panel.setup_finished.connect(self._on_setup_finished)
@@ -111,6 +115,12 @@ class VirtualCamControl:
         sink = self._engine.virtualcam
         device = (sink.device or sink.description) if sink is not None else ""
         self._status.show_virtualcam(self.state, device, self._engine.paused)
+
+    def _diagnosis(self) -> Callable[[], list[Finding]]:
+        """The check `backdrop doctor` makes, for the size and device the settings send to."""
+        output, machine = self._store.settings.output, self.machine
+        size = (output.width_px, output.height_px)
+        return lambda: diagnose(machine, size, output.device)
 
     def _on_setup_finished(self, ok: bool, output: str) -> None:
         if ok:

@@ -462,6 +462,7 @@ class MainWindow(QMainWindow):
         self._save_geometry()
         self.store.flush()
         self.vcam_panel.stop_setup()
+        self.vcam_panel.stop_diagnosis()
         self.effects.close()
         self.engine.stop()
         if self.tray is not None:
