@@ -19,8 +19,8 @@ from app.devices.camera import (
     SYSFS_VIDEO_DIR_ENV,
     CameraInfo,
     CameraSource,
-    list_cameras,
 )
+from app.devices.camera_list import list_cameras
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source

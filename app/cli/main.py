@@ -349,7 +349,7 @@ class _StatusLine:
 
 
 def _devices_command(_args: argparse.Namespace) -> int:
-    from app.devices.camera import list_cameras
+    from app.devices.camera_list import list_cameras
     from app.devices.virtualcam_help import available_backends
 
     cameras = list_cameras()

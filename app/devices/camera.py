@@ -1,5 +1,6 @@
-"""Webcams: a reader thread that keeps only the newest frame, the list of cameras, and the
-sizes and frame rates each camera offers."""
+"""Webcams: a reader thread that keeps only the newest frame, and what describes a camera
+(`CameraInfo`, `CameraMode`). The list of cameras is in `camera_list`, their modes in
+`camera_modes`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -47,15 +48,31 @@ class CameraMode:
     guessed: bool = False
 
 
+def camera_backend(platform: str | None = None) -> int:
+    """The OpenCV capture API Backdrop lists and opens cameras with on `platform` (this one by
+    default). DirectShow on Windows: it opens in a fraction of MSMF's time, and lists the same
+    cameras by the same names."""
+    platform = platform or sys.platform
+    if platform.startswith("linux"):
+        return int(cv2.CAP_V4L2)
+    if platform == "win32":
+        return int(cv2.CAP_DSHOW)
+    if platform == "darwin":
+        return int(cv2.CAP_AVFOUNDATION)
+    return int(cv2.CAP_ANY)
+
+
 @dataclass(frozen=True)
 class CameraInfo:
-    """A camera the user can pick: `camera:<index>` or its device `path` (may be empty).
-    `modes` is empty unless someone asked the camera (see `camera_modes`)."""
+    """A camera the user can pick: `camera:<index>` or its device `path` (may be empty), opened
+    with the OpenCV API `backend` that gave it that index. `modes` is empty unless someone
+    asked the camera (see `camera_modes`)."""
 
     index: int
     name: str
     path: str
     modes: tuple[CameraMode, ...] = ()
+    backend: int = field(default_factory=camera_backend)
 
 
 def device_dir() -> Path:
@@ -68,17 +85,6 @@ def sysfs_video_dir() -> Path:
     return Path(os.environ.get(SYSFS_VIDEO_DIR_ENV) or "/sys/class/video4linux")
 
 
-def camera_backend() -> int:
-    """The OpenCV capture API that opens cameras fastest on this platform."""
-    if sys.platform.startswith("linux"):
-        return int(cv2.CAP_V4L2)
-    if sys.platform == "win32":
-        return int(cv2.CAP_DSHOW)
-    if sys.platform == "darwin":
-        return int(cv2.CAP_AVFOUNDATION)
-    return int(cv2.CAP_ANY)
-
-
 def _open_cv_capture(index_or_path: int | str, backend: int) -> VideoCaptureLike:
     capture: VideoCaptureLike = cv2.VideoCapture(index_or_path, backend)
     return capture
@@ -87,6 +93,8 @@ def _open_cv_capture(index_or_path: int | str, backend: int) -> VideoCaptureLike
 class CameraSource:
     """A webcam read by a thread that keeps only the newest frame (older ones are dropped).
 
+    `backend` is the OpenCV API whose index `index_or_path` is (`camera_backend()` by default):
+    the one that listed the camera, so the camera opened is the one whose name was shown.
     `dropped_frames` counts frames the consumer never saw because a newer one replaced them.
     """
 
@@ -98,8 +106,10 @@ class CameraSource:
         fps: float = 30.0,
         clock: Clock | None = None,
         capture_factory: CaptureFactory | None = None,
+        backend: int | None = None,
     ) -> None:
         self._device = index_or_path
+        self._backend = camera_backend() if backend is None else backend
         self.name = f"camera {index_or_path}" if isinstance(index_or_path, int) else index_or_path
         self.width_px, self.height_px, self.fps = width_px, height_px, float(fps)
         self.dropped_frames = 0
@@ -147,7 +157,7 @@ class CameraSource:
             return
         if self._device_node_missing():
             raise self._not_found()
-        capture = self._capture_factory(self._device, camera_backend())
+        capture = self._capture_factory(self._device, self._backend)
         if not capture.isOpened():
             capture.release()
             raise self._not_found()
@@ -276,83 +286,3 @@ class _Reader:
             release = self._ended
         if release:
             self._capture.release()
-
-
-_VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
-_V4L2_CAP_VIDEO_CAPTURE = 0x00000001
-_V4L2_CAP_VIDEO_CAPTURE_MPLANE = 0x00001000
-_V4L2_CAP_DEVICE_CAPS = 0x80000000
-
-
-def _v4l2_capabilities(device: Path) -> tuple[str, int] | None:
-    """(driver, device capabilities) from VIDIOC_QUERYCAP, or None if the query failed."""
-    import fcntl  # POSIX only; this is reached on Linux alone
-
-    try:
-        descriptor = os.open(device, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        buffer = bytearray(104)
-        fcntl.ioctl(descriptor, _VIDIOC_QUERYCAP, buffer)
-    except OSError:
-        return None
-    finally:
-        os.close(descriptor)
-    driver = bytes(buffer[0:16]).split(b"\0", 1)[0].decode("ascii", "replace")
-    capabilities = int.from_bytes(buffer[84:88], "little")
-    if capabilities & _V4L2_CAP_DEVICE_CAPS:
-        capabilities = int.from_bytes(buffer[88:92], "little")
-    return driver, capabilities
-
-
-def _is_usable_camera(device: Path) -> bool:
-    """True unless V4L2 says it cannot capture (metadata node) or is a loopback (a virtual
-    camera, possibly our own output). A device that cannot be queried is kept."""
-    queried = _v4l2_capabilities(device)
-    if queried is None:
-        return True
-    driver, capabilities = queried
-    capture_bits = _V4L2_CAP_VIDEO_CAPTURE | _V4L2_CAP_VIDEO_CAPTURE_MPLANE
-    return bool(capabilities & capture_bits) and "loopback" not in driver
-
-
-def _list_linux_cameras(sysfs_dir: Path, dev_dir: Path) -> list[CameraInfo]:
-    cameras = []
-    for entry in sysfs_dir.glob("video*"):
-        suffix = entry.name.removeprefix("video")
-        device = dev_dir / entry.name
-        if not suffix.isdigit() or not device.exists() or not _is_usable_camera(device):
-            continue
-        try:
-            name = (entry / "name").read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            name = ""
-        cameras.append(CameraInfo(int(suffix), name or entry.name, str(device)))
-    return sorted(cameras, key=lambda camera: camera.index)
-
-
-def _probe_cameras(max_index: int) -> list[CameraInfo]:
-    cameras = []
-    for index in range(max_index):
-        capture = cv2.VideoCapture(index, camera_backend())
-        if capture.isOpened():
-            cameras.append(CameraInfo(index, f"Camera {index}", ""))
-        capture.release()
-    return cameras
-
-
-def list_cameras(
-    max_index: int = 5, sysfs_dir: Path | None = None, dev_dir: Path | None = None
-) -> list[CameraInfo]:
-    """Cameras present, cheaply: on Linux from sysfs names and the existing /dev/video*
-    capture nodes (virtual loopback cameras left out); elsewhere by opening indices
-    0..max_index-1. The directories default to `sysfs_video_dir()` and `device_dir()`."""
-    if sys.platform.startswith("linux"):
-        return _list_linux_cameras(sysfs_dir or sysfs_video_dir(), dev_dir or device_dir())
-    return _probe_cameras(max_index)
-
-
-
-
-# --- the sizes and rates a camera offers (V4L2 enumeration, linux/videodev2.h) ----------------

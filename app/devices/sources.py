@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
-from app.devices.camera import CameraSource, list_cameras
+from app.devices.camera import CameraSource
+from app.devices.camera_list import list_cameras
 from app.devices.demo import DemoSource
 from app.devices.frames import PLAUSIBLE_FPS_RANGE, Frame, FrameSource, SourceError, as_bgr
 
@@ -165,7 +166,8 @@ def open_source(
     if key == "auto":
         cameras = list_cameras()
         if cameras:
-            return CameraSource(cameras[0].index, width_px, height_px, fps, clock)
+            first = cameras[0]
+            return CameraSource(first.index, width_px, height_px, fps, clock, backend=first.backend)
         if demo_if_no_camera:
             return DemoSource(width_px, height_px, fps, clock, paced=paced)
         return CameraSource(0, width_px, height_px, fps, clock)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 
-from app.devices.camera import CameraInfo, list_cameras
+from app.devices.camera import CameraInfo
+from app.devices.camera_list import list_cameras
 from app.devices.camera_modes import camera_modes
 from app.devices.frames import FrameSource, SourceError
 from app.devices.links import close_quietly
