@@ -251,8 +251,10 @@ def _given(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_command(args: argparse.Namespace) -> int:
+    from app.devices.camera_access import request_camera_access
     from app.engine.session import SessionError, open_pipeline
 
+    request_camera_access()  # macOS: on the main thread, before any camera opens
     settings = settings_for_run(args)
     output = args.output or "virtualcam"
     if args.model is not None:  # a model named here is checked now; a saved one falls back
@@ -382,6 +384,9 @@ def _open_window() -> int:
             f"the window cannot start ({error}). Run headless instead: "
             "`backdrop run --source demo --output demo.mp4 --seconds 5`."
         ) from error
+    from app.devices.camera_access import request_camera_access
+
+    request_camera_access()  # macOS: on the main thread; the window opens cameras on helpers
     return run_gui()
 
 
