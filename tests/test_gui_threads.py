@@ -8,8 +8,10 @@ going meanwhile, that the result arrives when the gate opens, and that closing d
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,6 +167,23 @@ def test_cameras_are_listed_without_freezing_the_window(
     assert camera_probe.calls == 2 and "camera:8" not in source_items(window)
     camera_probe.release()
     qtbot.waitUntil(lambda: source_items(window).get("camera:8") == "Plugged in later")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysfs listing is Linux only")
+def test_the_window_names_linux_cameras_as_sysfs_does_and_offers_no_virtual_one(
+    qtbot: QtBot, tmp_path: Path, open_window: WindowFactory
+) -> None:
+    """The real listing, on the camera folders `config_dir` points at (no probe stand-in)."""
+    sysfs, dev = tmp_path / "no-devices" / "sys", tmp_path / "no-devices" / "dev"
+    dev.mkdir(parents=True)
+    for number, name in ((0, "Integrated Camera: Integrated C"), (2, "OBS Virtual Camera")):
+        (sysfs / f"video{number}").mkdir(parents=True)
+        (sysfs / f"video{number}" / "name").write_text(name + "\n")
+        (dev / f"video{number}").touch()
+    window = open_window()
+    qtbot.waitUntil(lambda: "camera:0" in source_items(window))
+    assert source_items(window)["camera:0"] == "Integrated Camera: Integrated C"
+    assert "camera:2" not in source_items(window)
 
 
 def test_closing_does_not_wait_for_devices_that_hang(

@@ -357,7 +357,8 @@ def _devices_command(_args: argparse.Namespace) -> int:
     cameras = list_cameras()
     print("Cameras:")
     for camera in cameras:
-        print(f"  camera:{camera.index}  {camera.name}  ({camera.path})")
+        where = f"  ({camera.path})" if camera.path else ""
+        print(f"  camera:{camera.index}  {camera.name}{where}")
     if not cameras:
         print("  none found. Connect a camera, or use `backdrop run --source demo`.")
     print("Virtual-camera backends:")
