@@ -4,11 +4,13 @@ producer, ffmpeg as the meeting app. Prints one line per case, "PASS name ..." o
 
 Cases: a consumer that opens after Backdrop started sees Backdrop's picture (by its colour);
 Backdrop restarted while that consumer stays open reaches it again (on 0.12.x this needs the
-reopen fix in app/devices/loopback.py).
+reopen fix in app/devices/loopback.py); and Backdrop's real pipeline, its camera switched to
+another size while the consumer reads, keeps the consumer receiving frames at the output size.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import subprocess
@@ -18,7 +20,10 @@ import time
 
 import numpy as np
 
+from app.devices.frames import Frame
 from app.devices.sinks import SinkError, VirtualCamSink
+from app.engine.pipeline import Pipeline
+from app.settings import Settings
 
 DEVICE = "/dev/video0"
 WIDTH_PX, HEIGHT_PX, FPS = 640, 480, 30
@@ -91,6 +96,59 @@ class Consumer:
         self._process.wait(10)
 
 
+class SolidCamera:
+    """A camera of one colour and size, paced at 30 fps (a FrameSource)."""
+
+    def __init__(self, colour_bgr: tuple[int, int, int], width_px: int, height_px: int) -> None:
+        self.name, self.width_px, self.height_px, self.fps = "solid", width_px, height_px, 30.0
+        self._colour, self._index, self._next_s = colour_bgr, 0, 0.0
+
+    def open(self) -> None:
+        self._next_s = time.monotonic()
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        time.sleep(max(0.0, self._next_s - time.monotonic()))
+        self._next_s += 1 / self.fps
+        image = np.empty((self.height_px, self.width_px, 3), np.uint8)
+        image[:] = self._colour
+        self._index += 1
+        return Frame(image, time.monotonic(), self._index)
+
+    def close(self) -> None:
+        pass
+
+
+def camera_size_change() -> bool:
+    """Backdrop's pipeline (no effect, so the colours pass as they are) sends a 640x480 camera
+    at the output size 640x480; the camera becomes 1280x720 while ffmpeg reads: ffmpeg must go
+    on receiving whole 640x480 frames (FRAME_BYTES each), now of the new camera's colour."""
+    base = Settings()
+    settings = dataclasses.replace(
+        base, effect=dataclasses.replace(base.effect, kind="none"),
+        output=dataclasses.replace(base.output, fit="cover", width_px=WIDTH_PX,
+                                   height_px=HEIGHT_PX, device=DEVICE),
+    )
+    pipeline = Pipeline(settings, SolidCamera((255, 0, 0), WIDTH_PX, HEIGHT_PX),
+                        VirtualCamSink(device=DEVICE), output_size=(WIDTH_PX, HEIGHT_PX),
+                        preview_visible=True)
+    pipeline.start()
+    consumer = Consumer()
+    try:
+        if not consumer.wait_for((0, 0, 255)):
+            print("FAIL camera_size_change: the consumer never saw the first camera's blue")
+            return False
+        big = SolidCamera((0, 255, 255), 1280, 720)
+        big.open()
+        pipeline.set_source(big)
+        ok = consumer.wait_for((255, 255, 0))
+        print(("PASS" if ok else "FAIL"), "camera_size_change: after the camera became 1280x720"
+              " the consumer still reads 640x480 frames, now the new camera's yellow")
+        return ok
+    finally:
+        consumer.close()
+        pipeline.stop(5.0)
+
+
 def main() -> int:
     failed = 0
     red_rgb, green_rgb = RED_BGR[::-1], GREEN_BGR[::-1]
@@ -113,6 +171,7 @@ def main() -> int:
     failed += not ok
     second.stop()
     consumer.close()
+    failed += not camera_size_change()
     return 1 if failed else 0
 
 
