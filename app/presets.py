@@ -97,7 +97,13 @@ def load_presets(path: Path | None = None) -> PresetsLoad:
             raise ValueError("'presets' is not a table")
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as error:
         aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.replace(aside)
+        try:
+            path.replace(aside)
+        except OSError as move_error:
+            return PresetsLoad(built_in_presets(), [
+                f"Your presets file {path} could not be read ({error}), nor moved aside "
+                f"({move_error.strerror or move_error}); only the built-in presets are offered "
+                "until you fix or remove it."])
         return PresetsLoad(built_in_presets(), [
             f"Your presets file could not be read ({error}). It was moved to {aside}, so "
             "nothing in it is lost; save your presets again, or fix that file and move it back."])
@@ -121,11 +127,11 @@ def _preset_from_table(name: str, sections: Any) -> Preset:
 
 
 def _merged(mine: list[Preset]) -> list[Preset]:
-    """The built-ins in their places (yours under a built-in's name takes its place, so the
-    shortcuts stay), then your others in order."""
-    by_name = {preset.name: preset for preset in mine}
-    merged = [by_name.pop(built_in.name, built_in) for built_in in built_in_presets()]
-    return merged + [preset for preset in mine if preset.name in by_name]
+    """The built-ins in their places (yours under a built-in's name, in any case, takes its
+    place, so the shortcuts stay), then your others in order."""
+    by_name = {preset.name.casefold(): preset for preset in mine}
+    merged = [by_name.pop(built_in.name.casefold(), built_in) for built_in in built_in_presets()]
+    return merged + [preset for preset in mine if preset.name.casefold() in by_name]
 
 
 def save_presets(presets: list[Preset], path: Path | None = None) -> None:
@@ -140,17 +146,19 @@ def save_presets(presets: list[Preset], path: Path | None = None) -> None:
 
 
 def with_preset(presets: list[Preset], preset: Preset) -> list[Preset]:
-    """`presets` with `preset` added, or replacing the one of its name in its place."""
-    names = [p.name for p in presets]
-    if preset.name in names:
-        index = names.index(preset.name)
+    """`presets` with `preset` added, or replacing the one of its name (ignoring case, as
+    `find_preset` does) in its place."""
+    names = [p.name.casefold() for p in presets]
+    if preset.name.casefold() in names:
+        index = names.index(preset.name.casefold())
         return presets[:index] + [preset] + presets[index + 1:]
     return [*presets, preset]
 
 
 def without_preset(presets: list[Preset], name: str) -> list[Preset]:
     """`presets` without your preset `name`; a built-in it replaced comes back."""
-    return _merged([p for p in presets if not p.built_in and p.name != name])
+    wanted = name.casefold()
+    return _merged([p for p in presets if not p.built_in and p.name.casefold() != wanted])
 
 
 def find_preset(presets: list[Preset], name: str) -> Preset | None:

@@ -128,3 +128,13 @@ def test_the_tray_offers_the_same_presets(qtbot: QtBot, open_window: WindowFacto
     assert menu is not None
     submenus = [action.menu() for action in menu.actions() if action.menu() is not None]
     assert window.presets in submenus
+
+
+def test_a_name_differing_only_in_case_is_the_same_preset(tmp_path: Path) -> None:
+    path = tmp_path / "presets.toml"
+    mine_work = Preset("work", Settings().effect, Settings().mask, StudioSettings(vignette=1.0))
+    presets = with_preset(built_in_presets(), mine_work)
+    assert [p.name for p in presets] == ["work", "Casual"]
+    save_presets(presets, path)
+    assert [p.name for p in load_presets(path).presets] == ["work", "Casual"]
+    assert [p.name for p in without_preset(presets, "WORK")] == ["Work", "Casual"]

@@ -51,25 +51,17 @@ class StudioSection(QGroupBox):
         self.portrait_check.toggled.connect(
             lambda on: store.replace("effect", blur_style="portrait" if on else "flat")
         )
-        self.vignette_slider = PercentSlider("Darken the corners, as a lens does (0 = off)")
-        self.vignette_slider.value_changed.connect(
-            lambda value: store.replace("studio", vignette=value / 100.0)
-        )
-        self.light_slider = PercentSlider("Light a dim face towards a natural exposure, like a "
-                                          "soft key light; the background stays (0 = off)")
-        self.light_slider.value_changed.connect(
-            lambda value: store.replace("studio", light=value / 100.0)
-        )
-        self.touch_up_slider = PercentSlider("Smooth the skin of your face and neck; eyes, lips, "
-                                             "hair and the background stay sharp (0 = off)")
-        self.touch_up_slider.value_changed.connect(
-            lambda value: store.replace("studio", touch_up=value / 100.0)
-        )
-        self.denoise_slider = PercentSlider("Average a grainy camera's noise away on you, "
-                                            "without trails when you move (0 = off)")
-        self.denoise_slider.value_changed.connect(
-            lambda value: store.replace("studio", denoise=value / 100.0)
-        )
+        self.vignette_slider = self._strength_slider(
+            store, "vignette", "Darken the corners, as a lens does (0 = off)")
+        self.light_slider = self._strength_slider(
+            store, "light", "Light a dim face towards a natural exposure, like a soft key light; "
+            "the background stays (0 = off)")
+        self.touch_up_slider = self._strength_slider(
+            store, "touch_up", "Smooth the skin of your face and neck; eyes, lips, hair and the "
+            "background stay sharp (0 = off)")
+        self.denoise_slider = self._strength_slider(
+            store, "denoise", "Average a grainy camera's noise away on you, without trails when "
+            "you move (0 = off)")
         self._form.addRow(self.framing_check)
         self._form.addRow("Most zoom", self.zoom_spin)
         self._form.addRow(self.main_person_check)
@@ -79,6 +71,14 @@ class StudioSection(QGroupBox):
         self._form.addRow("Touch-up", self.touch_up_slider)
         self._form.addRow("Denoise", self.denoise_slider)
         self.show_settings(store.settings)
+
+    @staticmethod
+    def _strength_slider(store: SettingsStore, field: str, tip: str) -> PercentSlider:
+        """A 0-100 slider for a studio effect's 0..1 strength `field`."""
+        slider = PercentSlider(tip)
+        slider.value_changed.connect(
+            lambda value: store.replace("studio", **{field: value / 100.0}))
+        return slider
 
     def _on_framing_toggled(self, on: bool) -> None:
         if on:
