@@ -19,6 +19,7 @@ from app.devices.sinks import crop_even
 from app.engine.backgrounds import BackgroundLoader, EffectSwitch
 from app.engine.degrade import Degradation, LoadGovernor
 from app.engine.schedules import Finished, Prepared, RunMode, Segmenter, make_schedule
+from app.engine.segmenters import new_segmenter
 from app.engine.stats import PipelineStats, ms_since
 from app.engine.studio import StudioStage
 from app.jobs import NewestJob
@@ -28,7 +29,7 @@ from compositing.compositor import Compositor
 from compositing.files import load_background
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
-from segmentation.segmenter import LiveSegmenter, VideoSegmenter, model_input
+from segmentation.segmenter import model_input
 
 # Milliseconds a frame took -> the load the governor sees.
 BusyMeter = Callable[[float], float]
@@ -173,9 +174,7 @@ class FrameStages:
         return [f"{error} Using the bundled model instead."]
 
     def _new_segmenter(self, spec: ModelSpec) -> Segmenter:
-        if self._mode is RunMode.EVERY_FRAME:
-            return VideoSegmenter(spec)
-        return LiveSegmenter(spec)
+        return new_segmenter(spec, self._mode)
 
     def _install(self, segmenter: Segmenter, choice: str) -> None:
         self._schedule.drain()
