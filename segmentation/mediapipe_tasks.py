@@ -9,7 +9,6 @@ full the first time anything reads one of its names, so nothing that uses them b
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -26,8 +25,9 @@ UNUSED_MODULES = frozenset({
 _install_lock = threading.Lock()
 
 
-class _DeferUnused(importlib.abc.MetaPathFinder):
-    """Finds UNUSED_MODULES as the path finder does, with a loader that waits for first use."""
+class _DeferUnused:
+    """A meta-path finder: finds UNUSED_MODULES as the path finder does, with a loader that
+    waits for first use. (A plain class: importlib.abc would import importlib.resources.)"""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
