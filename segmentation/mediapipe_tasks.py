@@ -1,9 +1,9 @@
 """Import MediaPipe without the parts of its package Backdrop never uses.
 
 `import mediapipe` runs `mediapipe.tasks.python`'s `__init__`, which imports every task: the
-audio tasks, and the vision drawing helpers, which import matplotlib.pyplot. On a 2-core
-machine that was 0.3 s and 38 MB of memory before the first frame, for code Backdrop never
-calls. Those modules are loaded lazily instead (`importlib.util.LazyLoader`): each loads in
+audio and text tasks, and the vision drawing helpers, which import matplotlib.pyplot. On a
+2-core machine that was 0.3 s and 38 MB of memory before the first frame, for code Backdrop
+never calls. Those modules are loaded lazily instead (`importlib.util.LazyLoader`): each loads in
 full the first time anything reads one of its names, so nothing that uses them breaks.
 """
 
@@ -16,9 +16,13 @@ import threading
 from collections.abc import Sequence
 from types import ModuleType
 
-# Imported by MediaPipe's package __init__ files, never used by Backdrop.
+# Imported by MediaPipe's package __init__ files, never used by Backdrop. (The other vision
+# tasks cannot wait: vision's __init__ reads a name from each of them.)
 UNUSED_MODULES = frozenset({
     "mediapipe.tasks.python.audio",
+    "mediapipe.tasks.python.decision",
+    "mediapipe.tasks.python.retrieval",
+    "mediapipe.tasks.python.text",
     "mediapipe.tasks.python.vision.drawing_styles",
     "mediapipe.tasks.python.vision.drawing_utils",
 })

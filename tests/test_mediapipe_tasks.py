@@ -28,8 +28,8 @@ def test_a_headless_run_never_loads_matplotlib_or_the_audio_tasks(tmp_path: Path
         "from app.cli.main import main\n"
         "code = main(['run', '--source', 'demo', '--output', 'null', '--frames', '3', "
         "'--quiet', '--size', '320x240'])\n"
-        "loaded = [name for name in ('matplotlib', 'mediapipe.tasks.python.audio.audio_classifier')"
-        " if name in sys.modules]\n"
+        "loaded = [name for name in ('matplotlib', 'mediapipe.tasks.python.audio.audio_classifier',"
+        " 'mediapipe.tasks.python.text.text_classifier') if name in sys.modules]\n"
         "print(code, loaded)\n",
         tmp_path,
     )
