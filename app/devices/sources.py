@@ -18,7 +18,8 @@ from app.devices.demo import DemoSource
 from app.devices.frames import PLAUSIBLE_FPS_RANGE, Frame, FrameSource, SourceError, as_bgr
 
 ACCEPTED_SOURCES = (
-    "demo, auto (the first camera, else the demo), camera, camera:N (N = 0, 1, ...), "
+    "demo, demo-still (the demo sitting still), auto (the first camera, else the demo), "
+    "camera, camera:N (N = 0, 1, ...), "
     "a camera device such as /dev/video0, or the path of a video file"
 )
 _FILE_FALLBACK_FPS = 30.0
@@ -161,8 +162,9 @@ def open_source(
     clock = clock or SystemClock()
     text = spec.strip()
     key = text.lower()
-    if key == "demo":
-        return DemoSource(width_px, height_px, fps, clock, paced=paced)
+    if key in ("demo", "demo-still"):
+        return DemoSource(width_px, height_px, fps, clock, static=key == "demo-still",
+                          paced=paced)
     if key == "auto":
         cameras = list_cameras()
         if cameras:
