@@ -36,10 +36,6 @@ BEST_WORK_WIDTH_MASKS = 2.0
 # frame's sensor noise into the alpha, and on a noisy static clip a 3 px blur halves the
 # resulting edge flicker (back to bilinear's level) for a ~6% loss in edge alignment.
 GUIDE_BLUR_PX = 3
-# The guided filter draws a perfect mask's edge slightly inside it (on the demo, fed its own
-# true alpha at model size, 0.4% of her area is lost): convex outlines shrink when smoothed.
-# Drawing the edge at confidence 0.45 instead of 0.5 gives her back her area.
-GUIDED_EDGE_SHIFT = 0.05
 # Rows per strip for the per-pixel algebra: strips keep its temporaries small and in cache.
 _STRIP_ROWS = 32
 _SUM_CHANNELS = np.ones((1, 3), np.float32)
@@ -91,16 +87,13 @@ def _check_inputs(mask_lowres: npt.ArrayLike, frame_bgr: ByteArray) -> FloatArra
     return mask
 
 
-def _ramp(
-    mask: FloatArray, edge_softness: float | None, scale: float = 1.0, shift: float = 0.0
-) -> FloatArray:
+def _ramp(mask: FloatArray, edge_softness: float | None, scale: float = 1.0) -> FloatArray:
     """The linear part of the edge contrast, times `scale`, applied at low resolution (the
-    filters are linear, so a uint8 alpha's 255 can be applied here too); `shift` lowers the
-    confidence the edge is drawn at."""
+    filters are linear, so a uint8 alpha's 255 can be applied here too)."""
     if edge_softness is None:
         return mask * np.float32(scale) if scale != 1.0 else mask
     low, high = smoothstep_thresholds(edge_softness)
-    return (mask - np.float32(low - shift)) * np.float32(scale / (high - low))
+    return (mask - np.float32(low)) * np.float32(scale / (high - low))
 
 
 def _reduce(image: ByteArray, width_px: int) -> ByteArray:
@@ -239,8 +232,7 @@ class AlphaRefiner:
             out = np.empty((height_px, width_px), np.float32)
         # uint8 output: scale the fit to 0..255 at low resolution, saturate on the final add.
         scale = 255.0 if out.dtype == np.uint8 else 1.0
-        shift = 0.0 if self._quality == "off" else GUIDED_EDGE_SHIFT
-        ramp = _ramp(mask, edge_softness, scale, shift)
+        ramp = _ramp(mask, edge_softness, scale)
         if self._quality == "off":
             self._apply_off(ramp, out)
         elif self._quality == "fast":

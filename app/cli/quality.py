@@ -113,6 +113,7 @@ _TRUTH_ROWS = (
     ("boundary_f", "boundary F", "8.3f", "higher"),
     ("dt", "dt (x100)", "8.2f", "lower"),
     ("edge_colour", "edge colour", "8.2f", "lower"),
+    ("in_her_frame", "flicker, her frame", "8.2f", "lower"),
 )
 
 
@@ -169,7 +170,8 @@ def _against_truth(
 ) -> tuple[TruthFigures, TruthFigures]:
     """Both alphas scored against the demo's truth."""
     try:
-        raw_truth, truth = measure_truth(frames, [raw, ours], source.truth, settings)
+        raw_truth, truth = measure_truth(frames, [raw, ours], source.truth, settings,
+                                         source.rest_map)
     except BackgroundError as error:
         raise UserError(f"the edge colour needs a bundled background: {error}") from error
     return raw_truth, truth
