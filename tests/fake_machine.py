@@ -23,6 +23,7 @@ class FakeLinux:
         for folder in (self.root, self.proc, self.video, self.dev):
             folder.mkdir()
         self.programs: dict[str, tuple[int, str]] = {}
+        self.pyvirtualcam: str | None = "0.15.0"
         (self.proc / "modules").write_text("videodev 1 0 - Live\n")
 
     def install(self) -> None:
@@ -58,7 +59,11 @@ class FakeLinux:
     def machine(self) -> Machine:
         return Machine(platform="linux", root=self.root, proc_dir=self.proc,
                        video_dir=self.video, dev_dir=self.dev, kernel_release=RELEASE,
-                       run=self.run, own_pid=1)
+                       run=self.run, own_pid=1,
+                       package_version=self.package_version)
+
+    def package_version(self, package: str) -> str | None:
+        return self.pyvirtualcam if package == "pyvirtualcam" else None
 
 
 @pytest.fixture(name="linux")
