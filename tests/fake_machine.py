@@ -46,6 +46,15 @@ class FakeLinux:
         node.touch()
         return node
 
+    def camera(self, number: int, name: str) -> Path:
+        """A real camera: a sysfs entry without v4l2loopback's `format`, and its node."""
+        entry = self.video / f"video{number}"
+        entry.mkdir()
+        (entry / "name").write_text(name + "\n")
+        node = self.dev / f"video{number}"
+        node.touch()
+        return node
+
     def process(self, pid: int, name: str, opened: Path | None = None) -> None:
         folder = self.proc / str(pid)
         (folder / "fd").mkdir(parents=True)
