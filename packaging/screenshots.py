@@ -118,7 +118,7 @@ def take(folder: Path, suffix: str) -> None:
     save(window.studio_section, folder, "studio-section", suffix)
     window.studio_section.light_slider.slider.setValue(0)
     window.studio_section.touch_up_slider.slider.setValue(0)
-    window.set_virtualcam(False)
+    window.virtualcam.release()  # closes the device: the next open uses the real backend
     pyvirtualcam_camera.BACKENDS.pop(STAND_IN_BACKEND)  # only this machine's real backends now
     window.store.replace("output", backend="")
     window.effects.set_effect("blur")
