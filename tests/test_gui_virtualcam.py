@@ -79,10 +79,15 @@ def test_turning_it_off_keeps_the_device_for_the_meeting_with_a_camera_off_card(
     window = open_window()
     _start_sending(qtbot, window, recording_vcam)
     camera = recording_vcam.last
+    width_on = window.vcam_panel.minimumSizeHint().width()
     qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     _wait_for_card(qtbot, camera)  # the card only: no picture of the room or the person
     assert camera.close_calls == 0 and len(recording_vcam.cameras) == 1
     panel = window.vcam_panel
+    # Release takes the (now pointless) pause button's place: the panel gets no wider, so the
+    # side column is not clipped (it was, by a Release button added beside the others).
+    assert not panel.pause_button.isVisible()
+    assert panel.minimumSizeHint().width() <= width_on
     assert not panel.toggle.isChecked() and not window.commands.virtualcam.isChecked()
     assert f"see a “{OFF_CAPTION}” card" in panel.status_label.text()
     assert panel.release_button.isVisible() and window.commands.release_virtualcam.isEnabled()
@@ -98,6 +103,7 @@ def test_turning_it_off_keeps_the_device_for_the_meeting_with_a_camera_off_card(
                                     for frame in list(camera.recent_frames)))
     assert len(recording_vcam.cameras) == 1, "the same device, never reopened"
     assert MEETING_HINT in panel.status_label.text() and not panel.release_button.isVisible()
+    assert panel.pause_button.isVisible()
     assert window.status.virtualcam_label.text() == f"Virtual camera on: {DEFAULT_DEVICE}"
 
 

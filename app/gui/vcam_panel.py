@@ -192,7 +192,10 @@ class VirtualCamPanel(QGroupBox):
 
     def _show(self, on: bool, text: str, tooltip: str = "", held: bool = False) -> None:
         self._set_toggle(on)
+        # Off, there is nothing to pause: Release takes the pause button's place, so the row
+        # keeps its width and the panel fits the window.
         self.release_button.setVisible(held)
+        self.pause_button.setVisible(not held)
         self.status_label.setText(text)
         self.status_label.setToolTip(tooltip)
         self.fix_box.hide()
