@@ -4,9 +4,9 @@ A motion-adaptive recursive filter, per pixel: the running picture moves a fract
 way to each new frame. Where the new frame differs from the running picture by no more than
 sensor noise, `k` is small (strength 1: about an eighth, so the grain of about eight frames
 averages out); where it differs by more, as anything that moved does, `k` rises to 1 and the
-new frame passes straight through, so nothing trails. It runs on the camera's person (inside
-the alpha's box) and is added in the alpha's share of the composite, so the new background is
-never touched.
+new frame passes straight through, so nothing trails. It runs on the camera's person (in a few
+bands of rows, each as wide as the person is there) and is added in the alpha's share of the
+composite, so the new background is never touched.
 
 It is all 8-bit: how far the running picture stays from the new frame, (1 - k) * |difference|,
 is one table look-up, and the rest is saturating adds and minimums into buffers this object
@@ -23,7 +23,8 @@ DEFAULT_STRENGTH = 0.6
 # A difference (in levels, per channel) this large is change, followed at once; smaller ones
 # are followed less, the least at 0 (sensor noise is a few levels).
 _CHANGE_LEVELS = 30.0
-_BOX_SAMPLE = 4  # the person's box is found on every 4th pixel (and widened by as much)
+_BOX_SAMPLE = 4  # the person's extent is found on every 4th pixel (and widened by as much)
+_BANDS = 4  # the person's rows are worked on in this many bands, each as wide as they are
 
 
 def _stay_table(strength: float) -> np.ndarray:
@@ -62,28 +63,35 @@ class Denoise:
         if self._running is None or self._running.shape != camera_bgr.shape:
             self._running = camera_bgr.copy()
             return frame_bgr
-        box = _person_box(alpha_u8)
-        if box is None:
+        bands = person_bands(alpha_u8)
+        if not bands:
             return frame_bgr
         if out is None:
             out = frame_bgr.copy()
         elif out is not frame_bgr:
             out[:] = frame_bgr
-        # Outside the person's box the running picture goes stale; where the box grows into
-        # it, a real difference passes through and a picture that stayed the same agrees.
-        up, down = self._follow(camera_bgr[box], self._running[box])
-        # Where the alpha is the person's: out = frame + (denoised - camera). The change is a
-        # few levels of noise, so switching at half alpha leaves no visible step in the edge.
-        person = cv2.threshold(alpha_u8[box], 127, 255, cv2.THRESH_BINARY)[1]
-        region = out[box]
-        cv2.subtract(region, up, dst=region, mask=person)
-        cv2.add(region, down, dst=region, mask=person)
+        for band in bands:
+            # Outside the person's bands the running picture goes stale; where they grow into
+            # it, a real difference passes through and a picture that stayed the same agrees.
+            up, down, scratch = self._follow(camera_bgr[band], self._running[band])
+            # Where the alpha is the person's: out = frame + (denoised - camera). The change is
+            # a few levels of noise, so switching at half alpha leaves no visible step.
+            person = cv2.threshold(alpha_u8[band], 127, 255, cv2.THRESH_BINARY)[1]
+            cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=scratch)
+            cv2.bitwise_and(up, scratch, dst=up)
+            cv2.bitwise_and(down, scratch, dst=down)
+            region = out[band]
+            cv2.subtract(region, up, dst=region)
+            cv2.add(region, down, dst=region)
         return out
 
-    def _follow(self, camera: np.ndarray, running: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _follow(
+        self, camera: np.ndarray, running: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Move `running` (in place) `k` of the way to `camera`, per pixel and channel: k_min
         for a difference of noise, rising linearly to 1 at `_CHANGE_LEVELS`. Returns how far
-        the result stays below and above the camera (uint8; this object's buffers)."""
+        the result stays below and above the camera, and a free buffer of the same shape
+        (uint8; this object's buffers)."""
         if self.strength != self._table_strength:
             self._table, self._table_strength = _stay_table(self.strength), self.strength
         rises, falls, stay = self._buffers(camera.shape)
@@ -95,7 +103,7 @@ class Denoise:
         cv2.min(stay, falls, dst=falls)  # ... or above the camera's
         cv2.subtract(camera, rises, dst=running)
         cv2.add(running, falls, dst=running)
-        return rises, falls
+        return rises, falls, stay
 
     def _buffers(self, shape: tuple[int, ...]) -> list[np.ndarray]:
         size = int(np.prod(shape))
@@ -104,14 +112,25 @@ class Denoise:
         return [self._flat[i * size:(i + 1) * size].reshape(shape) for i in range(3)]
 
 
-def _person_box(alpha_u8: np.ndarray) -> tuple[slice, slice] | None:
-    """Rows and columns holding every pixel of the person (alpha >= 128), from a sample of
-    every `_BOX_SAMPLE`-th pixel widened by the sample's step; None for nobody."""
+def person_bands(alpha_u8: np.ndarray, bands: int = _BANDS) -> list[tuple[slice, slice]]:
+    """Boxes (rows, columns) that together hold every pixel of the person (alpha >= 128): the
+    person's rows cut into `bands` bands, each as wide as the person is there (a head is
+    narrower than the shoulders). Found on every `_BOX_SAMPLE`-th pixel, widened by its step;
+    the bands never overlap. Empty for nobody."""
     step = _BOX_SAMPLE
-    x, y, width, height = cv2.boundingRect(
-        np.ascontiguousarray(alpha_u8[::step, ::step] >= 128).view(np.uint8))
+    sampled = np.ascontiguousarray(alpha_u8[::step, ::step] >= 128).view(np.uint8)
+    _x, y, width, height = cv2.boundingRect(sampled)
     if width == 0 or height == 0:
-        return None
+        return []
     rows, cols = alpha_u8.shape
-    return (slice(max(0, (y - 1) * step), min(rows, (y + height + 1) * step)),
-            slice(max(0, (x - 1) * step), min(cols, (x + width + 1) * step)))
+    edges = np.linspace(max(0, (y - 1) * step), min(rows, (y + height + 1) * step),
+                        bands + 1).astype(int)
+    found = []
+    for top, bottom in zip(edges[:-1], edges[1:], strict=True):
+        # the sampled rows within one step of the band's
+        near = sampled[max(0, top // step - 1):(bottom - 1) // step + 2]
+        x, _y, width, _height = cv2.boundingRect(near)
+        if bottom > top and width > 0:
+            found.append((slice(top, bottom),
+                          slice(max(0, (x - 1) * step), min(cols, (x + width + 1) * step))))
+    return found
