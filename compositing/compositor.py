@@ -144,8 +144,8 @@ class Compositor:
             # The plate is a new array each frame and the person is blended into it in place:
             # outside the person's box it already is the output, so nothing is copied there.
             plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
-            if config.blur_style == "portrait":
-                plate = self._portrait.apply(frame_bgr, alpha, plate)
+            if config.blur_style == "portrait":  # her blend and the depth's in one
+                return self._portrait.apply(frame_bgr, alpha, plate)
             return self._blender.composite(frame_bgr, alpha, plate, out=plate)
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape

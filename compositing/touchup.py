@@ -3,9 +3,10 @@
 A guided filter (each channel guiding itself) flattens fine texture but keeps edges; it is mixed
 in only through a skin weight: an ellipse over the face and neck from the face box, times
 skin-like colour, times the person's eroded alpha (so the hair outline and the background stay
-sharp), minus discs over the eyes and the lips. The filter's coefficients are solved at half
-size and applied at full size (a "fast guided filter"): the smoothing it leaves is broad, so
-half size loses nothing, and the touch-up costs about 0.7 ms on a 720p face instead of 4.
+sharp), minus discs over the eyes and the lips. The filter's coefficients and the weight are
+solved at half size and applied at full size (a "fast guided filter"): both are broad and
+smooth, so half size loses nothing the eye can see, and only one multiply and one add touch
+the face's full-size pixels.
 """
 
 from __future__ import annotations
@@ -27,20 +28,23 @@ Box = tuple[float, float, float, float]
 
 
 def _region(box: Box, width_px: int, height_px: int) -> tuple[int, int, int, int]:
-    """The face box widened a little and reaching down over the neck."""
+    """The face box widened a little and reaching down over the neck, an even number of
+    pixels each way (OpenCV halves an odd-sized image many times slower)."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    return (
-        max(0, int(x0 - 0.15 * w)), max(0, int(y0 - 0.1 * h)),
-        min(width_px, int(x1 + 0.15 * w)), min(height_px, int(y1 + 0.7 * h)),
-    )
+    rx0, ry0 = max(0, int(x0 - 0.15 * w)), max(0, int(y0 - 0.1 * h))
+    rx1, ry1 = min(width_px, int(x1 + 0.15 * w)), min(height_px, int(y1 + 0.7 * h))
+    return rx0, ry0, rx1 - (rx1 - rx0) % 2, ry1 - (ry1 - ry0) % 2
 
 
 def skin_weight(
     region_bgr: np.ndarray, alpha_u8: np.ndarray, box: Box, eyes: np.ndarray,
-    origin: tuple[int, int], mouth: np.ndarray | None = None,
+    origin: tuple[float, float], mouth: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Float32 weight in [0, 1] over the region: face-and-neck skin, not eyes, lips or edges."""
+    """Float32 weight in [0, 1] over the region: face-and-neck skin, not eyes, lips or edges.
+
+    `box`, `eyes`, `mouth` and `origin` (the region's top left) are in the region's pixels'
+    scale: halve them all for a region at half size."""
     height_px, width_px = region_bgr.shape[:2]
     ox, oy = origin
     x0, y0, x1, y1 = box
@@ -68,9 +72,10 @@ def skin_weight(
 
 
 class TouchUp:
-    """`apply(frame_bgr, alpha_u8, box, eyes, mouth)`: the frame, touched up; no state.
+    """`apply(frame_bgr, alpha_u8, box, eyes, mouth, out=None)`: the frame, touched up; no state.
 
-    `eyes` is (2, 2) and `mouth` (2,), in frame pixels (the face detector's keypoints).
+    `eyes` is (2, 2) and `mouth` (2,), in frame pixels (the face detector's keypoints). The
+    result goes into `out` when given (it may be `frame_bgr` itself), else into a new array.
     """
 
     def __init__(self, strength: float = DEFAULT_STRENGTH) -> None:
@@ -80,7 +85,7 @@ class TouchUp:
 
     def apply(
         self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, box: Box | None, eyes: np.ndarray,
-        mouth: np.ndarray | None = None,
+        mouth: np.ndarray | None = None, out: np.ndarray | None = None,
     ) -> np.ndarray:
         if box is None or self.strength <= 0.0:
             return frame_bgr
@@ -89,32 +94,44 @@ class TouchUp:
         if rx1 - rx0 < 8 or ry1 - ry0 < 8:
             return frame_bgr
         region = frame_bgr[ry0:ry1, rx0:rx1]
-        weight = skin_weight(region, alpha_u8[ry0:ry1, rx0:rx1], box, eyes, (rx0, ry0), mouth)
+        half_size = ((rx1 - rx0) // 2, (ry1 - ry0) // 2)
+        half = cv2.resize(region, half_size, interpolation=cv2.INTER_AREA)
+        alpha_half = cv2.resize(alpha_u8[ry0:ry1, rx0:rx1], half_size,
+                                interpolation=cv2.INTER_AREA)
+        weight = skin_weight(half, alpha_half, _halved(box), eyes / 2, (rx0 / 2, ry0 / 2),
+                             None if mouth is None else mouth / 2)
         radius_px = max(2, int(_GUIDED_RADIUS_FRACTION * (box[2] - box[0])))
-        region_f = region.astype(np.float32)
-        smooth = self_guided(region_f, radius_px, _GUIDED_EPS)
-        mix = self.strength * weight
-        out = frame_bgr.copy()
-        mixed = cv2.blendLinear(smooth, region_f, mix, 1.0 - mix)
-        out[ry0:ry1, rx0:rx1] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        a, b = guided_coefficients(half.astype(np.float32), radius_px // 2, _GUIDED_EPS)
+        # out = region + mix * (a * region + b - region) = region * gain + offset
+        mix = cv2.merge([self.strength * weight] * 3)
+        gain = cv2.resize(1.0 + mix * (a - 1.0), region.shape[1::-1],
+                          interpolation=cv2.INTER_LINEAR)
+        offset = cv2.resize(mix * b, region.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        mixed = cv2.multiply(region, gain, dtype=cv2.CV_32F)
+        cv2.add(mixed, offset, dst=mixed)
+        if out is None:
+            out = frame_bgr.copy()
+        elif out is not frame_bgr:
+            out[:] = frame_bgr
+        cv2.convertScaleAbs(mixed, dst=out[ry0:ry1, rx0:rx1])  # rounds, saturates to 0..255
         return out
 
 
-def self_guided(image: np.ndarray, radius_px: int, eps: float) -> np.ndarray:
-    """Each channel of a float32 image guided-filtered by itself, solved at half size.
+def _halved(box: Box) -> Box:
+    return box[0] / 2, box[1] / 2, box[2] / 2, box[3] / 2
 
-    Per channel: a = var / (var + eps), b = mean - a * mean over a box of `radius_px`; the
-    box-averaged a and b are brought back to full size, and q = a * image + b there, so edges
-    stronger than sqrt(eps) keep their full-size sharpness."""
-    height_px, width_px = image.shape[:2]
-    half = cv2.resize(image, (max(1, width_px // 2), max(1, height_px // 2)),
-                      interpolation=cv2.INTER_AREA)
-    side = 2 * max(1, radius_px // 2) + 1
-    mean = cv2.boxFilter(half, -1, (side, side))
-    variance = cv2.boxFilter(half * half, -1, (side, side)) - mean * mean
+
+def guided_coefficients(
+    image: np.ndarray, radius_px: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A self-guided filter's box-averaged (a, b) for each channel of a float32 image.
+
+    Per channel: a = var / (var + eps), b = mean - a * mean over a box of `radius_px`; then
+    q = a * image + b, so edges stronger than sqrt(eps) keep their sharpness. The coefficients
+    are smooth, so they may be brought to a larger size and applied there."""
+    side = 2 * max(1, radius_px) + 1
+    mean = cv2.boxFilter(image, -1, (side, side))
+    variance = cv2.boxFilter(image * image, -1, (side, side)) - mean * mean
     a = variance / (variance + eps)
     b = mean - a * mean
-    size = (width_px, height_px)
-    a_full = cv2.resize(cv2.boxFilter(a, -1, (side, side)), size, interpolation=cv2.INTER_LINEAR)
-    b_full = cv2.resize(cv2.boxFilter(b, -1, (side, side)), size, interpolation=cv2.INTER_LINEAR)
-    return cv2.add(cv2.multiply(a_full, image), b_full)
+    return cv2.boxFilter(a, -1, (side, side)), cv2.boxFilter(b, -1, (side, side))

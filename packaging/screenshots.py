@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PySide6.QtWidgets import QWidget
 from pyvirtualcam import camera as pyvirtualcam_camera
@@ -35,13 +36,17 @@ STAND_IN_DEVICE = "/dev/video10"
 
 
 class StandInCamera:
-    """A pyvirtualcam backend that accepts frames and reports a v4l2loopback-like device."""
+    """A pyvirtualcam backend that accepts frames and reports a v4l2loopback-like device; it
+    keeps the last frame (RGB), which is what a meeting app would show."""
 
-    def __init__(self, **_kwargs: Any) -> None:
-        pass
+    last_frame_rgb: np.ndarray | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._shape = (int(kwargs.get("height", 0)), int(kwargs.get("width", 0)), 3)
 
     def send(self, frame: np.ndarray) -> None:
-        del frame
+        if frame.size == int(np.prod(self._shape)):  # RGB, flattened by pyvirtualcam
+            StandInCamera.last_frame_rgb = frame.reshape(self._shape).copy()
 
     def close(self) -> None:
         pass
@@ -118,7 +123,15 @@ def take(folder: Path, suffix: str) -> None:
     save(window.studio_section, folder, "studio-section", suffix)
     window.studio_section.light_slider.slider.setValue(0)
     window.studio_section.touch_up_slider.slider.setValue(0)
-    window.set_virtualcam(False)
+    window.set_virtualcam(False)  # the device stays open and the meeting sees a card
+    settle(window)
+    save(window, folder, "virtualcam-off", suffix)
+    sent = StandInCamera.last_frame_rgb
+    if sent is not None:
+        cv2.imwrite(str(folder / f"virtualcam-off-card{suffix}.png"),
+                    cv2.cvtColor(sent, cv2.COLOR_RGB2BGR))
+    window.set_virtualcam(True)
+    window.virtualcam.release()  # closes the device: the next open uses the real backend
     pyvirtualcam_camera.BACKENDS.pop(STAND_IN_BACKEND)  # only this machine's real backends now
     window.store.replace("output", backend="")
     window.effects.set_effect("blur")

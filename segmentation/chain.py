@@ -1,4 +1,5 @@
-"""From the model's confidence to the alpha the compositor uses: smooth, refine, stabilise.
+"""From the model's confidence to the alpha the compositor uses: fill pinholes, smooth, refine,
+stabilise.
 
 The engine's stages and `backdrop quality` both run this one chain, so the report measures
 exactly what users see.
@@ -11,6 +12,7 @@ import numpy as np
 
 from compositing.blend import strips_around
 from compositing.downscale import shrink_to
+from segmentation.pinholes import fill_pinholes
 from segmentation.refine import AlphaRefiner
 from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother
 
@@ -107,8 +109,8 @@ class AlphaChain:
         self._box = None
 
     def smooth(self, confidence: np.ndarray, small_gray: np.ndarray) -> np.ndarray:
-        """The temporally smoothed confidence at model resolution."""
-        return self.smoother.update(confidence, small_gray)
+        """The temporally smoothed confidence at model resolution, its pinholes filled."""
+        return self.smoother.update(fill_pinholes(confidence), small_gray)
 
     def alpha(
         self,

@@ -1,9 +1,13 @@
 """Where the face is: MediaPipe's short-range BlazeFace, run every few frames, tracked between.
 
-The detector sees a 128x128 copy of the frame (its own input size) once every `detect_every`
-frames; in between, the tracked box eases towards the newest detection, so the studio effects
-that follow the face (light, touch-up) move smoothly and the detector costs a fraction of a
-millisecond per frame on average.
+The detector sees a 128x128 square (its own input size) once every `detect_every` frames; in
+between, the tracked box eases towards the newest detection, so the studio effects that follow
+the face (light, touch-up) move smoothly and the detector costs a fraction of a millisecond per
+frame on average. The square is never squashed from the frame's shape (a face squashed into it
+came back as a box 1.8 times wider than tall): it is a square around the tracked face, three
+times its size, or while no face is known (or it was missed there), in turn the whole frame
+(padded to a square) and the upper middle of the frame, where a face sits in a call, so a face
+too small for the whole frame (BlazeFace needs about 16 of its 128 pixels) is still found.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ DETECTOR_INPUT_PX = 128
 _MIN_SCORE = 0.5
 # A face missed by this many detections in a row is gone (a blink of the detector is not).
 _MISSES_TO_LOSE = 3
+# The square around a tracked face, in face sizes: room for it to move between detections.
+_TRACKED_SQUARE_FACES = 3.0
+# While searching: the upper-middle square's side and top, as shares of the frame's height.
+_SEARCH_SQUARE_HEIGHTS = 0.6
+_SEARCH_TOP_HEIGHTS = 0.05
 
 
 @dataclass(frozen=True)
@@ -97,11 +106,37 @@ def _normalised_face(detection: Any, width_px: int, height_px: int) -> Face:
     return Face(box, keypoints, float(detection.categories[0].score))
 
 
-def _to_frame(face: Face, width_px: int, height_px: int) -> Face:
-    x0, y0, x1, y1 = face.box
-    scale = np.array([width_px, height_px], np.float32)
-    box = (x0 * width_px, y0 * height_px, x1 * width_px, y1 * height_px)
-    return Face(box, face.keypoints * scale, face.score)
+def _square_input(frame_bgr: np.ndarray, square: tuple[float, float, float]) -> np.ndarray:
+    """The detector's RGB input: `square` (x0, y0, side) of the frame at 128x128, black where
+    it reaches past the frame."""
+    x0, y0, side = square
+    height_px, width_px = frame_bgr.shape[:2]
+    scale = DETECTOR_INPUT_PX / side
+    left, top = max(0, round(x0)), max(0, round(y0))
+    right, bottom = min(width_px, round(x0 + side)), min(height_px, round(y0 + side))
+    square_rgb = np.zeros((DETECTOR_INPUT_PX, DETECTOR_INPUT_PX, 3), np.uint8)
+    if right <= left or bottom <= top:
+        return square_rgb
+    inside = frame_bgr[top:bottom, left:right]
+    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
+    size = (min(size[0], DETECTOR_INPUT_PX), min(size[1], DETECTOR_INPUT_PX))
+    if scale < 0.5:  # bilinear to twice the size, then area: INTER_AREA alone is slow here
+        inside = cv2.resize(inside, (2 * size[0], 2 * size[1]), interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(inside, size, interpolation=cv2.INTER_AREA)
+    at_x = min(max(0, round((left - x0) * scale)), DETECTOR_INPUT_PX - size[0])
+    at_y = min(max(0, round((top - y0) * scale)), DETECTOR_INPUT_PX - size[1])
+    square_rgb[at_y : at_y + size[1], at_x : at_x + size[0]] = cv2.cvtColor(
+        small, cv2.COLOR_BGR2RGB)
+    return square_rgb
+
+
+def _from_square(face: Face, square: tuple[float, float, float]) -> Face:
+    """A face found in the detector's input (normalised) in frame pixels."""
+    x0, y0, side = square
+    bx0, by0, bx1, by1 = face.box
+    box = (x0 + bx0 * side, y0 + by0 * side, x0 + bx1 * side, y0 + by1 * side)
+    offset = np.array([x0, y0], np.float32)
+    return Face(box, face.keypoints * np.float32(side) + offset, face.score)
 
 
 def _ease(current: Face, target: Face, weight: float) -> Face:
@@ -129,6 +164,7 @@ class FaceTracker:
         self._target: Face | None = None
         self._face: Face | None = None
         self._misses = 0
+        self._searches = 0
 
     def update(self, frame_bgr: np.ndarray, timestamp_ms: int) -> Face | None:
         height_px, width_px = frame_bgr.shape[:2]
@@ -137,7 +173,7 @@ class FaceTracker:
             self._size = (width_px, height_px)
         if self._frames_to_detect <= 0:
             self._frames_to_detect = self.detect_every
-            self._on_detected(self._run_detector(frame_bgr, timestamp_ms), width_px, height_px)
+            self._on_detected(self._run_detector(frame_bgr, timestamp_ms))
         self._frames_to_detect -= 1
         if self._target is None:
             self._face = None
@@ -148,17 +184,30 @@ class FaceTracker:
         return self._face
 
     def _run_detector(self, frame_bgr: np.ndarray, timestamp_ms: int) -> list[Face]:
-        # Bilinear to twice the input, then area: INTER_AREA on a whole 720p frame costs ~3 ms.
-        double = 2 * DETECTOR_INPUT_PX
-        small = cv2.resize(frame_bgr, (double, double), interpolation=cv2.INTER_LINEAR)
-        size = (DETECTOR_INPUT_PX, DETECTOR_INPUT_PX)
-        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
-        return self._detect(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), timestamp_ms)
+        """Faces (in frame pixels) found in this detection's square of the frame."""
+        square = self._square(*frame_bgr.shape[1::-1])
+        faces = self._detect(_square_input(frame_bgr, square), timestamp_ms)
+        return [_from_square(face, square) for face in faces]
 
-    def _on_detected(self, faces: list[Face], width_px: int, height_px: int) -> None:
+    def _square(self, width_px: int, height_px: int) -> tuple[float, float, float]:
+        """(x0, y0, side) of the square the detector sees this time, in frame pixels."""
+        if self._target is not None and self._misses == 0:
+            x0, y0, x1, y1 = self._target.box
+            side = _TRACKED_SQUARE_FACES * max(x1 - x0, y1 - y0)
+            side = min(max(side, float(DETECTOR_INPUT_PX)), float(max(width_px, height_px)))
+            return (x0 + x1 - side) / 2.0, (y0 + y1 - side) / 2.0, side
+        self._searches += 1
+        if self._searches % 2:  # the whole frame, padded to a square
+            side = float(max(width_px, height_px))
+            return (width_px - side) / 2.0, (height_px - side) / 2.0, side
+        side = _SEARCH_SQUARE_HEIGHTS * height_px
+        return (width_px - side) / 2.0, _SEARCH_TOP_HEIGHTS * height_px, side
+
+    def _on_detected(self, faces: list[Face]) -> None:
         if faces:
-            self._target = _to_frame(faces[0], width_px, height_px)
+            self._target = faces[0]
             self._misses = 0
+            self._searches = 0  # if she is lost, look at the whole frame first
             return
         self._misses += 1
         if self._misses >= _MISSES_TO_LOSE:

@@ -23,6 +23,7 @@ class FakeLinux:
         for folder in (self.root, self.proc, self.video, self.dev):
             folder.mkdir()
         self.programs: dict[str, tuple[int, str]] = {}
+        self.pyvirtualcam: str | None = "0.15.0"
         (self.proc / "modules").write_text("videodev 1 0 - Live\n")
 
     def install(self) -> None:
@@ -45,6 +46,15 @@ class FakeLinux:
         node.touch()
         return node
 
+    def camera(self, number: int, name: str) -> Path:
+        """A real camera: a sysfs entry without v4l2loopback's `format`, and its node."""
+        entry = self.video / f"video{number}"
+        entry.mkdir()
+        (entry / "name").write_text(name + "\n")
+        node = self.dev / f"video{number}"
+        node.touch()
+        return node
+
     def process(self, pid: int, name: str, opened: Path | None = None) -> None:
         folder = self.proc / str(pid)
         (folder / "fd").mkdir(parents=True)
@@ -58,7 +68,11 @@ class FakeLinux:
     def machine(self) -> Machine:
         return Machine(platform="linux", root=self.root, proc_dir=self.proc,
                        video_dir=self.video, dev_dir=self.dev, kernel_release=RELEASE,
-                       run=self.run, own_pid=1)
+                       run=self.run, own_pid=1,
+                       package_version=self.package_version)
+
+    def package_version(self, package: str) -> str | None:
+        return self.pyvirtualcam if package == "pyvirtualcam" else None
 
 
 @pytest.fixture(name="linux")

@@ -144,6 +144,20 @@ def test_no_camera_suggests_the_demo_source(tmp_path: Path) -> None:
     _assert_clear_failure(result, "--source demo")
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
+def test_a_virtual_camera_as_the_source_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Backdrop's own loopback device, in the device folders `_env` names, as --source."""
+    sysfs, dev = tmp_path / "no-devices" / "sys-class-video4linux", tmp_path / "no-devices" / "dev"
+    (sysfs / "video4").mkdir(parents=True)
+    (sysfs / "video4" / "name").write_text("Backdrop\n")
+    (sysfs / "video4" / "format").write_text("\n")
+    dev.mkdir(parents=True)
+    (dev / "video4").touch()
+    result = backdrop(tmp_path, "run", "--source", "camera:4", "--output", "null", "--frames", "2")
+    _assert_clear_failure(result, f"'camera:4' is {dev / 'video4'}, the virtual camera “Backdrop”",
+                          "No real camera is connected now")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux driver message")
 def test_no_virtual_camera_driver_gives_the_modprobe_fix(tmp_path: Path) -> None:
     """The loopback device Backdrop is told to use is in a folder with no devices, so this runs

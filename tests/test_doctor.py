@@ -11,10 +11,21 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 from app.cli.doctor import doctor
-from app.devices.doctor import diagnose
+from app.devices.doctor import (
+    PYVIRTUALCAM_BELOW,
+    PYVIRTUALCAM_MIN,
+    PYVIRTUALCAM_REQUIREMENT,
+    diagnose,
+    pyvirtualcam_finding,
+)
 from app.devices.doctor_obs import MAC_DAL_PLUGIN, MAC_EXTENSION, OBS_CLSID_KEY, WINDOWS_DLL_DIR
-from app.devices.findings import FAIL, Machine
+from app.devices.findings import FAIL, OK, Machine
 from tests.fake_machine import (  # noqa: F401 - linux_fixture is a fixture
     RELEASE,
     FakeLinux,
@@ -140,6 +151,7 @@ def test_all_fine(linux: FakeLinux, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert out.splitlines() == [
         "Backdrop's virtual camera (Linux, sending 1280x720):",
+        "ok    pyvirtualcam 0.15.0 is installed.",
         "ok    v4l2loopback 0.15.4 is loaded.",
         "ok    Secure Boot is off, so an unsigned module loads.",
         f"ok    {node} is the virtual camera labelled “Backdrop”.",
@@ -169,11 +181,13 @@ def test_pipewire_and_0_12_say_what_to_do_when_they_bite(
 
 # --- Windows and macOS ---------------------------------------------------------------------
 def _obs_machine(tmp_path: Path, platform: str, processes: list[str],
-                 registered: bool = False, active: bool | None = None) -> Machine:
+                 registered: bool = False, active: bool | None = None,
+                 pyvirtualcam: str | None = "0.15.0") -> Machine:
     return Machine(platform=platform, root=tmp_path, program_files=tmp_path / "Program Files",
                    processes=lambda: processes,
                    registry_has=lambda key: registered and key == OBS_CLSID_KEY,
-                   obs_output_active=lambda: active)
+                   obs_output_active=lambda: active,
+                   package_version=lambda name: pyvirtualcam if name == "pyvirtualcam" else None)
 
 
 def test_windows_with_obs_registered_and_not_running_is_fine(
@@ -183,6 +197,7 @@ def test_windows_with_obs_registered_and_not_running_is_fine(
     code, out = _doctor(machine, capsys)
     assert code == 0
     assert out.splitlines()[1:] == [
+        "ok    pyvirtualcam 0.15.0 is installed.",
         "ok    OBS's virtual camera is registered (OBS Virtual Camera).",
         "ok    OBS is not running, so its Virtual Camera does not block Backdrop's.",
         "The virtual camera should work.",
@@ -226,10 +241,58 @@ def test_macos_camera_extension_with_obs_open_warns_to_stop_its_camera(
 
 def test_macos_old_plugin_counts_and_nothing_installed_fails(tmp_path: Path) -> None:
     findings = diagnose(_obs_machine(tmp_path, "darwin", []))
-    assert findings[0].status == FAIL and "Install OBS Studio 30" in findings[0].advice
+    assert findings[1].status == FAIL and "Install OBS Studio 30" in findings[1].advice
     (tmp_path / MAC_DAL_PLUGIN).mkdir(parents=True)
     findings = diagnose(_obs_machine(tmp_path, "darwin", []))
     assert not any(finding.status == FAIL for finding in findings)
+
+
+# --- pyvirtualcam ---------------------------------------------------------------------------
+def test_pyvirtualcam_too_old_fails_on_macos_and_warns_elsewhere(
+    tmp_path: Path, linux: FakeLinux, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Library" / "SystemExtensions" / "ABCD-1234" / MAC_EXTENSION).mkdir(parents=True)
+    code, out = _doctor(_obs_machine(tmp_path, "darwin", [], pyvirtualcam="0.13.1"), capsys)
+    assert code == 1
+    assert ("FAIL  pyvirtualcam 0.13.1 is installed; Backdrop needs 0.14 or newer (older ones "
+            "cannot reach OBS 30's macOS camera extension).") in out
+    assert '-> In Backdrop\'s environment: python -m pip install "pyvirtualcam>=0.14,<0.16"' in out
+    linux.load()
+    linux.device(5, "Backdrop")
+    linux.pyvirtualcam = "0.12.0"
+    code, out = _doctor(linux.machine(), capsys)
+    assert code == 0
+    assert "warn  pyvirtualcam 0.12.0 is installed; Backdrop needs 0.14 or newer" in out
+
+
+def test_pyvirtualcam_missing_fails_and_one_newer_than_tested_warns(
+    linux: FakeLinux, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linux.load()
+    linux.device(5, "Backdrop")
+    linux.pyvirtualcam = None
+    code, out = _doctor(linux.machine(), capsys)
+    assert code == 1
+    assert "FAIL  pyvirtualcam is not installed, so Backdrop cannot send to any virtual " \
+           "camera." in out
+    linux.pyvirtualcam = "0.16.0"
+    code, out = _doctor(linux.machine(), capsys)
+    assert code == 0
+    assert "warn  pyvirtualcam 0.16.0 is installed, newer than Backdrop is tested with " \
+           "(below 0.16)." in out
+
+
+def test_the_doctors_pyvirtualcam_range_is_the_one_pyproject_pins() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert PYVIRTUALCAM_REQUIREMENT in project["dependencies"]
+    low, high = PYVIRTUALCAM_REQUIREMENT.removeprefix("pyvirtualcam>=").split(",<")
+    assert (tuple(map(int, low.split("."))), tuple(map(int, high.split(".")))) == (
+        PYVIRTUALCAM_MIN, PYVIRTUALCAM_BELOW)
+
+
+def test_this_machines_pyvirtualcam_is_supported() -> None:
+    finding = pyvirtualcam_finding(Machine())
+    assert finding.status == OK, finding.text
 
 
 # --- this machine --------------------------------------------------------------------------

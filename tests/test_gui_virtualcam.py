@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.devices.virtualcam_help import virtualcam_fix
+from app.engine.cards import OFF_CAPTION, off_card
 from app.gui.vcam_panel import LOST_TEXT, MEETING_HINT
 from app.gui.window import MainWindow
 from tests.fake_machine import FakeLinux
@@ -30,6 +31,8 @@ from tests.gui_fixtures import (  # noqa: F401 - the *_fixture names are fixture
 )
 from tests.vcam_backend import (  # noqa: F401 - recording_vcam_fixture is a fixture
     DEFAULT_DEVICE,
+    KEPT_FRAMES,
+    RecordingBackend,
     VcamRecorder,
     recording_vcam_fixture,
 )
@@ -60,11 +63,70 @@ def test_turning_the_virtual_camera_on_sends_frames_at_the_output_size(
     assert window.commands.virtualcam.isChecked()
     assert window.store.settings.output.virtualcam
 
+
+
+def _wait_for_card(qtbot: QtBot, camera: RecordingBackend) -> None:
+    card = off_card(WIDTH_PX, HEIGHT_PX)
+    qtbot.waitUntil(lambda: len(camera.recent_frames) == KEPT_FRAMES and all(
+        np.array_equal(frame, card) for frame in list(camera.recent_frames)))
+
+
+def test_turning_it_off_keeps_the_device_for_the_meeting_with_a_camera_off_card(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    """A meeting app must not lose the camera: v4l2loopback lists the device only while
+    someone sends, and a closed device leaves the meeting with no camera until picked again."""
+    window = open_window()
+    _start_sending(qtbot, window, recording_vcam)
+    camera = recording_vcam.last
+    width_on = window.vcam_panel.minimumSizeHint().width()
     qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: camera.close_calls == 1)
-    assert not window.vcam_panel.toggle.isChecked()
+    _wait_for_card(qtbot, camera)  # the card only: no picture of the room or the person
+    assert camera.close_calls == 0 and len(recording_vcam.cameras) == 1
+    panel = window.vcam_panel
+    # Release takes the (now pointless) pause button's place: the panel gets no wider, so the
+    # side column is not clipped (it was, by a Release button added beside the others).
+    assert not panel.pause_button.isVisible()
+    assert panel.minimumSizeHint().width() <= width_on
+    assert not panel.toggle.isChecked() and not window.commands.virtualcam.isChecked()
+    assert f"see a “{OFF_CAPTION}” card" in panel.status_label.text()
+    assert panel.release_button.isVisible() and window.commands.release_virtualcam.isEnabled()
+    assert window.status.virtualcam_label.text() == (
+        f"Virtual camera off: “{OFF_CAPTION}” card on {DEFAULT_DEVICE}")
+    assert not window.store.settings.output.virtualcam
+    assert OFF_CAPTION in panel.toggle.toolTip() and "Release" in panel.toggle.toolTip()
+    live = [wait_frames(qtbot, window), wait_frames(qtbot, window, 2)]
+    assert not np.array_equal(live[0], live[1]), "the preview stays live"
+
+    qtbot.mouseClick(panel.toggle, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not any(np.array_equal(frame, off_card(WIDTH_PX, HEIGHT_PX))
+                                    for frame in list(camera.recent_frames)))
+    assert len(recording_vcam.cameras) == 1, "the same device, never reopened"
+    assert MEETING_HINT in panel.status_label.text() and not panel.release_button.isVisible()
+    assert panel.pause_button.isVisible()
+    assert window.status.virtualcam_label.text() == f"Virtual camera on: {DEFAULT_DEVICE}"
+
+
+def test_release_closes_the_device_and_turning_it_on_opens_it_again(
+    qtbot: QtBot, open_window: WindowFactory, recording_vcam: VcamRecorder
+) -> None:
+    window = open_window()
+    _start_sending(qtbot, window, recording_vcam)
+    window.set_virtualcam(False)
+    panel = window.vcam_panel
+    qtbot.waitUntil(panel.release_button.isVisible)
+    qtbot.mouseClick(panel.release_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: recording_vcam.last.close_calls == 1)
+    assert not panel.release_button.isVisible()
+    assert not window.commands.release_virtualcam.isEnabled()
+    assert panel.status_label.text() == "Off: only this preview shows the result."
     assert window.status.virtualcam_label.text() == "Virtual camera off"
     assert not window.store.settings.output.virtualcam
+
+    window.commands.virtualcam.trigger()
+    qtbot.waitUntil(lambda: len(recording_vcam.cameras) == 2
+                    and recording_vcam.last.frames_received >= 3)
+    assert MEETING_HINT in panel.status_label.text()
 
 
 def test_without_a_virtual_camera_at_start_the_fix_is_shown_and_it_can_be_turned_off(

@@ -62,3 +62,16 @@ def test_a_headless_run_works_with_qt_blocked(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert target.stat().st_size > 320 * 240 * 3
+
+
+def test_windows_python_without_fcntl_imports_the_command_line_and_the_devices() -> None:
+    """fcntl is POSIX only: a module-level import of it (loopback.py had one) breaks every
+    start on Windows."""
+    block = _BLOCK_QT.replace('name == "PySide6" or name.startswith("PySide6.")',
+                              'name in ("fcntl", "termios")')
+    code = ("import importlib\nfor name in ('app.cli.main', 'app.devices.sinks', "
+            "'app.devices.sources', 'app.devices.camera_list', 'app.devices.doctor', "
+            "'app.engine.session'):\n    importlib.import_module(name)\nprint('ok')")
+    result = subprocess.run([sys.executable, "-c", block + code], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from app.engine.cards import off_card
 from app.engine.pipeline import Pipeline
 from app.engine.session import open_pipeline
 from app.settings import Settings
@@ -21,6 +22,7 @@ from tests.vcam_backend import (  # noqa: F401
     recording_vcam_fixture,
 )
 from tests.waiting import FrameCollector as _Frames
+from tests.waiting import wait_until
 
 GREEN_BGR = np.array([0, 200, 0])
 
@@ -130,6 +132,25 @@ def test_pause_sends_one_still_frame_until_resumed(
     frames.wait_for(len(frames.frames) + 4)
     assert camera.frames_received > resumed_at
     assert not np.array_equal(camera.recent_frames[-1], stills[-1])
+
+
+def test_not_sending_keeps_the_sink_open_with_the_camera_off_card(
+    recording_vcam: VcamRecorder, running: list[Pipeline]
+) -> None:
+    frames = _Frames()
+    pipeline = open_pipeline(_settings(kind="blur"), "virtualcam", on_frame=frames)
+    running.append(pipeline)
+    frames.wait_for(3)
+    pipeline.set_sending(False)
+    camera = recording_vcam.last
+    card = off_card(*pipeline.output_size)
+    wait_until(lambda: all(np.array_equal(frame, card) for frame in list(camera.recent_frames)),
+               "only the card reaches the virtual camera")
+    assert camera.close_calls == 0
+    live = frames.wait_for(len(frames.frames) + 3)
+    assert not np.array_equal(live[-1], live[-3]), "the preview stays live"
+    pipeline.set_sending(True)
+    wait_until(lambda: not np.array_equal(camera.recent_frames[-1], card), "live frames again")
 
 
 def test_a_failing_virtual_camera_stops_the_sink_not_the_preview(

@@ -18,7 +18,7 @@ from app.settings import Settings
 from tests.test_cli import backdrop
 
 _TRUTH_FIGURES = ("iou", "boundary_f", "boundary_precision", "boundary_recall", "dt",
-                  "edge_colour")
+                  "edge_colour", "in_her_frame")
 
 
 def test_the_true_alpha_scores_perfectly_and_one_a_frame_late_does_not() -> None:
@@ -33,6 +33,27 @@ def test_the_true_alpha_scores_perfectly_and_one_a_frame_late_does_not() -> None
     assert exact.edge_colour < 5.0  # only the room's colours mixed into soft edges, and the wrap
     assert behind.dt > 0.5 and behind.iou < 1.0
     assert behind.edge_colour > exact.edge_colour
+
+
+@pytest.mark.parametrize("motion", ["sway", "tilt"])
+def test_flicker_in_her_frame_cancels_her_motion_but_not_a_boiling_or_stale_edge(
+    motion: str,
+) -> None:
+    """Taken back into her resting pose, the true alpha hardly changes while she moves; an
+    edge that wobbles by a pixel, or one that stays where she was, does."""
+    source = DemoSource(640, 360, 30.0, paced=False, motion=motion)
+    source.open()
+    frames = [frame.image_bgr for frame in (source.read() for _ in range(8)) if frame is not None]
+    true_alphas = [source.truth(index).alpha_u8 / np.float32(255.0) for index in range(8)]
+    wobbling = [np.roll(alpha, 1 if index % 2 else -1, axis=1)
+                for index, alpha in enumerate(true_alphas)]
+    stale = true_alphas[:1] * 8
+    exact, boiling, left_behind = measure_truth(
+        frames, [true_alphas, wobbling, stale], source.truth, Settings(), source.rest_map)
+    source.close()
+    assert exact.in_her_frame < 1.5  # the resampling's own floor
+    assert boiling.in_her_frame > 4 * exact.in_her_frame
+    assert left_behind.in_her_frame > 1.5 * exact.in_her_frame
 
 
 def test_the_static_demo_scores_backdrop_against_the_truth(tmp_path: Path) -> None:
@@ -56,7 +77,8 @@ def test_the_tilting_demo_prints_the_table_and_draws_the_plot(tmp_path: Path) ->
                       "8", "--size", "640x360", "--out", "q", "--plot", "plot.png")
     assert result.returncode == 0, result.stderr
     assert "demo (tilt) at 640x360, 8 frames" in result.stdout
-    for label in ("IoU", "boundary F", "dt (x100)", "edge colour", "Backdrop/raw"):
+    for label in ("IoU", "boundary F", "dt (x100)", "edge colour", "flicker, her frame",
+                  "Backdrop/raw"):
         assert label in result.stdout
     plot = cv2.imread(str(tmp_path / "plot.png"))
     assert plot is not None and plot.shape[0] > 500 and plot.shape[1] > 800

@@ -24,6 +24,7 @@ from app.devices.camera_list import list_cameras
 from app.devices.demo import DemoSource
 from app.devices.frames import Frame, SourceError
 from app.devices.sources import VideoFileSource, open_source
+from tests.fake_machine import FakeLinux, linux_fixture  # noqa: F401 - linux_fixture is one
 from tests.threads import assert_no_threads_left, thread_baseline
 from tests.waiting import wait_until
 
@@ -371,3 +372,46 @@ def test_the_device_folders_can_be_moved_so_tests_see_the_same_cameras_everywher
     (dev / "video4").unlink()
     with pytest.raises(SourceError, match=r"No camera found at index 4\..*--source demo"):
         open_source("camera:4").open()
+
+
+# --- virtual cameras named by hand (Linux) ------------------------------------------------------
+@pytest.fixture
+def fake_cameras(linux: FakeLinux, monkeypatch: pytest.MonkeyPatch) -> FakeLinux:
+    """The fake machine's sysfs and /dev are where open_source looks for cameras."""
+    monkeypatch.setenv(SYSFS_VIDEO_DIR_ENV, str(linux.video))
+    monkeypatch.setenv(DEV_DIR_ENV, str(linux.dev))
+    return linux
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
+def test_a_loopback_device_typed_as_the_camera_is_refused_naming_the_real_ones(
+    fake_cameras: FakeLinux
+) -> None:
+    webcam = fake_cameras.camera(0, "Integrated Camera")
+    backdrop = fake_cameras.device(2, "Backdrop")
+    fake_cameras.device(3, "OBS Cam")
+    with pytest.raises(SourceError) as refused:
+        open_source("camera:2")
+    message = str(refused.value)
+    assert message.startswith(f"'camera:2' is {backdrop}, the virtual camera “Backdrop” (a "
+                              "v4l2loopback device), not a real camera")
+    assert "perhaps Backdrop's own" in message
+    assert message.endswith(f"Real cameras here: camera:0 “Integrated Camera” ({webcam}).")
+    with pytest.raises(SourceError, match="'/dev/video3' is /dev/video3, the virtual camera "
+                                          "“OBS Cam”"):
+        open_source("/dev/video3")  # sysfs names the node by its name, wherever /dev is
+    assert open_source("camera:0").name == "camera 0"
+    assert [camera.name for camera in list_cameras()] == ["Integrated Camera"], (
+        "a loopback device is left out of the list even under a name nobody knows")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="v4l2loopback is Linux only")
+def test_with_no_real_camera_the_refusal_says_so_and_auto_waits_past_the_loopback(
+    fake_cameras: FakeLinux
+) -> None:
+    fake_cameras.device(0, "Backdrop")
+    with pytest.raises(SourceError, match="No real camera is connected now; `--source demo`"):
+        open_source("camera")
+    waiting = open_source("auto", demo_if_no_camera=False)
+    assert isinstance(waiting, CameraSource) and waiting.name == "camera 1", (
+        "the number the next camera plugged in gets, never Backdrop's own device at video0")

@@ -82,29 +82,42 @@ def test_touch_up_halves_the_skin_texture_and_leaves_the_room_alone() -> None:
     assert np.array_equal(touched[room], plain[room])
 
 
-class _FakeDetector:
-    """Finds one face at a fixed place (normalised, as MediaPipe's are); counts its calls."""
+# The fakes' face: a patch a few levels brighter than the dim person around it.
+FACE_MARK = 44
 
-    def __init__(self, box: tuple[float, float, float, float]) -> None:
-        self.box, self.calls, self.closed = box, 0, False
+
+class _FakeDetector:
+    """Finds the face where the picture shows it, as BlazeFace would: the box of the input's
+    pixels brighter than `above`, in the normalised coordinates of the input it is given (the
+    tracker shows it squares of the frame); counts its calls."""
+
+    def __init__(self, above: int = FACE_MARK - 2) -> None:
+        self.above, self.calls, self.closed = above, 0, False
 
     def detect(self, input_rgb: np.ndarray, timestamp_ms: int) -> list[Face]:
         self.calls += 1
-        x0, y0, x1, y1 = self.box
+        ys, xs = np.nonzero(input_rgb[..., 0] > self.above)
+        if xs.size == 0:
+            return []
+        size = input_rgb.shape[1]
+        x0, y0 = xs.min() / size, ys.min() / size
+        x1, y1 = (xs.max() + 1) / size, (ys.max() + 1) / size
         keypoints = np.array([[x0 + 0.3 * (x1 - x0), y0 + 0.4 * (y1 - y0)],
                               [x0 + 0.7 * (x1 - x0), y0 + 0.4 * (y1 - y0)],
                               [(x0 + x1) / 2, y0 + 0.6 * (y1 - y0)],
                               [(x0 + x1) / 2, y0 + 0.8 * (y1 - y0)],
                               [x0, y0 + 0.5 * (y1 - y0)], [x1, y0 + 0.5 * (y1 - y0)]],
                              np.float32)
-        return [Face(self.box, keypoints, 0.9)]
+        return [Face((x0, y0, x1, y1), keypoints, 0.9)]
 
     def close(self) -> None:
         self.closed = True
 
 
 def _dim_person() -> tuple[np.ndarray, np.ndarray]:
+    """A dim person (40 levels) whose face (FACE_MARK) the fake detector finds."""
     frame = np.full((360, 640, 3), 40, np.uint8)
+    frame[90:210, 270:370] = FACE_MARK
     alpha = np.zeros((360, 640), np.uint8)
     cv2.rectangle(alpha, (200, 60), (440, 360), 255, -1)
     return frame, alpha
@@ -112,7 +125,7 @@ def _dim_person() -> tuple[np.ndarray, np.ndarray]:
 
 def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
     release, built = threading.Event(), threading.Event()
-    detector = _FakeDetector((0.4, 0.2, 0.6, 0.5))
+    detector = _FakeDetector()
 
     def slow_build() -> _FakeDetector:
         release.wait()
@@ -128,8 +141,9 @@ def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
         release.set()
         built.wait()
         lifted = _until(lambda index: stage.on_person(frame, frame, alpha, index * 33, stats),
-                        lambda out: out[150, 320, 0] > 45)
-        assert lifted[150, 320, 0] > 45 and lifted[10, 10, 0] == 40  # the person, not the room
+                        lambda out: out[150, 320, 0] > FACE_MARK + 6)
+        # the person, not the room
+        assert lifted[150, 320, 0] > FACE_MARK + 6 and lifted[10, 10, 0] == 40
         assert detector.calls > 0 and {"face", "light"} <= set(stats.snapshot().stage_ms_p50)
     finally:
         stage.close()
@@ -164,7 +178,7 @@ def test_a_missing_face_model_says_so_once_and_the_picture_goes_on() -> None:
 
 
 def test_turning_both_off_stops_detecting() -> None:
-    detector = _FakeDetector((0.4, 0.2, 0.6, 0.5))
+    detector = _FakeDetector()
     stage, stats = StudioStage(StudioSettings(light=1.0), build_now=True,
                                new_face_detector=lambda: detector), PipelineStats()
     frame, alpha = _dim_person()
@@ -204,12 +218,12 @@ def test_framing_centres_on_the_face_light_or_touch_up_found() -> None:
     cv2.rectangle(alpha, (150, 40), (190, 200), 255, -1)  # a raised arm, higher than the head
     frame = np.full((360, 640, 3), 120, np.uint8)
     face_box = (320.0, 130.0, 400.0, 220.0)
-    normalised = (320 / 640, 130 / 360, 400 / 640, 220 / 360)  # as the detector gives it
+    frame[130:220, 320:400] = 200  # what the fake detector finds
     centres = {}
     for name, studio in (("alpha", StudioSettings(framing="auto")),
                          ("face", StudioSettings(framing="auto", touch_up=0.5))):
         stage = StudioStage(studio, build_now=True,
-                            new_face_detector=lambda: _FakeDetector(normalised))
+                            new_face_detector=lambda: _FakeDetector(above=160))
         stats = PipelineStats()
         for index in range(120):
             out = stage.on_person(frame, frame, alpha, index * 33, stats)

@@ -28,7 +28,8 @@ _WARM_UP_S = 1.0
 def add_bench_parser(commands: Any) -> None:
 
     parser = commands.add_parser("bench", help="measure speed, latency, CPU and memory")
-    parser.add_argument("--source", default="demo", help="demo (default) or a video file")
+    parser.add_argument("--source", default="demo",
+                        help="demo (default), demo-still (she sits still) or a video file")
     parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
     parser.add_argument("--effect", choices=EFFECTS,
                         default="blur")
@@ -63,6 +64,8 @@ class BenchResult:
     latency_ms_p50: float
     latency_ms_p95: float
     dropped_frames: int
+    # Frames that showed nothing new and reused the last alpha (no inference, no refinement).
+    still_frames: int
     stage_ms_p50: dict[str, float]
     stage_ms_p95: dict[str, float]
     # The mean shows what a stage that works on some frames only (the face detector, every 4th)
@@ -92,6 +95,7 @@ class BenchResult:
             f"  latency          p50 {self.latency_ms_p50:.1f} ms, p95 {self.latency_ms_p95:.1f} ms"
             " (capture to sink)",
             f"  dropped frames   {self.dropped_frames}",
+            f"  still frames     {self.still_frames} (nothing moved: the last alpha reused)",
             "  stage ms         p50     p95    mean",
         ]
         for name, p50 in self.stage_ms_p50.items():
@@ -137,7 +141,8 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
         launch_age_s = process_age_s()
         time.sleep(_WARM_UP_S)
         _wait_for_the_face_detector(pipeline, settings)
-        frames_before = pipeline.snapshot().frames_out
+        before = pipeline.snapshot()
+        frames_before = before.frames_out
         marks = {name: len(v) for name, v in pipeline.stats.all_stage_ms.items()}
         latency_mark = len(pipeline.stats.all_latencies_ms)
         cpu_before_s, wall_before_s = time.process_time(), time.perf_counter()
@@ -170,6 +175,7 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
         latency_ms_p50=_pct(latencies, 50),
         latency_ms_p95=_pct(latencies, 95),
         dropped_frames=snapshot.dropped_frames,
+        still_frames=snapshot.still_frames - before.still_frames,
         stage_ms_p50={name: _pct(v, 50) for name, v in stages.items()},
         stage_ms_p95={name: _pct(v, 95) for name, v in stages.items()},
         stage_ms_mean={name: sum(v) / len(v) for name, v in stages.items() if v},

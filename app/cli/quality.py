@@ -31,6 +31,7 @@ from segmentation import quality
 from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
 from segmentation.segmenter import VideoSegmenter, model_input
+from segmentation.stillness import StillnessGate
 
 _STRIP_FRAMES = 4
 # Flicker needs two frames; lag compares offsets 0..5, so it needs seven.
@@ -112,6 +113,7 @@ _TRUTH_ROWS = (
     ("boundary_f", "boundary F", "8.3f", "higher"),
     ("dt", "dt (x100)", "8.2f", "lower"),
     ("edge_colour", "edge colour", "8.2f", "lower"),
+    ("in_her_frame", "flicker, her frame", "8.2f", "lower"),
 )
 
 
@@ -168,7 +170,8 @@ def _against_truth(
 ) -> tuple[TruthFigures, TruthFigures]:
     """Both alphas scored against the demo's truth."""
     try:
-        raw_truth, truth = measure_truth(frames, [raw, ours], source.truth, settings)
+        raw_truth, truth = measure_truth(frames, [raw, ours], source.truth, settings,
+                                         source.rest_map)
     except BackgroundError as error:
         raise UserError(f"the edge colour needs a bundled background: {error}") from error
     return raw_truth, truth
@@ -209,10 +212,12 @@ def collect_alphas(
     source: FrameSource, count: int, settings: Settings, progress: Any = None
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Frames, raw alphas and Backdrop's alphas for `count` frames of `source` (an open
-    source, which the caller closes)."""
+    source, which the caller closes). As live, a frame that shows nothing new since the last
+    one refined reuses its alpha (the raw mask is every frame's own)."""
     spec = None
     segmenter: VideoSegmenter | None = None
     chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
+    stillness = StillnessGate()
     frames: list[np.ndarray] = []
     raw: list[np.ndarray] = []
     ours: list[np.ndarray] = []
@@ -232,9 +237,14 @@ def collect_alphas(
             small_bgr = model_input(frame_bgr, spec.input_size, half_bgr)
             confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
             raw.append(cv2.resize(confidence, (width_px, height_px)))
-            smoothed = chain.smooth(confidence, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY))
-            alpha_u8 = chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness, work_bgr)
-            ours.append(alpha_from_u8(alpha_u8))  # the metrics take float alphas in [0, 1]
+            small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+            if ours and stillness.still(small_gray):
+                ours.append(ours[-1])
+            else:
+                smoothed = chain.smooth(confidence, small_gray)
+                alpha_u8 = chain.alpha(smoothed, frame_bgr, settings.mask.edge_softness, work_bgr)
+                stillness.segmented(small_gray)
+                ours.append(alpha_from_u8(alpha_u8))  # the metrics take float alphas in [0, 1]
             frames.append(frame_bgr)
             if progress is not None:
                 progress(index + 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 
 from app.devices.demo import DemoTruth
@@ -32,6 +33,12 @@ class TruthFigures:
     dt: float  # RMS over frames of the per-frame temporal error, x100
     edge_colour: float  # 8-bit levels
     dt_per_frame: list[float]  # from the second frame on
+    # Mean RMS change between frames taken back into her resting pose, x100 (see HerFrame).
+    in_her_frame: float = 0.0
+
+
+# Maps (cv2.remap) that take frame `index` back into her resting pose, over a box of it.
+RestMap = Callable[[int, tuple[slice, slice]], tuple[np.ndarray, np.ndarray]]
 
 
 def image_settings(settings: Settings) -> Settings:
@@ -65,6 +72,8 @@ class _Totals:
     f: list[float] = dataclasses.field(default_factory=list)
     dt: list[float] = dataclasses.field(default_factory=list)
     edge_colour: list[float] = dataclasses.field(default_factory=list)
+    in_her_frame: list[float] = dataclasses.field(default_factory=list)
+    previous_rest: np.ndarray | None = None
 
     def figures(self) -> TruthFigures:
         dt = float(np.sqrt(np.mean(np.square(self.dt)))) if self.dt else 0.0
@@ -73,7 +82,32 @@ class _Totals:
             boundary_precision=float(np.mean(self.precision)),
             boundary_recall=float(np.mean(self.recall)),
             dt=dt, edge_colour=float(np.mean(self.edge_colour)), dt_per_frame=list(self.dt),
+            in_her_frame=float(np.mean(self.in_her_frame)) if self.in_her_frame else 0.0,
         )
+
+
+class HerFrame:
+    """Alphas taken back into her resting pose along her known motion, so that what follows
+    her cancels and only what does not (the edge boiling, flickering or trailing) changes from
+    frame to frame. The truth itself scores the resampling's floor (about 0.8 on the sway)."""
+
+    def __init__(self, rest_map: RestMap, first_truth: np.ndarray) -> None:
+        self._rest_map = rest_map
+        height_px, width_px = first_truth.shape
+        map_x, map_y = rest_map(0, (slice(0, height_px), slice(0, width_px)))
+        rest_truth = cv2.remap(first_truth, map_x, map_y, cv2.INTER_LINEAR)
+        band = quality.true_edge_band(rest_truth)
+        self.box = quality.bounding_box(band)
+        self._band = band[self.box]
+        self._maps: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def take_back(self, alpha: np.ndarray, index: int) -> np.ndarray:
+        """The edge band of frame `index`'s alpha, in her resting pose."""
+        if self._maps is None or self._maps[0] != index:
+            self._maps = (index, self._rest_map(index, self.box))
+        map_x, map_y = self._maps[1]
+        rest: np.ndarray = cv2.remap(alpha.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR)
+        return rest[self._band]
 
 
 class TruthFrame:
@@ -103,20 +137,27 @@ def measure_truth(
     alpha_sequences: Sequence[Sequence[np.ndarray]],
     truth_of: Callable[[int], DemoTruth],
     settings: Settings,
+    rest_map: RestMap | None = None,
 ) -> list[TruthFigures]:
-    """Score each alpha sequence (e.g. raw, Backdrop) against the truth of every frame."""
+    """Score each alpha sequence (e.g. raw, Backdrop) against the truth of every frame; with
+    `rest_map`, also the flicker in her own frame of reference."""
     with_image = image_settings(settings)
     compositor = image_compositor(with_image)
     background = ImageBackground(with_image.effect.background)  # the compositor's plate
     totals = [_Totals() for _ in alpha_sequences]
     previous: TruthFrame | None = None
+    her_frame: HerFrame | None = None
     try:
         for index, frame_bgr in enumerate(frames):
             height_px, width_px = frame_bgr.shape[:2]
             background_bgr = background.frame(width_px, height_px)
             current = TruthFrame(frame_bgr, truth_of(index), background_bgr)
+            if rest_map is not None and her_frame is None:
+                her_frame = HerFrame(rest_map, current.alpha)
             for alphas, total in zip(alpha_sequences, totals, strict=True):
                 _score(total, frame_bgr, alphas, index, current, previous, compositor)
+                if her_frame is not None:
+                    _score_in_her_frame(total, her_frame.take_back(alphas[index], index))
             previous = current
     finally:
         compositor.close()
@@ -144,3 +185,11 @@ def _score(
             (alphas[index - 1], alpha), (previous.alpha, current.alpha),
             previous.band | current.band,
         ))
+
+
+def _score_in_her_frame(total: _Totals, rest_band: np.ndarray) -> None:
+    """Add one frame's change in her own frame of reference to its totals."""
+    if total.previous_rest is not None:
+        change = rest_band - total.previous_rest
+        total.in_her_frame.append(100.0 * float(np.sqrt(np.mean(np.square(change)))))
+    total.previous_rest = rest_band

@@ -17,7 +17,8 @@ from typing import Protocol
 import cv2
 
 from app.devices.camera import CameraInfo, camera_backend, device_dir, sysfs_video_dir
-from app.devices.frames import VideoCaptureLike
+from app.devices.frames import SourceError, VideoCaptureLike
+from app.devices.loopback import is_loopback_device
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def _list_linux_cameras(sysfs_dir: Path, dev_dir: Path) -> list[CameraInfo]:
     for entry in sysfs_dir.glob("video*"):
         suffix = entry.name.removeprefix("video")
         device = dev_dir / entry.name
-        if not suffix.isdigit() or not device.exists() or not _is_usable_camera(device):
+        if (not suffix.isdigit() or not device.exists() or is_loopback_device(entry.name, sysfs_dir)
+                or not _is_usable_camera(device)):
             continue
         try:
             name = (entry / "name").read_text(encoding="utf-8", errors="replace").strip()
@@ -181,3 +183,53 @@ def _list_linux_cameras(sysfs_dir: Path, dev_dir: Path) -> list[CameraInfo]:
         cameras.append(CameraInfo(int(suffix), name or entry.name, str(device),
                                   backend=int(cv2.CAP_V4L2)))
     return sorted(cameras, key=lambda camera: camera.index)
+
+
+def next_camera_number(sysfs_dir: Path | None = None, platform: str | None = None) -> int:
+    """The camera number to wait for when none is connected: on Linux the lowest /dev/videoN
+    no device has (the kernel gives it to the next camera plugged in), so that a loopback
+    device at video0 is never read as the camera; 0 elsewhere."""
+    if not (platform or sys.platform).startswith("linux"):
+        return 0
+    try:
+        taken = {entry.name for entry in (sysfs_dir or sysfs_video_dir()).glob("video*")}
+    except OSError:
+        return 0
+    number = 0
+    while f"video{number}" in taken:
+        number += 1
+    return number
+
+
+def refuse_virtual_camera(
+    spec: str,
+    index_or_path: int | str,
+    sysfs_dir: Path | None = None,
+    dev_dir: Path | None = None,
+    platform: str | None = None,
+) -> None:
+    """SourceError if the camera a user named by hand (`camera:N`, `/dev/videoN`) is a
+    v4l2loopback device (Linux): its picture is a virtual camera's output, Backdrop's own or
+    another app's, and reading it would feed that back in. The message names the real ones."""
+    if not (platform or sys.platform).startswith("linux"):
+        return
+    sysfs_dir, dev_dir = sysfs_dir or sysfs_video_dir(), dev_dir or device_dir()
+    node = (dev_dir / f"video{index_or_path}" if isinstance(index_or_path, int)
+            else Path(index_or_path))
+    if not is_loopback_device(node.name, sysfs_dir):
+        return
+    try:
+        label = (sysfs_dir / node.name / "name").read_text(encoding="utf-8").strip()
+    except OSError:
+        label = ""
+    named = f"the virtual camera “{label}”" if label else "a virtual camera"
+    cameras = _list_linux_cameras(sysfs_dir, dev_dir)
+    real = ("Real cameras here: " + ", ".join(
+        f"camera:{camera.index} “{camera.name}” ({camera.path})" for camera in cameras) + "."
+        if cameras else "No real camera is connected now; `--source demo` shows Backdrop "
+                        "without one.")
+    raise SourceError(
+        f"'{spec}' is {node}, {named} (a v4l2loopback device), not a real camera: reading it "
+        f"would feed a virtual camera's output, perhaps Backdrop's own, back into Backdrop. "
+        f"{real}"
+    )

@@ -30,6 +30,7 @@ from app.devices.demo_motion import (
     map_corners,
     motion_transform,
     pose_at,
+    rest_map,
 )
 from app.devices.demo_room import draw_room, shade
 from app.devices.frames import Frame, SourceError
@@ -279,6 +280,11 @@ class DemoRenderer:
         self._region(person_bgr)[:] = person3
         return DemoTruth(alpha_u8, person_bgr, clean_bgr)
 
+    def rest_map(self, time_s: float, box: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+        """Maps (cv2.remap) from the frame at `time_s` back into her resting pose, over `box`
+        of the resting frame (see demo_motion.rest_map)."""
+        return rest_map(self._pose(time_s), self._base, self.width_px, self.height_px, box)
+
     def render(self, time_s: float) -> np.ndarray:
         """A new frame (a fresh array) showing the pose at `time_s`."""
         if self._still is not None:
@@ -405,6 +411,12 @@ class DemoSource:
         if self._renderer is None:
             raise RuntimeError("demo: call open() before truth()")
         return self._renderer.truth(index / self.fps)
+
+    def rest_map(self, index: int, box: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+        """Maps that take frame `index` back into her resting pose, over `box` of it."""
+        if self._renderer is None:
+            raise RuntimeError("demo: call open() before rest_map()")
+        return self._renderer.rest_map(index / self.fps, box)
 
     def close(self) -> None:
         """Stop the render thread and free the scene. Idempotent."""

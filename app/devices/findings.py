@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform as platform_module
 import shutil
@@ -46,10 +47,19 @@ def run_program(argv: Sequence[str]) -> tuple[int, str] | None:
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
+def installed_version(package: str) -> str | None:
+    """The version of an installed Python package, or None when it is not installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 @dataclass(frozen=True)
 class Machine:
     """Where the checks look. `root` holds /sys/module, /lib/modules and macOS's /Library;
-    `processes`, when given, names the running programs (else /proc, tasklist or ps)."""
+    `processes`, when given, names the running programs (else /proc, tasklist or ps);
+    `package_version` says which version of a Python package Backdrop runs with."""
 
     platform: str = sys.platform
     root: Path = Path("/")
@@ -64,6 +74,7 @@ class Machine:
     registry_has: Callable[[str], bool] | None = None
     obs_output_active: Callable[[], bool | None] | None = None
     own_pid: int = field(default_factory=os.getpid)
+    package_version: Callable[[str], str | None] = installed_version
 
     @property
     def module_support(self) -> bool:

@@ -9,7 +9,6 @@ device rather than the first loopback device, which may be OBS's or DroidCam's.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import struct
@@ -68,6 +67,8 @@ def keep_reopenable(device: str) -> int | None:
     until the module is reloaded (pyvirtualcam #61). A second descriptor that issues
     VIDIOC_STREAMON for output after the producer opened keeps it reopenable; 0.15 answers
     EINVAL, harmlessly. Returns that descriptor (close it with the producer), or None."""
+    import fcntl  # POSIX only: Windows imports this module too (through the sinks)
+
     try:
         fd = os.open(device, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:

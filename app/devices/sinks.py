@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pyvirtualcam
 
+from app.devices import v4l2_output
 from app.devices.consumers import holders
 from app.devices.loopback import (
     held_size,
@@ -169,6 +170,8 @@ class VirtualCamSink(_SizedSink):
 
     def open(self, width_px: int, height_px: int, fps: int) -> None:
         self._start(width_px, height_px, fps)
+        if self._backend_name == v4l2_output.BACKEND_NAME and sys.platform.startswith("linux"):
+            v4l2_output.register()  # opt-in: it raises on write errors, pyvirtualcam's prints
         known = registered_backends()
         if self._backend_name is not None and self._backend_name not in known:
             raise SinkError(
@@ -206,7 +209,7 @@ class VirtualCamSink(_SizedSink):
                 f"Could not start the virtual camera: {reason}\n\n{virtualcam_fix()}"
             ) from error
         self._refuse_a_held_format(camera, width_px, height_px)
-        if camera.backend == "v4l2loopback":
+        if camera.backend in ("v4l2loopback", v4l2_output.BACKEND_NAME):
             self._streamon_fd = keep_reopenable(camera.device)
         self._camera = camera
         self._is_open = True

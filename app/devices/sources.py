@@ -13,12 +13,13 @@ import numpy as np
 
 from app.clock import Clock, FramePacer, SystemClock
 from app.devices.camera import CameraSource
-from app.devices.camera_list import list_cameras
+from app.devices.camera_list import list_cameras, next_camera_number, refuse_virtual_camera
 from app.devices.demo import DemoSource
 from app.devices.frames import PLAUSIBLE_FPS_RANGE, Frame, FrameSource, SourceError, as_bgr
 
 ACCEPTED_SOURCES = (
-    "demo, auto (the first camera, else the demo), camera, camera:N (N = 0, 1, ...), "
+    "demo, demo-still (the demo sitting still), auto (the first camera, else the demo), "
+    "camera, camera:N (N = 0, 1, ...), "
     "a camera device such as /dev/video0, or the path of a video file"
 )
 _FILE_FALLBACK_FPS = 30.0
@@ -155,14 +156,16 @@ def open_source(
     size and rate; a video file plays at its own, looping unless `loop` is False.
 
     `auto` is the first camera; with none, the demo, unless `demo_if_no_camera` is False (a
-    meeting must never be sent the demo person): then camera 0, which fails to open until a
-    camera is connected (a live pipeline retries it and sends a 'camera unavailable' card).
+    meeting must never be sent the demo person): then the number the next camera plugged in
+    will get (never a loopback device's), which fails to open until a camera is connected (a
+    live pipeline retries it and sends a 'camera unavailable' card).
     """
     clock = clock or SystemClock()
     text = spec.strip()
     key = text.lower()
-    if key == "demo":
-        return DemoSource(width_px, height_px, fps, clock, paced=paced)
+    if key in ("demo", "demo-still"):
+        return DemoSource(width_px, height_px, fps, clock, static=key == "demo-still",
+                          paced=paced)
     if key == "auto":
         cameras = list_cameras()
         if cameras:
@@ -170,18 +173,18 @@ def open_source(
             return CameraSource(first.index, width_px, height_px, fps, clock, backend=first.backend)
         if demo_if_no_camera:
             return DemoSource(width_px, height_px, fps, clock, paced=paced)
-        return CameraSource(0, width_px, height_px, fps, clock)
-    if key == "camera":
-        return CameraSource(0, width_px, height_px, fps, clock)
-    if key.startswith("camera:"):
-        number = key.removeprefix("camera:").strip()
+        return CameraSource(next_camera_number(), width_px, height_px, fps, clock)
+    if key == "camera" or key.startswith("camera:"):
+        number = "0" if key == "camera" else key.removeprefix("camera:").strip()
         if not number.isdigit():
             raise SourceError(
                 f"'{spec}' is not a camera number: use camera:0, camera:1, ... "
                 "(`backdrop devices` lists the cameras)."
             )
+        refuse_virtual_camera(spec, int(number))
         return CameraSource(int(number), width_px, height_px, fps, clock)
     if text.startswith("/dev/video"):
+        refuse_virtual_camera(spec, text)
         return CameraSource(text, width_px, height_px, fps, clock)
     path = Path(text).expanduser()
     if path.is_file():

@@ -19,9 +19,10 @@ import numpy as np
 from app.clock import Clock, SystemClock
 from app.devices.consumers import ConsumerWatch, watch_consumers
 from app.devices.frames import FrameSource
-from app.devices.links import CARD_BGR, blurred_still, close_quietly
+from app.devices.links import blurred_still, close_quietly
 from app.devices.resilience import SubstituteFrame
 from app.devices.sinks import FrameSink, crop_even
+from app.engine.cards import IDLE_CAPTION, off_card, plain_card
 from app.engine.connections import Connections, rate_of
 from app.engine.schedules import Finished, RunMode
 from app.engine.segmenters import FirstSegmenter
@@ -38,7 +39,6 @@ _KEPT_MESSAGES = 100
 # still list it (v4l2loopback with exclusive_caps shows it only while a producer streams).
 _IDLE_FRAME_S = 0.5
 IDLE_MESSAGE = "Idle: no app is using the camera. Backdrop wakes up when one does."
-_IDLE_CAPTION = "Backdrop - waking up..."
 # stop() waits this share of its budget for the worker, then releases what the worker is not using.
 _JOIN_SHARE = 0.6
 
@@ -102,6 +102,7 @@ class Pipeline:
         self._worker_started = False
         self._stages: FrameStages | None = None
         self._paused = False
+        self._sending = True
         self._preview_mode = "output"
         self._last_output: np.ndarray | None = None
         self._lost_still: np.ndarray | None = None
@@ -232,6 +233,16 @@ class Pipeline:
     def paused(self) -> bool:
         return self._paused
 
+    def set_sending(self, sending: bool) -> None:
+        """Off: the sink stays open and receives a still "Camera off" card (no picture of
+        the user), so a meeting app reading the virtual camera keeps it; the preview stays
+        live."""
+        self._sending = sending
+
+    @property
+    def sending(self) -> bool:
+        return self._sending
+
     @property
     def output_size(self) -> tuple[int, int]:
         """The size every sink gets, fixed at start for the whole session."""
@@ -316,17 +327,22 @@ class Pipeline:
 
     def _idle_step(self) -> None:
         """No reading, no segmenting: a still to the virtual camera now and then."""
-        if self._idle_still is None:
-            last = self._last_output
-            self._idle_still = (blurred_still(last, _IDLE_CAPTION) if last is not None
-                                else blurred_still(_card(*self.output_size), _IDLE_CAPTION))
-        self._send(self._idle_still)
+        if not self._sending:
+            self._send(off_card(*self.output_size))
+        else:
+            if self._idle_still is None:
+                last = self._last_output
+                self._idle_still = blurred_still(
+                    last if last is not None else plain_card(*self.output_size), IDLE_CAPTION)
+            self._send(self._idle_still)
         self._stop.wait(_IDLE_FRAME_S)
 
     def _deliver(self, finished: Finished) -> None:
         assert self._stages is not None
         output_bgr, captured_s = finished.output_bgr, finished.captured_s
-        if self._paused:
+        if not self._sending:
+            sent_bgr = off_card(*self.output_size)
+        elif self._paused:
             sent_bgr = self._stages.pause_frame(output_bgr)
         else:
             self._stages.resume()
@@ -353,7 +369,7 @@ class Pipeline:
                     if self._last_output is not None else crop_even(frame.image_bgr)
                 )
             still_bgr = self._lost_still
-        self._send(still_bgr)
+        self._send(still_bgr if self._sending else off_card(*self.output_size))
         self.stats.frame_out(self._clock.now_s(), None)
         if self._on_frame is not None:
             self._on_frame(still_bgr, self.stats.snapshot(figures=False))
@@ -443,9 +459,3 @@ def outlined_crop(frame_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.n
     shown[y:y + height_px, x:x + width_px] = frame_bgr[y:y + height_px, x:x + width_px]
     cv2.rectangle(shown, (x, y), (x + width_px - 1, y + height_px - 1), (235, 235, 235), 2)
     return shown
-
-
-def _card(width_px: int, height_px: int) -> np.ndarray:
-    card = np.empty((height_px, width_px, 3), np.uint8)
-    card[:] = CARD_BGR
-    return card

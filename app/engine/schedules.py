@@ -43,18 +43,21 @@ class RunMode(enum.Enum):
 class Prepared:
     """A frame ready for the segmenter, with what the stages derived from it."""
 
-    __slots__ = ("frame_bgr", "work_bgr", "captured_s", "small_rgb", "small_gray", "timestamp_ms")
+    __slots__ = ("frame_bgr", "work_bgr", "captured_s", "small_rgb", "small_gray", "timestamp_ms",
+                 "still")
 
     def __init__(
         self, frame_bgr: np.ndarray, work_bgr: np.ndarray, captured_s: float,
-        small_rgb: np.ndarray, small_gray: np.ndarray, timestamp_ms: int,
+        small_rgb: np.ndarray, small_gray: np.ndarray, timestamp_ms: int, still: bool = False,
     ) -> None:
+        """`still`: nothing moved since the frame whose alpha is kept, which this one reuses."""
         self.frame_bgr = frame_bgr
         self.work_bgr = work_bgr
         self.captured_s = captured_s
         self.small_rgb = small_rgb
         self.small_gray = small_gray
         self.timestamp_ms = timestamp_ms
+        self.still = still
 
 
 class Finished:
@@ -175,8 +178,10 @@ class _InFlight:
 class OneInFlight:
     """Live and paced: submit a frame, wait for its own mask, composite it.
 
-    When `carry()` says so (the load governor's last step, once there is a mask to reuse),
-    every other frame reuses the previous mask instead of being segmented.
+    A still frame (nothing moved since the last one segmented) is not submitted: it is
+    composited with the kept alpha. When `carry()` says so (the load governor's last step,
+    once there is a mask to reuse), every other frame reuses the previous mask instead of
+    being segmented.
     """
 
     def __init__(self, finish: FinishFn, carry: Callable[[], bool]) -> None:
@@ -188,6 +193,10 @@ class OneInFlight:
     def feed(
         self, segmenter: Segmenter, prepared: Prepared, stats: PipelineStats
     ) -> Iterator[Finished]:
+        if prepared.still:
+            stats.still_frame()
+            yield Finished(self._finish(prepared, None, stats), prepared)
+            return
         if self._carry_next and self._carry():
             self._carry_next = False
             yield Finished(self._finish(prepared, None, stats), prepared)

@@ -30,6 +30,7 @@ from compositing.files import load_background
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import model_input
+from segmentation.stillness import StillnessGate
 
 # Milliseconds a frame took -> the load the governor sees.
 BusyMeter = Callable[[float], float]
@@ -96,6 +97,9 @@ class FrameStages:
         self._governor = LoadGovernor() if mode is RunMode.LIVE else None
         self._degradation = Degradation()
         self._last_smoothed: np.ndarray | None = None
+        # Live frames that show nothing new reuse the kept alpha of the last segmented frame.
+        self._stillness = StillnessGate() if mode is RunMode.LIVE else None
+        self._kept_alpha: np.ndarray | None = None
         self._passing_through = False  # effect 'none': frames skip every stage
         self.configure(settings, strict=True)
         self._frame_size = (width_px, height_px)
@@ -118,6 +122,7 @@ class FrameStages:
                 raise
             messages.append(f"{error} The previous background stays.")
         self._chain.configure(settings.mask.smoothing, self._refinement())
+        self._kept_alpha = None  # made with the old mask settings
         self._studio.configure(settings.studio)
         if settings.mask.model != self._model_choice and self._frame_size != (0, 0):
             messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
@@ -194,6 +199,7 @@ class FrameStages:
         self._chain.reset()
         self._studio.reset()
         self._last_smoothed = None
+        self._kept_alpha = None
 
     def set_source_fps(self, fps: float) -> None:
         """The rate a new source delivers at: the governor's frame budget follows it."""
@@ -245,10 +251,12 @@ class FrameStages:
         small_bgr = model_input(frame_bgr, self._segmenter.spec.input_size, half_bgr)
         timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
+        small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+        still = (self._kept_alpha is not None and self._stillness is not None
+                 and self._stillness.still(small_gray))
         return Prepared(
-            frame_bgr, work_bgr, frame.captured_s,
-            cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB),
-            cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY), timestamp_ms,
+            frame_bgr, work_bgr, frame.captured_s, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB),
+            small_gray, timestamp_ms, still,
         )
 
     def _may_carry(self) -> bool:
@@ -267,6 +275,7 @@ class FrameStages:
         before = self._degradation
         self._degradation = change
         self._chain.configure(self._settings.mask.smoothing, self._refinement())
+        self._kept_alpha = None
         if change.force_landscape != before.force_landscape:
             self.messages.extend(self._switch_model(self._model_choice, *self._frame_size))
         self.messages.append(change.message or "Backdrop keeps up again: full quality is back.")
@@ -284,7 +293,28 @@ class FrameStages:
     def _finish(
         self, pending: Prepared, confidence: np.ndarray | None, stats: PipelineStats
     ) -> np.ndarray:
-        """Smooth, refine and composite one frame; no confidence carries the last mask on."""
+        """Smooth, refine and composite one frame; no confidence carries the last mask on,
+        and a still frame reuses the kept alpha."""
+        kept = self._kept_alpha
+        if pending.still and kept is not None and kept.shape == pending.frame_bgr.shape[:2]:
+            alpha = kept.copy()  # the studio stages may change theirs in place
+        else:
+            alpha = self._fresh_alpha(pending, confidence, stats)
+        alpha = self._studio.on_alpha(alpha, stats)
+        started_s = time.perf_counter()
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
+        for source in (self._compositor.messages, self._studio.messages):
+            while source:  # a background that broke or recovered, a face model that failed
+                self.messages.append(source.pop(0))
+        stats.stage("composite", ms_since(started_s))
+        output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha,
+                                            pending.timestamp_ms, stats)
+        return self._studio.on_output(output_bgr, alpha, stats)
+
+    def _fresh_alpha(
+        self, pending: Prepared, confidence: np.ndarray | None, stats: PipelineStats
+    ) -> np.ndarray:
+        """The alpha from this frame's mask (or, carried, the last one), smoothed and refined."""
         started_s = time.perf_counter()
         if confidence is None and self._last_smoothed is not None:
             smoothed = self._last_smoothed
@@ -299,16 +329,13 @@ class FrameStages:
             carried=confidence is None,
         )
         stats.stage("refine", ms_since(started_s))
-        alpha = self._studio.on_alpha(alpha, stats)
-        started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
-        for source in (self._compositor.messages, self._studio.messages):
-            while source:  # a background that broke or recovered, a face model that failed
-                self.messages.append(source.pop(0))
-        stats.stage("composite", ms_since(started_s))
-        output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha,
-                                            pending.timestamp_ms, stats)
-        return self._studio.on_output(output_bgr, alpha, stats)
+        if confidence is not None and self._stillness is not None:
+            self._stillness.segmented(pending.small_gray)
+            if self._kept_alpha is None or self._kept_alpha.shape != alpha.shape:
+                self._kept_alpha = alpha.copy()
+            else:
+                np.copyto(self._kept_alpha, alpha)
+        return alpha
 
     def _output_time_s(self, pending: Prepared) -> float:
         """The time a video background plays by: a live frame's capture time; for unpaced

@@ -29,6 +29,8 @@ class StatsSnapshot:
     frames_in: int = 0
     frames_out: int = 0
     dropped_frames: int = 0
+    # Frames that showed nothing new and reused the last alpha: no inference, no refinement.
+    still_frames: int = 0
     latency_ms_p50: float = 0.0
     latency_ms_p95: float = 0.0
     stage_ms_p50: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -80,6 +82,7 @@ class PipelineStats:
         self._frames_in = 0
         self._frames_out = 0
         self._dropped = 0
+        self._still = 0
         self._state = "starting"
         self._message = ""
         self._links = (("live", ""), ("none", ""))
@@ -102,6 +105,11 @@ class PipelineStats:
     def dropped(self, count: int = 1) -> None:
         with self._lock:
             self._dropped += count
+
+    def still_frame(self) -> None:
+        """Count a frame that reused the last alpha (nothing in the picture moved)."""
+        with self._lock:
+            self._still += 1
 
     def stage(self, name: str, milliseconds: float) -> None:
         with self._lock:
@@ -137,6 +145,7 @@ class PipelineStats:
                 frames_in=self._frames_in,
                 frames_out=self._frames_out,
                 dropped_frames=self._dropped,
+                still_frames=self._still,
                 latency_ms_p50=_percentile(latencies, 50),
                 latency_ms_p95=_percentile(latencies, 95),
                 stage_ms_p50=(

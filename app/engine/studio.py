@@ -159,7 +159,8 @@ class StudioStage:
         frame_bgr = output_bgr
         if self._settings.denoise > 0.0:
             started_s = time.perf_counter()
-            denoised = self._denoise.apply(frame_bgr, camera_bgr, alpha)
+            denoised = self._denoise.apply(frame_bgr, camera_bgr, alpha,
+                                           out=_writable(frame_bgr, camera_bgr))
             stats.stage("denoise", ms_since(started_s))
             frame_bgr = denoised
         else:
@@ -182,7 +183,8 @@ class StudioStage:
         if self._settings.touch_up > 0.0 and face is not None:
             started_s = time.perf_counter()
             frame_bgr = self._touch_up.apply(frame_bgr, alpha, face.box, face.eyes,
-                                             face.keypoints[3])
+                                             face.keypoints[3],
+                                             out=_writable(frame_bgr, camera_bgr))
             stats.stage("touch_up", ms_since(started_s))
         return frame_bgr
 
@@ -205,3 +207,9 @@ class StudioStage:
             return None
         x0, y0, x1, y1 = self._face.box
         return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
+def _writable(frame_bgr: np.ndarray, camera_bgr: np.ndarray) -> np.ndarray | None:
+    """`frame_bgr` when an effect may write into it: the compositor's output and each effect's
+    are new arrays, this frame's own, but with no effect the output is the camera's frame."""
+    return frame_bgr if frame_bgr is not camera_bgr else None

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from app.engine.cards import OFF_CAPTION
 from app.gui.controls import EFFECT_CHOICES
 
 PRIVACY_URL = "https://ai.google.dev/edge/mediapipe/legal/tos"
@@ -34,10 +35,14 @@ class WindowActions:
             self._effect_group.addAction(action)
             self.effects[kind] = action
         self.virtualcam = self._make("&Virtual camera", "Ctrl+K",
-                                     "Send the result to the virtual camera", checkable=True)
+                                     "Send the result to the virtual camera (off: meeting apps "
+                                     f"see a “{OFF_CAPTION}” card)", checkable=True)
         self.pause = self._make("&Pause camera", "Ctrl+P",
                                 "Send a still “Be right back” picture until resumed",
                                 checkable=True)
+        self.release_virtualcam = self._make(
+            "&Release the virtual camera", "",
+            "Close the virtual camera device, so other programs can use it")
         self.setup_virtualcam = self._make("Set up the virtual camera…", "",
                                            "Install the virtual camera for this system")
         self.refresh_cameras = self._make("&Refresh camera list", "F5",
@@ -77,6 +82,7 @@ class WindowActions:
         camera_menu = bar.addMenu("&Camera")
         camera_menu.addAction(self.virtualcam)
         camera_menu.addAction(self.pause)
+        camera_menu.addAction(self.release_virtualcam)
         camera_menu.addSeparator()
         camera_menu.addAction(self.setup_virtualcam)
         camera_menu.addAction(self.refresh_cameras)

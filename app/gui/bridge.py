@@ -74,6 +74,7 @@ class EngineBridge(QObject):
         self._framing_view = False
         self._split_view = False
         self._paused = False
+        self._sending = True
         self._preview_visible = True
         self._newest: PreviewFrame | None = None
         self._signal_pending = False
@@ -139,6 +140,7 @@ class EngineBridge(QObject):
         if self._settings is not None:  # settings may have changed while it was starting
             pipeline.update_settings(with_default_background(self._settings))
         pipeline.set_paused(self._paused)
+        pipeline.set_sending(self._sending)
         pipeline.set_preview_visible(self._preview_visible)
         pipeline.set_preview_mode(self.preview_mode)
         self.started.emit(pipeline.describe())
@@ -242,6 +244,12 @@ class EngineBridge(QObject):
     def paused(self) -> bool:
         return self._paused
 
+    def set_sending(self, sending: bool) -> None:
+        """Off: the virtual camera stays open and gets a still "Camera off" card."""
+        self._sending = sending
+        if self.pipeline is not None:
+            self.pipeline.set_sending(sending)
+
     def snapshot(self) -> StatsSnapshot | None:
         return self.pipeline.snapshot() if self.pipeline is not None else None
 
@@ -314,7 +322,8 @@ class EngineBridge(QObject):
 
         `virtualcam_opened(device, description)` or `virtualcam_unavailable(fix)` follows; in
         both cases the pipeline retries the device with backoff whenever it is missing or
-        fails, until `disable_virtualcam`. Before the pipeline has started this does nothing
+        fails, until `release_virtualcam`. What it gets (the picture or the "Camera off"
+        card) is `set_sending`'s. Before the pipeline has started this does nothing
         (the window enables it on `started`).
         """
         if self.pipeline is None or self._virtualcam_active:
@@ -355,8 +364,9 @@ class EngineBridge(QObject):
         else:
             self.virtualcam_unavailable.emit(message)
 
-    def disable_virtualcam(self) -> None:
-        """Stop sending (the worker closes the device at the next frame)."""
+    def release_virtualcam(self) -> None:
+        """Close the virtual camera (the worker closes the device at the next frame): meeting
+        apps lose it, and other programs may take the device."""
         if self.pipeline is not None and self.virtualcam is not None:
             self.pipeline.set_sink(None)
         self._forget_virtualcam()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.devices.links import LOST, UNAVAILABLE
+from app.engine.cards import OFF_CAPTION
 from app.engine.stats import StatsSnapshot
 
 
@@ -34,8 +35,10 @@ class StatusBar(QStatusBar):
         if snapshot.state == "error" and snapshot.message:
             self.showMessage(f"Stopped: {snapshot.message}")
 
-    def show_virtualcam(self, state: str, device: str = "", paused: bool = False) -> None:
-        """`state`: off, starting, live (sending to `device`), lost or unavailable (retrying)."""
+    def show_virtualcam(self, state: str, device: str = "", paused: bool = False,
+                        sending: bool = True) -> None:
+        """`state`: off, starting, live (sending to `device`), lost or unavailable (retrying);
+        not `sending`, an open device shows the "Camera off" card."""
         if state == "off":
             text = "Virtual camera off"
         elif state == "starting":
@@ -44,6 +47,8 @@ class StatusBar(QStatusBar):
             text = "Virtual camera lost — retrying…"
         elif state == UNAVAILABLE:
             text = "No virtual camera yet — retrying…"
+        elif not sending:
+            text = f"Virtual camera off: “{OFF_CAPTION}” card on {device}"
         elif paused:
             text = f"Virtual camera paused ({device})"
         else:

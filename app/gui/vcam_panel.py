@@ -4,8 +4,9 @@ When no virtual camera can be opened the panel shows this OS's fix: on Linux a c
 command and a "Set up…" button that runs the fixed set-up script (system modprobe and two
 constant config files, never Backdrop's own user-writable code) as root through pkexec in a
 QProcess; on Windows and macOS the OBS steps. The preview keeps running meanwhile,
-and while the toggle is on Backdrop keeps retrying the device. "Diagnose" shows what
-`backdrop doctor` prints, checked on a helper thread.
+and while the toggle is on Backdrop keeps retrying the device. Turning it off keeps an open
+device open with a "Camera off" card, so meeting apps keep the camera; "Release" closes it.
+"Diagnose" shows what `backdrop doctor` prints, checked on a helper thread.
 """
 
 from __future__ import annotations
@@ -35,10 +36,15 @@ from app.devices.virtualcam_help import (
     system_binary,
 )
 from app.devices.virtualcam_setup import shell_lines
+from app.engine.cards import OFF_CAPTION
 from app.jobs import JobThread
 
 MEETING_HINT = "In Zoom, Meet or Teams, choose “Backdrop” as the camera."
 LOST_TEXT = "Virtual camera lost — retrying…"
+TOGGLE_TIP = (f"Send your picture to the virtual camera (Ctrl+K). Off, meeting apps keep the "
+              f"camera and see a “{OFF_CAPTION}” card; Release closes the device.")
+RELEASE_TIP = ("Close the virtual camera device: meeting apps lose the camera, and other "
+               "programs (OBS's own Virtual Camera, a reload of v4l2loopback) can use it.")
 DIAGNOSIS_POLL_MS = 100
 
 Diagnosis = Callable[[], list[Finding]]
@@ -70,13 +76,18 @@ class VirtualCamPanel(QGroupBox):
 
     toggled = Signal(bool)
     pause_toggled = Signal(bool)
+    release_requested = Signal()
     setup_finished = Signal(bool, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Virtual camera", parent)
         self.toggle = QCheckBox("Send to the virtual camera")
-        self.toggle.setToolTip("Turn the virtual camera on or off (Ctrl+K)")
+        self.toggle.setToolTip(TOGGLE_TIP)
         self.toggle.toggled.connect(self.toggled.emit)
+        self.release_button = QPushButton("Release")
+        self.release_button.setToolTip(RELEASE_TIP)
+        self.release_button.clicked.connect(self.release_requested.emit)
+        self.release_button.hide()
         self.pause_button = QPushButton("Pause camera")
         self.pause_button.setCheckable(True)
         self.pause_button.setToolTip(
@@ -89,6 +100,7 @@ class VirtualCamPanel(QGroupBox):
         top = QHBoxLayout()
         top.addWidget(self.toggle, 1)
         top.addWidget(self.pause_button)
+        top.addWidget(self.release_button)
         top.addWidget(self._build_diagnose_button())
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -143,7 +155,18 @@ class VirtualCamPanel(QGroupBox):
         self._show(True, f"Sending to {device or description}. {MEETING_HINT}", description)
 
     def show_off(self) -> None:
+        """No device: meeting apps do not list the virtual camera."""
         self._show(False, "Off: only this preview shows the result.")
+
+    def show_held(self, device: str, problem: str = "") -> None:
+        """Not sending, the device kept open: meeting apps see the card; Release closes it."""
+        if problem:
+            text = (f"Off. The “{OFF_CAPTION}” card cannot reach the virtual camera now "
+                    f"({problem}); Backdrop keeps trying. Release stops that.")
+        else:
+            text = (f"Off: meeting apps keep the camera ({device}) and see a “{OFF_CAPTION}” "
+                    "card. Turn this on to send your picture again, or Release the device.")
+        self._show(False, text, problem, held=True)
 
     def show_starting(self) -> None:
         """The device is being opened (off the GUI thread)."""
@@ -167,8 +190,12 @@ class VirtualCamPanel(QGroupBox):
         self.setup_button.setVisible(linux)
         self.fix_box.show()
 
-    def _show(self, on: bool, text: str, tooltip: str = "") -> None:
+    def _show(self, on: bool, text: str, tooltip: str = "", held: bool = False) -> None:
         self._set_toggle(on)
+        # Off, there is nothing to pause: Release takes the pause button's place, so the row
+        # keeps its width and the panel fits the window.
+        self.release_button.setVisible(held)
+        self.pause_button.setVisible(not held)
         self.status_label.setText(text)
         self.status_label.setToolTip(tooltip)
         self.fix_box.hide()

@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, k=kind: self.set_effect(k))
         actions.virtualcam.triggered.connect(self.set_virtualcam)
         actions.pause.triggered.connect(self.set_paused)
+        connect(actions.release_virtualcam, self.virtualcam.release)
         connect(actions.setup_virtualcam, self.vcam_panel.run_setup)
         connect(actions.refresh_cameras, self.engine.list_cameras)
         actions.split_view.triggered.connect(self._on_split_view)
@@ -200,8 +201,7 @@ class MainWindow(QMainWindow):
         if self._restarting_with_pending:  # a restart after an error, with a new source
             self._restarting_with_pending = False
             self._on_source_switched(self.source_label.text())
-        if self.store.settings.output.virtualcam:
-            self.virtualcam.open()
+        self.virtualcam.engine_started()
 
     def _on_engine_start_failed(self, message: str, cause: str) -> None:
         """Say what failed and start again without it: blur, the bundled model, or the demo."""
@@ -329,7 +329,8 @@ class MainWindow(QMainWindow):
 
     # --- virtual camera and pause -----------------------------------------------------------
     def set_virtualcam(self, on: bool) -> None:
-        """Turn the virtual camera on or off; the choice is remembered."""
+        """Send the picture to the virtual camera, or a "Camera off" card (the device stays
+        open for meeting apps); the choice is remembered."""
         self.virtualcam.set_enabled(on)
 
     def set_paused(self, paused: bool) -> None:
@@ -440,15 +441,17 @@ class MainWindow(QMainWindow):
             QApplication.quit()
 
     def _keep_running_in_tray(self) -> bool:
-        """With the virtual camera on and a tray, closing hides; the first time says so."""
-        if self._quitting or self.tray is None or not self.store.settings.output.virtualcam:
+        """With the virtual camera open (picture or card) and a tray, closing hides; the first
+        time says so."""
+        if self._quitting or self.tray is None or not self.virtualcam.holds_device:
             return False
         self._save_geometry()
         if not self._tray_told:
             self._tray_told = True
             self.tray.showMessage(
                 "Backdrop is still running",
-                "The virtual camera stays on. Use the tray icon to open Backdrop or quit.",
+                "The virtual camera stays open for meeting apps. Use the tray icon to open "
+                "Backdrop or quit.",
             )
         return True
 

@@ -22,7 +22,8 @@ import loopback_vm  # noqa: E402 - the harness sits beside this file, not in a p
 pytestmark = pytest.mark.skipif(
     os.environ.get("BACKDROP_VM_TESTS") != "1", reason="boots a VM: run `make test-vcam`"
 )
-CASES = ("consumer_after_start", "restart_with_consumer_open", "camera_size_change")
+CASES = ("consumer_after_start", "restart_with_consumer_open", "camera_size_change",
+         "python_backend")
 
 
 @pytest.mark.parametrize("version", ["bookworm", "latest"])

@@ -4,8 +4,10 @@ producer, ffmpeg as the meeting app. Prints one line per case, "PASS name ..." o
 
 Cases: a consumer that opens after Backdrop started sees Backdrop's picture (by its colour);
 Backdrop restarted while that consumer stays open reaches it again (on 0.12.x this needs the
-reopen fix in app/devices/loopback.py); and Backdrop's real pipeline, its camera switched to
-another size while the consumer reads, keeps the consumer receiving frames at the output size.
+reopen fix in app/devices/loopback.py); Backdrop's real pipeline, its camera switched to
+another size while the consumer reads, keeps the consumer receiving frames at the output size;
+and Backdrop's pure-Python backend (app/devices/v4l2_output.py) does the first two as well and
+refuses, in the driver's own answer, a size the open consumer holds.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import threading
 import time
 
 import numpy as np
+import pyvirtualcam
 
+from app.devices import v4l2_output
 from app.devices.frames import Frame
+from app.devices.loopback import held_size
 from app.devices.sinks import SinkError, VirtualCamSink
 from app.engine.pipeline import Pipeline
 from app.settings import Settings
@@ -35,10 +40,10 @@ READ_TIMEOUT_S = 60.0
 class Producer:
     """Backdrop's sink sending one solid colour at 30 fps from a thread until stopped."""
 
-    def __init__(self, colour_bgr: tuple[int, int, int]) -> None:
+    def __init__(self, colour_bgr: tuple[int, int, int], backend: str | None = None) -> None:
         self._frame = np.empty((HEIGHT_PX, WIDTH_PX, 3), np.uint8)
         self._frame[:] = colour_bgr
-        self._sink = VirtualCamSink(device=DEVICE)
+        self._sink = VirtualCamSink(backend=backend, device=DEVICE)
         self._sink.open(WIDTH_PX, HEIGHT_PX, FPS)  # raises SinkError: the case fails
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -149,6 +154,53 @@ def camera_size_change() -> bool:
         pipeline.stop(5.0)
 
 
+def python_backend() -> bool:
+    """The pure-Python backend as the producer: the consumer sees its red, then (still open)
+    the restarted producer's green; then, the consumer still open, a 1280x720 open either
+    raises naming the 640x480 the driver kept or opens at a size sysfs confirms: it never
+    opens while the driver keeps another size (pyvirtualcam's own backend does not look).
+    Whether the driver keeps the consumer's size after a producer closes varies from run to
+    run on 0.15.4; both answers are right. A producer that cannot open fails the case."""
+    name = v4l2_output.BACKEND_NAME
+    first = Producer(RED_BGR, backend=name)
+    time.sleep(1.0)
+    consumer = Consumer()
+    try:
+        if not consumer.wait_for(RED_BGR[::-1]):
+            first.stop()
+            print("FAIL python_backend: the consumer never saw the pure-Python backend's red")
+            return False
+        first.stop()
+        second = Producer(GREEN_BGR, backend=name)
+        seen = consumer.wait_for(GREEN_BGR[::-1])
+        second.stop()
+        if not seen:
+            print("FAIL python_backend: the open consumer never saw the restarted green")
+            return False
+        ok, answer = _open_big(name)
+        print(("PASS" if ok else "FAIL"), "python_backend: red, then green under the open "
+              f"consumer; 1280x720 while it is open: {answer}")
+        return ok
+    except SinkError as error:
+        print("FAIL python_backend:", str(error).splitlines()[0])
+        return False
+    finally:
+        consumer.close()
+
+
+def _open_big(backend: str) -> tuple[bool, str]:
+    """Open `backend` at 1280x720: (right, what happened)."""
+    try:
+        camera = pyvirtualcam.Camera(1280, 720, FPS, fmt=pyvirtualcam.PixelFormat.BGR,
+                                     backend=backend, device=DEVICE)
+    except RuntimeError as error:
+        answer = str(error).strip().splitlines()[0]
+        return f"held at {WIDTH_PX}x{HEIGHT_PX}" in answer, answer
+    taken = held_size(DEVICE)
+    camera.close()
+    return taken == (1280, 720), f"it opened, and sysfs says the device took {taken}"
+
+
 def main() -> int:
     failed = 0
     red_rgb, green_rgb = RED_BGR[::-1], GREEN_BGR[::-1]
@@ -172,6 +224,7 @@ def main() -> int:
     second.stop()
     consumer.close()
     failed += not camera_size_change()
+    failed += not python_backend()
     return 1 if failed else 0
 
 

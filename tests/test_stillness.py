@@ -1,0 +1,160 @@
+"""A still picture reuses its alpha (no inference, no refinement); any movement is segmented.
+
+On the real demo at the default 1280x720: the still clip's frames are reused, the moving
+clip's are not, and the live engine's output keeps the person where she is in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from app.devices.demo import DemoSource
+from app.engine.schedules import RunMode
+from app.engine.stages import FrameStages
+from app.engine.stats import PipelineStats
+from app.settings import Settings
+from segmentation.segmenter import model_input
+from segmentation.stillness import MAX_REUSED_FRAMES, StillnessGate
+from tests.test_defaults import person_iou
+
+WIDTH_PX, HEIGHT_PX = 1280, 720
+MODEL_SIZE = (256, 144)
+
+
+def _small_grays(count: int, **demo: object) -> list[np.ndarray]:
+    """The demo's frames as the gate sees them: gray at the model's input size."""
+    source = DemoSource(WIDTH_PX, HEIGHT_PX, 30.0, paced=False, **demo)  # type: ignore[arg-type]
+    source.open()
+    try:
+        grays = []
+        for _ in range(count):
+            frame = source.read(5.0)
+            assert frame is not None
+            small = model_input(frame.image_bgr, MODEL_SIZE)
+            grays.append(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+        return grays
+    finally:
+        source.close()
+
+
+def _decisions(grays: list[np.ndarray]) -> str:
+    """'s' for each frame the gate reuses, '.' for each it has segmented."""
+    gate, marks = StillnessGate(), []
+    for gray in grays:
+        still = gate.still(gray)
+        if not still:
+            gate.segmented(gray)
+        marks.append("s" if still else ".")
+    return "".join(marks)
+
+
+def test_a_still_picture_is_reused_between_renewals() -> None:
+    marks = _decisions(_small_grays(40, static=True))
+    # Two frames settle the reference; then each renewal is followed by a full run of reuse.
+    assert marks.startswith("..")
+    assert marks[2:].count(".") <= 2, marks
+    assert "s" * MAX_REUSED_FRAMES in marks and "s" * (MAX_REUSED_FRAMES + 1) not in marks
+
+
+@pytest.mark.parametrize("motion", ["sway", "tilt"])
+def test_a_moving_person_is_segmented_every_frame_while_she_moves(motion: str) -> None:
+    """The demo's sway is under a pixel a frame at her head: never two frames reused in a row,
+    and at most a few at the slowest turn of the sway."""
+    marks = _decisions(_small_grays(90, motion=motion))
+    assert "ss" not in marks, marks
+    assert marks.count("s") <= 8, marks
+
+
+def test_a_change_of_light_over_the_whole_picture_is_not_still() -> None:
+    grays = _small_grays(3, static=True)
+    gate = StillnessGate()
+    gate.segmented(grays[0])
+    gate.segmented(grays[1])
+    assert gate.still(grays[2])
+    brighter = cv2.add(grays[2], 4)  # an exposure step of 4 levels everywhere
+    assert not gate.still(brighter)
+
+
+def test_a_new_size_is_never_still() -> None:
+    grays = _small_grays(2, static=True)
+    gate = StillnessGate()
+    gate.segmented(grays[0])
+    gate.segmented(grays[1])
+    assert not gate.still(cv2.resize(grays[1], (128, 72)))
+
+
+def _blur_settings() -> Settings:
+    settings = Settings()  # defaults: blur, fast refinement, 1280x720
+    effect = dataclasses.replace(settings.effect, kind="color", color_rgb=(0, 255, 0))
+    return dataclasses.replace(settings, effect=effect)
+
+
+def test_live_engine_reuses_still_frames_and_follows_her_when_she_moves() -> None:
+    """A still camera, then she starts to move: the still frames skip inference, each moving
+    frame is segmented, and the output shows her where the camera does throughout."""
+    settings = _blur_settings()
+    stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.LIVE)
+    stats = PipelineStats()
+    still = DemoSource(WIDTH_PX, HEIGHT_PX, 30.0, static=True, paced=False)
+    moving = DemoSource(WIDTH_PX, HEIGHT_PX, 30.0, paced=False, motion="tilt")
+    ious: list[tuple[str, int, float]] = []
+
+    def run(source: DemoSource, frames: int, phase: str) -> int:
+        before = stats.snapshot(figures=False).still_frames
+        for index in range(frames):
+            frame = source.read(5.0)
+            assert frame is not None
+            truth = source.person_alpha(index)
+            ious.extend((phase, index, person_iou(done.output_bgr, truth))
+                        for done in stages.process(frame, stats))
+        return stats.snapshot(figures=False).still_frames - before
+
+    try:
+        still.open()
+        moving.open()
+        reused_still = run(still, 30, "still")
+        reused_moving = run(moving, 45, "moving")
+    finally:
+        stages.close()
+        still.close()
+        moving.close()
+    assert reused_still >= 25
+    assert reused_moving <= 3
+    assert len(ious) == 75  # one output per camera frame: nothing is dropped or held back
+    worst = min(ious, key=lambda item: item[2])
+    assert worst[2] >= 0.93, f"IoU {worst[2]:.3f} at {worst[0]} frame {worst[1]}"
+
+
+def test_a_settings_change_while_still_is_applied_at_once() -> None:
+    """A reused alpha was made with the old mask settings: a change is segmented anew."""
+    settings = _blur_settings()
+    stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.LIVE)
+    stats = PipelineStats()
+    source = DemoSource(WIDTH_PX, HEIGHT_PX, 30.0, static=True, paced=False)
+    source.open()
+    try:
+        outputs = []
+        for _ in range(6):
+            frame = source.read(5.0)
+            assert frame is not None
+            outputs.extend(done.output_bgr for done in stages.process(frame, stats))
+        assert stats.snapshot(figures=False).still_frames >= 3
+        harder = dataclasses.replace(settings.mask, edge_softness=0.0)
+        stages.configure(dataclasses.replace(settings, mask=harder))
+        before = stats.snapshot(figures=False).still_frames
+        frame = source.read(5.0)
+        assert frame is not None
+        (done,) = stages.process(frame, stats)
+        assert stats.snapshot(figures=False).still_frames == before  # segmented, not reused
+        alpha_soft = np.abs(outputs[-1].astype(np.int16) - (0, 255, 0)).max(axis=2)
+        alpha_hard = np.abs(done.output_bgr.astype(np.int16) - (0, 255, 0)).max(axis=2)
+        # A hard edge has fewer pixels half-way between her and the green.
+        half_way = (alpha_soft > 40) & (alpha_soft < 200)
+        assert ((alpha_hard > 40) & (alpha_hard < 200)).sum() < half_way.sum()
+    finally:
+        stages.close()
+        source.close()
