@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from segmentation.mediapipe_tasks import defer_unused_modules
 from segmentation.models import MODELS_DIR, ModelError
 from segmentation.segmenter import mp_image, native_stderr_silenced
 
@@ -61,6 +62,7 @@ class BlazeFaceDetector:
     """The MediaPipe Tasks FaceDetector in VIDEO mode: synchronous, strictly rising timestamps."""
 
     def __init__(self, model_path: str = str(FACE_MODEL_PATH)) -> None:
+        defer_unused_modules()
         from mediapipe.tasks.python import BaseOptions, vision
 
         options = vision.FaceDetectorOptions(

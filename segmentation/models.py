@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from segmentation.mediapipe_tasks import defer_unused_modules
+
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 MODELS_DIR = ASSETS_DIR / "models"
 MODEL_CHOICES = ("auto", "general", "landscape")
@@ -73,6 +75,7 @@ def _input_size(path: Path, data: bytes) -> tuple[int, int]:
     )
     if len(data) < 8 or data[4:8] != _TFLITE_IDENTIFIER:
         raise not_a_model
+    defer_unused_modules()
     from mediapipe.tasks.metadata import schema_py_generated as tfl
 
     try:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from compositing.downscale import shrink_to
+from segmentation.mediapipe_tasks import defer_unused_modules
 from segmentation.models import ModelError, ModelSpec
 
 # Keep MediaPipe's C++ logging to errors; its info lines would bury Backdrop's own messages.
@@ -70,6 +71,7 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def _create(spec: ModelSpec, mode: str, callback: Any = None) -> Any:
+    defer_unused_modules()
     from mediapipe.tasks.python import BaseOptions, vision
 
     running_mode = getattr(vision.RunningMode, mode)
@@ -91,6 +93,7 @@ def _create(spec: ModelSpec, mode: str, callback: Any = None) -> Any:
 
 
 def mp_image(frame_small_rgb: np.ndarray) -> Any:
+    defer_unused_modules()
     import mediapipe as mp
 
     return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_small_rgb))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from app.clock import FakeClock
-from app.devices.demo import DemoRenderer, DemoSource, demo_person_regions
+from app.devices.demo import DemoRenderer, DemoSource, _noise_field, demo_person_regions
+from app.devices.demo_room import shade
 from app.devices.frames import Frame, SourceError
 
 # A quarter period of the 0.3 Hz sway: from the centre to the far end of the swing.
@@ -190,3 +191,19 @@ def test_the_tilt_turns_her_head_and_leaves_her_torso_and_the_room_alone() -> No
 def test_an_unknown_motion_is_refused_with_the_choices() -> None:
     with pytest.raises(SourceError, match="no motion 'spin'.*sway or tilt"):
         DemoSource(320, 180, motion="spin")
+
+
+def test_shading_a_band_of_rows_at_a_time_gives_the_whole_frame_float_product() -> None:
+    rng = np.random.default_rng(3)
+    factor = rng.uniform(0.5, 1.2, (150, 70)).astype(np.float32)
+    for image in (rng.integers(0, 256, (150, 70, 3), dtype=np.uint8),
+                  rng.uniform(0.0, 300.0, (150, 70, 3)).astype(np.float32)):
+        whole = np.clip(image.astype(np.float32) * factor[..., None], 0, 239).astype(np.uint8)
+        assert np.array_equal(shade(image, factor, 239), whole)
+
+
+def test_the_noise_field_drawn_in_bands_is_the_one_drawn_all_at_once() -> None:
+    shape = (180 + 64, 320 + 64, 3)
+    half = np.random.default_rng(9).standard_normal(shape, dtype=np.float32) * (3.0 / 2**0.5)
+    whole = np.clip(np.round(half + 8), 0, 16).astype(np.uint8)
+    assert np.array_equal(_noise_field(320, 180, 9), whole)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.memory import MALLOC_ARENAS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Runs in a fresh interpreter: starts `backdrop --help` (or nothing), then six threads that
@@ -56,7 +58,7 @@ def _heaps(mode: str) -> int:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_backdrop_caps_malloc_arenas_so_frame_threads_share_them() -> None:
-    assert _heaps("backdrop") <= 2
+    assert _heaps("backdrop") <= MALLOC_ARENAS
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")

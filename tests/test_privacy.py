@@ -3,8 +3,9 @@ directory and the files the user names.
 
 MediaPipe's native library sends usage metrics (a curl client inside libmediapipe.so; it shows
 as a DNS lookup of play.googleapis.com): that is told apart here, and the README discloses it.
-MediaPipe's vision package also imports matplotlib, whose font cache Backdrop points into its
-own config directory (MPLCONFIGDIR), so it counts as Backdrop's writing like any other.
+matplotlib (the plots; MediaPipe's drawing helpers, which Backdrop leaves unloaded) writes a
+font cache, which Backdrop points into its own config directory (MPLCONFIGDIR), so it counts as
+Backdrop's writing like any other.
 """
 
 from __future__ import annotations

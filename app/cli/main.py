@@ -53,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _keep_matplotlib_cache_in_config_dir() -> None:
-    """MediaPipe imports matplotlib, which writes a font cache under ~/.cache and ~/.config;
-    point it into Backdrop's own config directory, so Backdrop writes nowhere else."""
+    """matplotlib (`bench --plot`, `quality --plot`, and MediaPipe's drawing helpers if
+    anything loads them) writes a font cache under ~/.cache and ~/.config; point it into
+    Backdrop's own config directory, so Backdrop writes nowhere else."""
     if "MPLCONFIGDIR" not in os.environ:
         from app.settings import default_settings_path
 

@@ -32,7 +32,7 @@ from app.devices.demo_motion import (
     pose_at,
     rest_map,
 )
-from app.devices.demo_room import draw_room
+from app.devices.demo_room import draw_room, shade
 from app.devices.frames import Frame, SourceError
 from app.jobs import JobThread
 
@@ -156,9 +156,14 @@ def _noise_field(width_px: int, height_px: int, seed: int) -> np.ndarray:
     frame. Adding one random window of it and subtracting another gives zero-mean gaussian
     noise of _NOISE_SIGMA, a new pattern every frame, in two cheap saturating uint8 ops."""
     rng = np.random.default_rng(seed)
-    shape = (height_px + _NOISE_PAD_PX, width_px + _NOISE_PAD_PX, 3)
-    half = rng.standard_normal(shape, dtype=np.float32) * (_NOISE_SIGMA / math.sqrt(2.0))
-    return np.clip(np.round(half + _NOISE_OFFSET), 0, 2 * _NOISE_OFFSET).astype(np.uint8)
+    field = np.empty((height_px + _NOISE_PAD_PX, width_px + _NOISE_PAD_PX, 3), np.uint8)
+    # Drawn a band of rows at a time (the same stream of numbers as all at once), so no
+    # float32 field five times the size of this one is ever made.
+    for top in range(0, field.shape[0], _NOISE_PAD_PX):
+        band = field[top : top + _NOISE_PAD_PX]
+        half = rng.standard_normal(band.shape, dtype=np.float32) * (_NOISE_SIGMA / math.sqrt(2.0))
+        band[:] = np.clip(np.round(half + _NOISE_OFFSET), 0, 2 * _NOISE_OFFSET)
+    return field
 
 
 class DemoRenderer:
@@ -236,8 +241,7 @@ class DemoRenderer:
         small = cv2.resize(dropped, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
         small = cv2.GaussianBlur(small, (0, 0), _SHADOW_SOFTNESS * self.height_px / 8.0)
         shadow = cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
-        darkened = room_bgr.astype(np.float32) * (1.0 - _SHADOW_DEPTH * shadow)[..., None]
-        return np.clip(darkened, 0, _HIGHLIGHT_MAX).astype(np.uint8)
+        return shade(room_bgr, 1.0 - _SHADOW_DEPTH * shadow, _HIGHLIGHT_MAX)
 
     def _warp_person(self, pose: Pose, out: np.ndarray | None = None) -> np.ndarray:
         """The posed cut-out over her region of the frame (BGRA, A = background weight)."""

@@ -25,6 +25,7 @@ from app.devices.sinks import FrameSink, crop_even
 from app.engine.cards import IDLE_CAPTION, off_card, plain_card
 from app.engine.connections import Connections, rate_of
 from app.engine.schedules import Finished, RunMode
+from app.engine.segmenters import FirstSegmenter
 from app.engine.stages import BusyMeter, FrameStages
 from app.engine.stats import MessageLog, PipelineStats, StatsSnapshot
 from app.settings import Settings
@@ -119,17 +120,24 @@ class Pipeline:
         Live, with `sink_must_open=False` a sink that cannot open now is retried instead; with
         `source_must_open=False` so is a camera (the sink gets a 'camera unavailable' card).
         """
-        source_size = self._devices.open(
-            sink_must_open=sink_must_open, source_must_open=source_must_open
-        )
+        asked = self._devices.source  # its size is the one asked for until it opens
+        first = FirstSegmenter(self._settings.mask.model, asked.width_px, asked.height_px,
+                               self._mode)  # the graph builds while the source opens
         try:
-            self._stages = FrameStages(
-                self._settings, *source_size, self._mode,
-                source_fps=rate_of(self._devices.source), busy_ms=self._busy_ms,
+            source_size = self._devices.open(
+                sink_must_open=sink_must_open, source_must_open=source_must_open
             )
-        except BaseException:
-            self._close_devices()
-            raise
+            try:
+                self._stages = FrameStages(
+                    self._settings, *source_size, self._mode,
+                    source_fps=rate_of(self._devices.source), busy_ms=self._busy_ms,
+                    new_segmenter=first.build,
+                )
+            except BaseException:
+                self._close_devices()
+                raise
+        finally:
+            first.close()
         self._sync_links()
         self._thread = threading.Thread(target=self._run, name="backdrop-pipeline", daemon=True)
         self._worker_started = True
