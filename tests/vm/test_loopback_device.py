@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("BACKDROP_VM_TESTS") != "1", reason="boots a VM: run `make test-vcam`"
 )
 CASES = ("consumer_after_start", "restart_with_consumer_open", "camera_size_change",
-         "python_backend")
+         "python_backend", "chromium_sees_backdrop")
 
 
 @pytest.mark.parametrize("version", ["bookworm", "latest"])
@@ -36,7 +36,9 @@ def test_backdrops_virtual_camera_on_a_real_v4l2loopback_device(version: str) ->
     python = shlex.quote(sys.executable)
     command = (f"cd {shlex.quote(str(ROOT))} && export PYTHONPATH={shlex.quote(str(ROOT))} && "
                f"{python} tests/vm/guest/sink_cases.py")
-    result = loopback_vm.run_in_vm_full(command, resolved, timeout=300, project=ROOT)
+    # Chromium needs the memory, and under software emulation most of a minute.
+    result = loopback_vm.run_in_vm_full(command, resolved, timeout=480, mem_mib=3072,
+                                        project=ROOT)
     report = f"v4l2loopback {resolved}, rc {result.rc}:\n{result.output}\n{result.dmesg[-2000:]}"
     assert result.rc == 0, report
     for case in CASES:

@@ -6,21 +6,27 @@ Cases: a consumer that opens after Backdrop started sees Backdrop's picture (by 
 Backdrop restarted while that consumer stays open reaches it again (on 0.12.x this needs the
 reopen fix in app/devices/loopback.py); Backdrop's real pipeline, its camera switched to
 another size while the consumer reads, keeps the consumer receiving frames at the output size;
-and Backdrop's pure-Python backend (app/devices/v4l2_output.py) does the first two as well and
-refuses, in the driver's own answer, a size the open consumer holds.
+Backdrop's pure-Python backend (app/devices/v4l2_output.py) does the first two as well and
+refuses, in the driver's own answer, a size the open consumer holds; and headless Chromium,
+as a browser meeting app, lists the "Backdrop" camera and receives Backdrop's real pipeline's
+frames through getUserMedia(), a test pattern decoded frame by frame with advancing counters.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import select
+import shutil
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
+import pattern
 import pyvirtualcam
 
 from app.devices import v4l2_output
@@ -121,6 +127,83 @@ class SolidCamera:
 
     def close(self) -> None:
         pass
+
+
+class PatternCamera(SolidCamera):
+    """A camera showing guest/pattern.py's test pattern, its counter advancing every frame."""
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        frame = super().read(timeout_s)
+        assert frame is not None
+        image = pattern.make_frame_bgr(self.width_px, self.height_px, 0, self._index)
+        return Frame(image, frame.captured_s, frame.index)
+
+
+CHROMIUM_TIMEOUT_S = 240
+CHROMIUM_PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chromium_page.html")
+
+
+def _chromium_result(log_path: str) -> dict | None:
+    """Run headless Chromium on the page until it reports (its console lines in `log_path`)."""
+    chromium = shutil.which("chromium")
+    assert chromium is not None
+    process = subprocess.Popen(
+        ["timeout", "-k", "5", str(CHROMIUM_TIMEOUT_S), chromium, "--headless", "--no-sandbox",
+         "--disable-gpu", "--use-fake-ui-for-media-stream", "--enable-logging=stderr", "--v=0",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--user-data-dir=/tmp/chromium-backdrop",
+         "--autoplay-policy=no-user-gesture-required", "file://" + CHROMIUM_PAGE],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
+    result = None
+    try:
+        while process.poll() is None and result is None:
+            time.sleep(1)
+            found = re.search(r'RESULT (\{.*\})", source', open(log_path, errors="replace").read())
+            result = json.loads(found.group(1)) if found else None
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return result
+
+
+def chromium_sees_backdrop() -> bool:
+    """Backdrop's pipeline (no effect, so the pattern passes as it is) sends its camera's test
+    pattern; headless Chromium opens the "Backdrop" camera with getUserMedia() and must decode
+    at least three frames of it, with three different counters: live frames, not one still."""
+    if shutil.which("chromium") is None:
+        print("FAIL chromium_sees_backdrop: chromium is not installed on the host")
+        return False
+    base = Settings()
+    settings = dataclasses.replace(
+        base, effect=dataclasses.replace(base.effect, kind="none"),
+        output=dataclasses.replace(base.output, width_px=WIDTH_PX, height_px=HEIGHT_PX,
+                                   device=DEVICE),
+    )
+    pipeline = Pipeline(settings, PatternCamera((0, 0, 0), WIDTH_PX, HEIGHT_PX),
+                        VirtualCamSink(device=DEVICE), output_size=(WIDTH_PX, HEIGHT_PX),
+                        preview_visible=True)
+    pipeline.start()
+    started_s = time.monotonic()
+    try:
+        time.sleep(1.0)  # Backdrop streams before the meeting app opens the camera
+        result = _chromium_result("/tmp/chromium-backdrop.log") or {}
+    finally:
+        pipeline.stop(5.0)
+    frames = result.get("frames") or []
+    colours = pattern.SESSIONS[0]
+    good = [frame for frame in frames if frame.get("counter") is not None and all(
+        max(abs(quad[k] - colours[i][k]) for k in range(3)) <= pattern.TOL
+        for i, quad in enumerate(frame["quads"]))]
+    counters = sorted({frame["counter"] for frame in good})
+    ok = len(good) >= 3 and len(counters) >= 3
+    print(("PASS" if ok else "FAIL"), f"chromium_sees_backdrop: headless Chromium decoded "
+          f"{len(good)} of {len(frames)} frames of Backdrop's pattern, counters {counters[:8]}, "
+          f"in {time.monotonic() - started_s:.0f} s{'' if ok else f': {result}'}")
+    return ok
 
 
 def camera_size_change() -> bool:
@@ -225,6 +308,7 @@ def main() -> int:
     consumer.close()
     failed += not camera_size_change()
     failed += not python_backend()
+    failed += not chromium_sees_backdrop()
     return 1 if failed else 0
 
 
