@@ -148,13 +148,19 @@ def _ease(current: Face, target: Face, weight: float) -> Face:
 class FaceTracker:
     """`update(frame_bgr, timestamp_ms) -> Face | None`: the main face, smoothly tracked.
 
-    Detects on every `detect_every`-th frame; each frame eases the box `ease` of the way to
-    the newest detection. State is keyed by the frame size: a new size starts afresh.
+    Detects on every `detect_every`-th frame while it searches, and on every `tracked_every`-th
+    (default the same) while the last look, in the square around the face, found it; each
+    frame eases the box `ease` of the way to the newest detection. State is keyed by the frame
+    size: a new size starts afresh.
     """
 
-    def __init__(self, detect: Detect, detect_every: int = 4, ease: float = 0.35) -> None:
+    def __init__(
+        self, detect: Detect, detect_every: int = 4, ease: float = 0.35,
+        tracked_every: int | None = None,
+    ) -> None:
         self._detect = detect
         self.detect_every = max(1, detect_every)
+        self.tracked_every = max(1, tracked_every or detect_every)
         self.ease = ease
         self.reset()
 
@@ -172,8 +178,9 @@ class FaceTracker:
             self.reset()
             self._size = (width_px, height_px)
         if self._frames_to_detect <= 0:
-            self._frames_to_detect = self.detect_every
             self._on_detected(self._run_detector(frame_bgr, timestamp_ms))
+            found = self._target is not None and self._misses == 0
+            self._frames_to_detect = self.tracked_every if found else self.detect_every
         self._frames_to_detect -= 1
         if self._target is None:
             self._face = None

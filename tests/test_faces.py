@@ -91,6 +91,18 @@ def test_a_face_that_jumps_out_of_its_square_is_found_at_the_next_detection() ->
     assert face is not None and face.box[0] == pytest.approx(500.0, abs=30.0)
 
 
+def test_a_tracked_face_is_looked_for_less_often_than_a_lost_one() -> None:
+    fake = _FakeDetector()
+    tracker = FaceTracker(fake.detect, detect_every=2, tracked_every=6)
+    for index in range(12):  # found at once, then looked for on frames 6 only
+        tracker.update(_frame_with_face(100, 80), index)
+    assert fake.calls == 2
+    empty = np.zeros((360, 640, 3), np.uint8)
+    for index in range(12, 24):  # missed on frame 12; searched for every 2nd frame from then
+        tracker.update(empty, index)
+    assert fake.calls == 2 + 6
+
+
 def test_a_face_keeps_its_shape_in_a_wide_frame() -> None:
     """A square face in a 16:9 frame comes back square: the detector's input is never
     squashed from the frame (squashed, it came back 1.8 times wider than tall)."""
