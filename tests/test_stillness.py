@@ -158,3 +158,34 @@ def test_a_settings_change_while_still_is_applied_at_once() -> None:
     finally:
         stages.close()
         source.close()
+
+
+def test_reused_frames_are_not_counted_as_load_by_the_governor() -> None:
+    """The governor judges what a segmented frame costs: still frames, which skip the model,
+    must not make a slow machine look fast (it would step quality up while you sit still and
+    down again each time you move, saying so each time)."""
+    from app.engine.degrade import SETTLE_FRAMES, WINDOW_FRAMES
+
+    observed: list[float] = []
+
+    def load(measured_ms: float) -> float:
+        observed.append(measured_ms)
+        return 100.0  # every frame the governor sees is over the 33 ms budget
+
+    settings = _blur_settings()
+    stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.LIVE, busy_ms=load)
+    stats = PipelineStats()
+    source = DemoSource(WIDTH_PX, HEIGHT_PX, 30.0, static=True, paced=False)
+    source.open()
+    frames = SETTLE_FRAMES + WINDOW_FRAMES
+    try:
+        for _ in range(frames):
+            frame = source.read(5.0)
+            assert frame is not None
+            list(stages.process(frame, stats))
+    finally:
+        stages.close()
+        source.close()
+    still = stats.snapshot(figures=False).still_frames
+    assert still >= 0.8 * frames
+    assert len(observed) == frames - still

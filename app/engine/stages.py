@@ -239,7 +239,8 @@ class FrameStages:
         stats.stage("prepare", ms_since(started_s))
         assert self._segmenter is not None
         yield from self._schedule.feed(self._segmenter, prepared, stats)
-        self._observe_load(started_s)
+        if not prepared.still:  # a reused alpha says nothing about what a moving frame costs
+            self._observe_load(started_s)
 
     def _prepare(self, frame: Frame) -> Prepared:
         """Mirror, make the work frame and the model's input, and give it a fresh timestamp."""
