@@ -21,7 +21,9 @@ from app.devices.camera_list import (
     is_virtual_camera,
     list_cameras,
     list_named_cameras,
+    refuse_virtual_camera,
 )
+from app.devices.frames import SourceError
 from app.devices.sources import open_source
 
 DSHOW, MSMF, AVFOUNDATION = int(cv2.CAP_DSHOW), int(cv2.CAP_MSMF), int(cv2.CAP_AVFOUNDATION)
@@ -91,6 +93,34 @@ def test_windows_lists_real_cameras_by_name_with_their_directshow_index() -> Non
         (3, "Logitech BRIO", DSHOW),
     ]
     assert cameras[0].path == r"\\?\usb#vid_0c45&pid_6a10"
+
+
+def test_windows_refuses_a_virtual_camera_typed_by_number_and_names_the_real_ones() -> None:
+    """camera:0 is OBS's Virtual Camera here: Backdrop would read its own output back."""
+    enumerator = FakeEnumerator(_WINDOWS)
+    with pytest.raises(SourceError) as refused:
+        refuse_virtual_camera("camera:0", 0, platform="win32", enumerate_cameras=enumerator)
+    message = str(refused.value)
+    assert "“OBS Virtual Camera”, a virtual camera" in message
+    assert "camera:1 “Integrated Webcam”" in message and "camera:3 “Logitech BRIO”" in message
+    with pytest.raises(SourceError):
+        refuse_virtual_camera("camera:2", 2, platform="win32", enumerate_cameras=enumerator)
+    refuse_virtual_camera("camera:1", 1, platform="win32", enumerate_cameras=enumerator)
+    refuse_virtual_camera("camera:7", 7, platform="win32", enumerate_cameras=enumerator)
+
+
+def test_macos_refuses_backdrops_own_camera_typed_by_number() -> None:
+    enumerator = FakeEnumerator([FakeEnumerated(0, "FaceTime HD Camera", "0x80", AVFOUNDATION),
+                                 FakeEnumerated(1, "Backdrop", "B3C4", AVFOUNDATION)])
+    with pytest.raises(SourceError, match="“Backdrop”, a virtual camera"):
+        refuse_virtual_camera("camera:1", 1, platform="darwin", enumerate_cameras=enumerator)
+
+
+def test_a_camera_number_is_not_judged_when_the_cameras_cannot_be_listed() -> None:
+    def failing(backend: int) -> list[FakeEnumerated]:
+        raise OSError("no driver")
+
+    refuse_virtual_camera("camera:0", 0, platform="win32", enumerate_cameras=failing)
 
 
 def test_macos_lists_cameras_by_name_with_their_avfoundation_index() -> None:

@@ -207,11 +207,16 @@ def refuse_virtual_camera(
     sysfs_dir: Path | None = None,
     dev_dir: Path | None = None,
     platform: str | None = None,
+    enumerate_cameras: Enumerate | None = None,
 ) -> None:
-    """SourceError if the camera a user named by hand (`camera:N`, `/dev/videoN`) is a
-    v4l2loopback device (Linux): its picture is a virtual camera's output, Backdrop's own or
-    another app's, and reading it would feed that back in. The message names the real ones."""
-    if not (platform or sys.platform).startswith("linux"):
+    """SourceError if the camera a user named by hand (`camera:N`, `/dev/videoN`) is a virtual
+    camera: on Linux a v4l2loopback device, elsewhere a camera whose name is a known virtual
+    camera's (OBS's, Backdrop's own). Its picture is a virtual camera's output, and reading it
+    would feed that back in. The message names the real ones."""
+    platform = platform or sys.platform
+    if not platform.startswith("linux"):
+        if isinstance(index_or_path, int):
+            _refuse_named_virtual_camera(spec, index_or_path, platform, enumerate_cameras)
         return
     sysfs_dir, dev_dir = sysfs_dir or sysfs_video_dir(), dev_dir or device_dir()
     node = (dev_dir / f"video{index_or_path}" if isinstance(index_or_path, int)
@@ -232,4 +237,29 @@ def refuse_virtual_camera(
         f"'{spec}' is {node}, {named} (a v4l2loopback device), not a real camera: reading it "
         f"would feed a virtual camera's output, perhaps Backdrop's own, back into Backdrop. "
         f"{real}"
+    )
+
+
+def _refuse_named_virtual_camera(
+    spec: str, index: int, platform: str, enumerate_cameras: Enumerate | None
+) -> None:
+    """Windows and macOS: SourceError if camera `index` of the capture API is named as a
+    virtual camera. Cameras that cannot be listed are not judged (nothing to go by)."""
+    backend = camera_backend(platform)
+    try:
+        found = list((enumerate_cameras or _package_enumerator())(backend))
+    except Exception:  # noqa: BLE001 - a missing package or a failing driver: cannot tell
+        return
+    names = [(camera.name or "").strip() for camera in found
+             if camera.index == index and camera.backend == backend]
+    if not names or not is_virtual_camera(names[0]):
+        return
+    cameras = _named_cameras(found, backend)
+    real = ("Real cameras here: " + ", ".join(
+        f"camera:{camera.index} “{camera.name}”" for camera in cameras) + "."
+        if cameras else "No real camera is connected now; `--source demo` shows Backdrop "
+                        "without one.")
+    raise SourceError(
+        f"'{spec}' is “{names[0]}”, a virtual camera, not a real one: reading it would feed a "
+        f"virtual camera's output, perhaps Backdrop's own, back into Backdrop. {real}"
     )
