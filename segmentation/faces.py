@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from compositing.downscale import shrink_to
 from segmentation.mediapipe_tasks import defer_unused_modules
 from segmentation.models import MODELS_DIR, ModelError
 from segmentation.segmenter import mp_image, native_stderr_silenced
@@ -117,12 +118,14 @@ def _square_input(frame_bgr: np.ndarray, square: tuple[float, float, float]) -> 
     square_rgb = np.zeros((DETECTOR_INPUT_PX, DETECTOR_INPUT_PX, 3), np.uint8)
     if right <= left or bottom <= top:
         return square_rgb
+    # Even sides, so the halvings stay on OpenCV's fast path (a pixel less of the square).
+    right, bottom = left + (right - left) // 2 * 2, top + (bottom - top) // 2 * 2
+    if right <= left or bottom <= top:
+        return square_rgb
     inside = frame_bgr[top:bottom, left:right]
     size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
     size = (min(size[0], DETECTOR_INPUT_PX), min(size[1], DETECTOR_INPUT_PX))
-    if scale < 0.5:  # bilinear to twice the size, then area: INTER_AREA alone is slow here
-        inside = cv2.resize(inside, (2 * size[0], 2 * size[1]), interpolation=cv2.INTER_LINEAR)
-    small = cv2.resize(inside, size, interpolation=cv2.INTER_AREA)
+    small = shrink_to(inside, size)
     at_x = min(max(0, round((left - x0) * scale)), DETECTOR_INPUT_PX - size[0])
     at_y = min(max(0, round((top - y0) * scale)), DETECTOR_INPUT_PX - size[1])
     square_rgb[at_y : at_y + size[1], at_x : at_x + size[0]] = cv2.cvtColor(
