@@ -228,16 +228,9 @@ def refuse_virtual_camera(
     except OSError:
         label = ""
     named = f"the virtual camera “{label}”" if label else "a virtual camera"
-    cameras = _list_linux_cameras(sysfs_dir, dev_dir)
-    real = ("Real cameras here: " + ", ".join(
-        f"camera:{camera.index} “{camera.name}” ({camera.path})" for camera in cameras) + "."
-        if cameras else "No real camera is connected now; `--source demo` shows Backdrop "
-                        "without one.")
-    raise SourceError(
-        f"'{spec}' is {node}, {named} (a v4l2loopback device), not a real camera: reading it "
-        f"would feed a virtual camera's output, perhaps Backdrop's own, back into Backdrop. "
-        f"{real}"
-    )
+    raise _refusal(f"'{spec}' is {node}, {named} (a v4l2loopback device), not a real camera",
+                   [f"camera:{camera.index} “{camera.name}” ({camera.path})"
+                    for camera in _list_linux_cameras(sysfs_dir, dev_dir)])
 
 
 def _refuse_named_virtual_camera(
@@ -254,12 +247,14 @@ def _refuse_named_virtual_camera(
              if camera.index == index and camera.backend == backend]
     if not names or not is_virtual_camera(names[0]):
         return
-    cameras = _named_cameras(found, backend)
-    real = ("Real cameras here: " + ", ".join(
-        f"camera:{camera.index} “{camera.name}”" for camera in cameras) + "."
-        if cameras else "No real camera is connected now; `--source demo` shows Backdrop "
-                        "without one.")
-    raise SourceError(
-        f"'{spec}' is “{names[0]}”, a virtual camera, not a real one: reading it would feed a "
-        f"virtual camera's output, perhaps Backdrop's own, back into Backdrop. {real}"
-    )
+    raise _refusal(f"'{spec}' is “{names[0]}”, a virtual camera, not a real one",
+                   [f"camera:{camera.index} “{camera.name}”"
+                    for camera in _named_cameras(found, backend)])
+
+
+def _refusal(what: str, real_cameras: list[str]) -> SourceError:
+    """The error for a virtual camera named as the source: `what` it is, and the real ones."""
+    real = ("Real cameras here: " + ", ".join(real_cameras) + "." if real_cameras
+            else "No real camera is connected now; `--source demo` shows Backdrop without one.")
+    return SourceError(f"{what}: reading it would feed a virtual camera's output, perhaps "
+                       f"Backdrop's own, back into Backdrop. {real}")
