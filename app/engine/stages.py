@@ -200,6 +200,8 @@ class FrameStages:
         self._studio.reset()
         self._last_smoothed = None
         self._kept_alpha = None
+        if self._stillness is not None:  # a reference from another source or size means nothing
+            self._stillness.reset()
 
     def set_source_fps(self, fps: float) -> None:
         """The rate a new source delivers at: the governor's frame budget follows it."""
