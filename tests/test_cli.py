@@ -208,9 +208,9 @@ def test_bench_reports_the_pipelines_peak_memory_not_the_floor_measurements(
         "import numpy as np\n"
         "from app.cli import bench\n"
         "from app.cli.main import main\n"
-        "def floor(settings, size):\n"
+        "def floor(settings, size, paced_fps=None):\n"
         "    np.ones(300 * 2**20, np.uint8)\n"
-        "    return 'landscape', 2.0\n"
+        "    return 'landscape', 2.0, 2.0\n"
         "bench.measure_model_floor = floor\n"
         "main(['bench', '--size', '320x180', '--seconds', '0.5', '--json'])\n"
         "print(bench.peak_rss_mb_so_far())\n"
@@ -238,9 +238,13 @@ def test_bench_studio_reports_every_studio_effect_and_the_face_detector(tmp_path
     result = backdrop(tmp_path, "bench", "--size", "1280x720", "--seconds", "1", "--paced", "30",
                       "--studio", "--json")
     assert result.returncode == 0, result.stderr
-    means = json.loads(result.stdout)["stage_ms_mean"]
+    figures = json.loads(result.stdout)
     assert {"main_person", "denoise", "face", "light", "touch_up", "framing", "vignette"} <= set(
-        means)
+        figures["stage_ms_mean"])
+    # A paced run's floor is the model fed at the same rate; back to back is reported beside it.
+    assert figures["model_cpu_ms"] > 0 and figures["model_cpu_ms_back_to_back"] > 0
+    assert figures["floor_ratio"] == pytest.approx(
+        figures["cpu_ms_per_frame"] / figures["model_cpu_ms"])
 
 
 def test_setup_virtualcam_prints_the_commands(tmp_path: Path) -> None:
