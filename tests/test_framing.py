@@ -67,10 +67,40 @@ def test_sensor_noise_does_not_move_a_settled_crop_and_an_empty_room_eases_back(
     assert _steady(boxes)
 
 
-def _framed_stages(static: bool) -> tuple[FrameStages, DemoSource]:
+def test_the_framed_picture_is_the_crop_at_full_size_as_sharp_as_a_bilinear_scale() -> None:
+    """What the meeting sees: the crop's content, scaled to the whole picture; a sharp edge
+    stays the two pixels wide a bilinear 1.6x scale makes it, and flat areas keep their level."""
+    frame = np.full((HEIGHT_PX, WIDTH_PX, 3), 50, np.uint8)
+    frame[:, 300:] = 200  # a sharp vertical edge in the person's column
+    framing, alpha = AutoFraming(), _blob(centre_x=300)
+    for _ in range(3 * FPS):
+        framing.update(alpha)
+    x, _y, crop_w, _h = framing.box()
+    shown = framing.apply(frame)
+    assert shown.shape == frame.shape
+    row = shown[HEIGHT_PX // 2, :, 0].astype(int)
+    edge_x = (300 - x) * WIDTH_PX / crop_w  # where the edge lands, scaled about the crop
+    assert set(row[: int(edge_x) - 2]) == {50} and set(row[int(edge_x) + 3:]) == {200}
+    in_between = np.flatnonzero((row > 50 + 15) & (row < 200 - 15))  # 10% to 90% of the step
+    # Blended (nearest would leave none: jagged slopes), over no more pixels than 1.6x makes.
+    assert 0 < in_between.size <= int(np.ceil(WIDTH_PX / crop_w))
+    assert abs(in_between.mean() - edge_x) <= 1.0
+
+
+def test_with_nobody_the_picture_is_the_camera_frame_itself_not_rescaled() -> None:
+    framing, frame = AutoFraming(), np.full((HEIGHT_PX, WIDTH_PX, 3), 90, np.uint8)
+    for _ in range(FPS):
+        framing.update(_blob(centre_x=320))
+    assert framing.apply(frame) is not frame
+    for _ in range(3 * FPS):
+        framing.update(np.zeros((HEIGHT_PX, WIDTH_PX), np.uint8))
+    assert framing.apply(frame) is frame
+
+
+def _framed_stages(static: bool, effect: str = "blur") -> tuple[FrameStages, DemoSource]:
     base = Settings()
     settings = dataclasses.replace(
-        base, effect=dataclasses.replace(base.effect, kind="blur"),
+        base, effect=dataclasses.replace(base.effect, kind=effect),
         output=dataclasses.replace(base.output, mirror=False),
         studio=StudioSettings(framing="auto"),
     )
@@ -79,10 +109,11 @@ def _framed_stages(static: bool) -> tuple[FrameStages, DemoSource]:
 
 
 def _run(
-    static: bool, frames: int, shift_px: int
-) -> Iterator[tuple[tuple[int, int, int, int], int]]:
-    """(the crop, the true person centre x) for each output frame of the demo moved left."""
-    stages, source = _framed_stages(static)
+    static: bool, frames: int, shift_px: int, effect: str = "blur"
+) -> Iterator[tuple[tuple[int, int, int, int], int, np.ndarray]]:
+    """(the crop, the true person centre x, the output picture) for each output frame of the
+    demo moved left."""
+    stages, source = _framed_stages(static, effect)
     source.open()
     move = np.float32([[1, 0, -shift_px], [0, 1, 0]])
     try:
@@ -93,10 +124,10 @@ def _run(
                                    borderMode=cv2.BORDER_REPLICATE)
             truth = cv2.warpAffine(source.person_alpha(index), move, (WIDTH_PX, HEIGHT_PX))
             cols = np.flatnonzero((truth >= 128).any(axis=0))
-            for _finished in stages.process(Frame(image, index / FPS, index), PipelineStats()):
+            for finished in stages.process(Frame(image, index / FPS, index), PipelineStats()):
                 box = stages.framing_box
                 assert box is not None
-                yield box, int((cols[0] + cols[-1]) // 2)
+                yield box, int((cols[0] + cols[-1]) // 2), finished.output_bgr
     finally:
         source.close()
         stages.close()
@@ -105,13 +136,21 @@ def _run(
 def test_on_the_demo_in_the_left_third_the_person_is_centred_within_2_s() -> None:
     demo_centre_x = WIDTH_PX // 2  # the demo draws her in the middle
     shift_px = demo_centre_x - WIDTH_PX * 3 // 10
-    results = list(_run(static=False, frames=2 * FPS, shift_px=shift_px))
-    boxes = [box for box, _ in results]
-    (x, _y, crop_w, _h), person_x = results[-1]
+    results = list(_run(static=False, frames=2 * FPS, shift_px=shift_px, effect="color"))
+    boxes = [box for box, _, _ in results]
+    (x, _y, crop_w, _h), person_x, shown = results[-1]
     assert abs((person_x - x) / crop_w - 0.5) < 0.10
     assert _steady(boxes)
+    # In the picture itself (a flat colour behind her): her head is in the middle, larger.
+    background_bgr = np.array(Settings().effect.color_rgb[::-1], np.int16)
+    person = np.abs(shown.astype(np.int16) - background_bgr).max(axis=2) > 60
+    rows = np.flatnonzero(person.any(axis=1))
+    head = person[rows[0]:rows[0] + (rows[-1] - rows[0]) // 4]
+    cols = np.flatnonzero(head.any(axis=0))
+    assert abs((cols[0] + cols[-1]) / 2 / WIDTH_PX - 0.5) < 0.10
+    assert rows[0] / HEIGHT_PX == pytest.approx(1 / 6, abs=0.06)  # head room
 
 
 def test_on_the_static_demo_the_crop_does_not_move_after_settling() -> None:
-    boxes = [box for box, _ in _run(static=True, frames=4 * FPS, shift_px=0)]
+    boxes = [box for box, _, _ in _run(static=True, frames=4 * FPS, shift_px=0)]
     assert len(set(boxes[2 * FPS:])) == 1, sorted(set(boxes[2 * FPS:]))
