@@ -81,7 +81,7 @@ class Blender:
     def __init__(self, bytes_blender: ByteBlender | None = None) -> None:
         """`bytes_blender` may be shared with the light wrap (both run on one thread)."""
         self._bytes = bytes_blender or ByteBlender()
-        self._packed = np.empty(0, np.uint8)  # the edge's tiles; only ever grows
+        self._packed = PackedTiles()
 
     def composite(
         self,
@@ -109,34 +109,14 @@ class Blender:
         tiles = AlphaTiles(alpha_u8, side)
         rows, cols = tiles.person_box()
         # The edge's tiles are read before anything is written: out may be the background.
-        packed = self._pack(frame_bgr, background_bgr, alpha_u8, tiles)
+        self._packed.pack(tiles, frame_bgr, background_bgr, alpha_u8)
         # Outside the person's tiles alpha is 0: the output there is the background.
         if out is not background_bgr:
             np.copyto(out, background_bgr)
         if rows.stop > rows.start:
             cv2.copyTo(frame_bgr[rows, cols], alpha_u8[rows, cols], out[rows, cols])
-        if packed is not None:
-            frame_tiles, background_tiles, weights, blended = packed
-            whole = (slice(None), slice(None))
-            self._bytes.blend(frame_tiles, background_tiles, weights, whole, blended)
-            tiles.scatter(blended.reshape(-1, side, side, 3), out)
+        self._packed.blend_into(self._bytes, out)
         return out
-
-    def _pack(
-        self, frame_bgr: np.ndarray, background_bgr: np.ndarray, alpha_u8: np.ndarray,
-        tiles: AlphaTiles,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """The tiles whose alpha is neither all 0 nor all 255, stacked into (count * side, side)
-        arrays: the frame's, the background's, the alpha's, and room for the blend."""
-        count, side = tiles.mixed_count, tiles.side
-        if count == 0:
-            return None
-        packed = scratch_bytes(self, "_packed", (3, count * side, side, 3))
-        frame_tiles, background_tiles, blended = packed
-        frame_tiles.reshape(count, side, side, 3)[:] = tiles.gather(frame_bgr)
-        background_tiles.reshape(count, side, side, 3)[:] = tiles.gather(background_bgr)
-        weights = tiles.gather(alpha_u8).reshape(count * side, side)
-        return frame_tiles, background_tiles, weights, blended
 
     def _composite_box(
         self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, background_bgr: np.ndarray,
@@ -167,19 +147,22 @@ def tile_side_px(height_px: int, width_px: int) -> int | None:
 
 
 class AlphaTiles:
-    """An alpha cut into side x side tiles, with each tile's least and greatest value."""
+    """A weight map cut into side x side tiles, and the tiles a blend by it must work on: by
+    default those whose weights are mixed (not all 0 and not all 255); with `any_above_zero`,
+    every tile with a weight above 0."""
 
-    def __init__(self, alpha_u8: np.ndarray, side: int) -> None:
-        height_px, width_px = alpha_u8.shape
+    def __init__(self, weights_u8: np.ndarray, side: int, any_above_zero: bool = False) -> None:
+        height_px, width_px = weights_u8.shape
         self.side = side
         self.shape = (height_px // side, width_px // side)
-        rows_of_tiles = alpha_u8.reshape(self.shape[0], side, width_px)
+        rows_of_tiles = weights_u8.reshape(self.shape[0], side, width_px)
         by_tile = (self.shape[0], self.shape[1], side)
         self.most = rows_of_tiles.max(axis=1).reshape(by_tile).max(axis=2)
-        least = rows_of_tiles.min(axis=1).reshape(by_tile).min(axis=2)
-        # The tiles whose alpha is not all 0 and not all 255.
-        self._mixed = np.nonzero((self.most > 0) & (least < 255))
-        self.mixed_count = int(self._mixed[0].size)
+        chosen = self.most > 0
+        if not any_above_zero:
+            chosen &= rows_of_tiles.min(axis=1).reshape(by_tile).min(axis=2) < 255
+        self._chosen = np.nonzero(chosen)
+        self.count = int(self._chosen[0].size)
 
     def person_box(self) -> tuple[slice, slice]:
         """Rows and columns, in pixels, of the tiles that hold any alpha above 0 (may be empty)."""
@@ -192,19 +175,53 @@ class AlphaTiles:
                 slice(int(cols[0]) * side, (int(cols[-1]) + 1) * side))
 
     def _tiled(self, image: np.ndarray) -> np.ndarray:
-        """A view of a frame-size image as (tile row, y, tile column, x, ...)."""
+        """A view of an image the weights' size as (tile row, y, tile column, x, ...)."""
         side = self.side
         return image.reshape(self.shape[0], side, self.shape[1], side, *image.shape[2:])
 
     def gather(self, image: np.ndarray) -> np.ndarray:
-        """The mixed tiles of a frame-size image, as a new (count, side, side, ...) array."""
-        rows, cols = self._mixed
+        """The chosen tiles of an image the weights' size, as a new (count, side, side, ...)."""
+        rows, cols = self._chosen
         return self._tiled(image)[rows, :, cols]
 
     def scatter(self, tiles: np.ndarray, image: np.ndarray) -> None:
-        """Write gathered (count, side, side, ...) tiles back into a frame-size image."""
-        rows, cols = self._mixed
+        """Write gathered (count, side, side, ...) tiles back into an image the weights' size."""
+        rows, cols = self._chosen
         self._tiled(image)[rows, :, cols] = tiles
+
+
+class PackedTiles:
+    """The chosen tiles of two pictures and their weights, stacked into (count * side, side)
+    arrays for one blend, then put back; the stack's buffer only ever grows."""
+
+    def __init__(self) -> None:
+        self._flat = np.empty(0, np.uint8)
+        self._tiles: AlphaTiles | None = None
+        self._weights = np.empty((0, 0), np.uint8)
+
+    def pack(self, tiles: AlphaTiles, first_bgr: np.ndarray, second_bgr: np.ndarray,
+             first_weight_u8: np.ndarray) -> None:
+        """Copy the chosen tiles out of the three images (each the size `tiles` was cut from)."""
+        count, side = tiles.count, tiles.side
+        self._tiles = tiles if count else None
+        if not count:
+            return
+        stack = scratch_bytes(self, "_flat", (3, count * side, side, 3))
+        stack[0].reshape(count, side, side, 3)[:] = tiles.gather(first_bgr)
+        stack[1].reshape(count, side, side, 3)[:] = tiles.gather(second_bgr)
+        self._weights = tiles.gather(first_weight_u8).reshape(count * side, side)
+
+    def blend_into(self, bytes_blender: ByteBlender, out: np.ndarray) -> None:
+        """Blend the packed tiles and write them into `out` (the size the tiles were cut from)."""
+        tiles = self._tiles
+        if tiles is None:
+            return
+        side = tiles.side
+        first, second, blended = self._flat[:3 * tiles.count * side * side * 3].reshape(
+            3, tiles.count * side, side, 3)
+        bytes_blender.blend(first, second, self._weights, (slice(None), slice(None)), blended)
+        tiles.scatter(blended.reshape(tiles.count, side, side, 3), out)
+        self._tiles = None
 
 
 def person_region(alpha_u8: np.ndarray) -> tuple[slice, slice]:

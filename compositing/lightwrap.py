@@ -6,11 +6,14 @@ import cv2
 import numpy as np
 
 from compositing.blend import (
+    AlphaTiles,
     ByteBlender,
+    PackedTiles,
     alpha_bytes,
     check_alpha,
     person_region,
     scratch_bytes,
+    tile_side_px,
 )
 from compositing.downscale import Halver
 
@@ -30,6 +33,7 @@ class LightWrap:
         self._band = np.empty((0, 0), np.uint8)
         self._keep = np.empty(0, np.uint8)
         self._bytes = bytes_blender or ByteBlender()
+        self._packed = PackedTiles()
         self._wrap_bgr = np.empty((0, 0, 3), np.uint8)
         self._wrap_source: np.ndarray | None = None
 
@@ -57,16 +61,26 @@ class LightWrap:
         region = person_region(alpha_u8)  # the band needs alpha > 0
         if strength == 0.0 or region[0].stop <= region[0].start:
             return out
-        keep = self._keep_weights(alpha_u8, region, strength)
+        side = tile_side_px(*alpha_u8.shape)
+        if side is not None:  # whole tiles: the band covers a few percent of the person's box
+            region = _on_tiles(region, side)
+        wrap = self._wrap_weights(alpha_u8, region, strength)
         wrap_bgr = self._blurred_background(background_bgr, alpha.shape)
-        self._bytes.blend(composited_bgr, wrap_bgr, keep, region, out)
+        tiles = None if side is None else AlphaTiles(wrap, side, any_above_zero=True)
+        keep = cv2.bitwise_not(wrap, dst=wrap)
+        if tiles is None:
+            self._bytes.blend(composited_bgr, wrap_bgr, keep, region, out)
+            return out
+        # Where the wrap's weight is 0 the picture stays as it is: only the band's tiles change.
+        self._packed.pack(tiles, composited_bgr[region], wrap_bgr[region], keep)
+        self._packed.blend_into(self._bytes, out[region])
         return out
 
-    def _keep_weights(
+    def _wrap_weights(
         self, alpha_u8: np.ndarray, region: tuple[slice, slice], strength: float
     ) -> np.ndarray:
-        """The composited picture's weights inside `region`, uint8: 255 minus the wrap's
-        255 * strength * alpha * (1 - blur(alpha))."""
+        """The wrap's weights inside `region`, uint8: 255 * strength * alpha * (1 - blur(alpha)).
+        The array is reused by the next call."""
         alpha_small = self._alpha_halver.shrink(alpha_u8, _HALVINGS)
         sigma_small_px = max(0.5, _BAND_SIGMA_FRACTION * alpha_small.shape[0])
         cv2.GaussianBlur(alpha_small, (0, 0), sigma_small_px, dst=alpha_small)
@@ -77,10 +91,9 @@ class LightWrap:
         cv2.resize(alpha_small, (alpha_u8.shape[1], alpha_u8.shape[0]), dst=self._band,
                    interpolation=cv2.INTER_LINEAR)
         rows, cols = region
-        keep = scratch_bytes(self, "_keep", (rows.stop - rows.start, cols.stop - cols.start))
-        cv2.multiply(self._band[region], alpha_u8[region], dst=keep, scale=strength / 255.0)
-        cv2.bitwise_not(keep, dst=keep)
-        return keep
+        wrap = scratch_bytes(self, "_keep", (rows.stop - rows.start, cols.stop - cols.start))
+        cv2.multiply(self._band[region], alpha_u8[region], dst=wrap, scale=strength / 255.0)
+        return wrap
 
     def _blurred_background(self, background_bgr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """The background, blurred; reused while the caller passes the same read-only array."""
@@ -100,6 +113,13 @@ class LightWrap:
         # A read-only array (the cached image and colour plates) cannot change under us.
         self._wrap_source = None if background_bgr.flags.writeable else background_bgr
         return self._wrap_bgr
+
+
+def _on_tiles(region: tuple[slice, slice], side: int) -> tuple[slice, slice]:
+    """The region grown outwards to whole tiles of a frame that `side` divides."""
+    rows, cols = region
+    return (slice(rows.start // side * side, -(-rows.stop // side) * side),
+            slice(cols.start // side * side, -(-cols.stop // side) * side))
 
 
 def light_wrap(

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from compositing import lightwrap
 from compositing.blend import composite
 from compositing.lightwrap import LightWrap, light_wrap
 
@@ -55,3 +56,23 @@ def test_light_wrap_rejects_bad_strength() -> None:
     composited_bgr, alpha, background_bgr = _scene()
     with pytest.raises(ValueError, match="between 0 and 1"):
         light_wrap(composited_bgr, alpha, background_bgr, 2.0)
+
+
+@pytest.mark.parametrize(("height", "width"), [(720, 1280), (1080, 1920)])
+def test_light_wrap_on_the_bands_tiles_is_the_wrap_over_the_whole_box(
+    height: int, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the tiles the band reaches are blended; the picture is the same as blending the
+    person's whole box, for a soft-edged person in camera sizes."""
+    rng = np.random.default_rng(height)
+    frame_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    background_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    person = np.zeros((height, width), np.float32)
+    cv2.ellipse(person, (width // 2, height), (width // 4, height * 3 // 4), 0, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(person, (0, 0), 4.0)
+    composited_bgr = composite(frame_bgr, alpha, background_bgr)
+    on_tiles = LightWrap().apply(composited_bgr, alpha, background_bgr, 0.15)
+    monkeypatch.setattr(lightwrap, "tile_side_px", lambda height_px, width_px: None)
+    whole_box = LightWrap().apply(composited_bgr, alpha, background_bgr, 0.15)
+    np.testing.assert_array_equal(on_tiles, whole_box)
+    assert np.any(on_tiles != composited_bgr), "the band is wrapped"
