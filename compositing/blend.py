@@ -146,6 +146,13 @@ def tile_side_px(height_px: int, width_px: int) -> int | None:
     return None
 
 
+def on_tiles(region: tuple[slice, slice], side: int) -> tuple[slice, slice]:
+    """A (start, stop) region grown outwards to whole tiles of a frame that `side` divides."""
+    rows, cols = region
+    return (slice(rows.start // side * side, -(-rows.stop // side) * side),
+            slice(cols.start // side * side, -(-cols.stop // side) * side))
+
+
 class AlphaTiles:
     """A weight map cut into side x side tiles, and the tiles a blend by it must work on: by
     default those whose weights are mixed (not all 0 and not all 255); with `any_above_zero`,

@@ -11,6 +11,7 @@ from compositing.blend import (
     PackedTiles,
     alpha_bytes,
     check_alpha,
+    on_tiles,
     person_region,
     scratch_bytes,
     tile_side_px,
@@ -63,7 +64,7 @@ class LightWrap:
             return out
         side = tile_side_px(*alpha_u8.shape)
         if side is not None:  # whole tiles: the band covers a few percent of the person's box
-            region = _on_tiles(region, side)
+            region = on_tiles(region, side)
         wrap = self._wrap_weights(alpha_u8, region, strength)
         wrap_bgr = self._blurred_background(background_bgr, alpha.shape)
         tiles = None if side is None else AlphaTiles(wrap, side, any_above_zero=True)
@@ -113,13 +114,6 @@ class LightWrap:
         # A read-only array (the cached image and colour plates) cannot change under us.
         self._wrap_source = None if background_bgr.flags.writeable else background_bgr
         return self._wrap_bgr
-
-
-def _on_tiles(region: tuple[slice, slice], side: int) -> tuple[slice, slice]:
-    """The region grown outwards to whole tiles of a frame that `side` divides."""
-    rows, cols = region
-    return (slice(rows.start // side * side, -(-rows.stop // side) * side),
-            slice(cols.start // side * side, -(-cols.stop // side) * side))
 
 
 def light_wrap(

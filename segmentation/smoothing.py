@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from compositing.blend import strips_around
+from compositing.blend import AlphaTiles, on_tiles, strips_around, tile_side_px
 
 # float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
 FloatArray: TypeAlias = np.ndarray
@@ -286,23 +286,66 @@ class AlphaStabilizer:
         if hold_lowres is None:  # nothing to hold by (a carried mask): just remember this alpha
             np.copyto(previous, alpha)
             return alpha
-        box = region or (slice(None), slice(None))
+        height_px, width_px = alpha.shape
+        box = region or (slice(0, height_px), slice(0, width_px))
+        side = tile_side_px(height_px, width_px)
+        if side is None:
+            self._hold_box(alpha, previous, hold_lowres, box)
+        else:
+            self._hold_tiles(alpha, previous, hold_lowres, box, side)
+        if region is not None:
+            for strip in strips_around(*region):
+                previous[strip] = 0
+        return alpha
+
+    def _hold_box(
+        self, alpha: ByteArray, previous: ByteArray, hold_lowres: FloatArray,
+        box: tuple[slice, slice],
+    ) -> None:
+        """The hold over the whole box, for frames no tile size divides."""
         inside, kept = alpha[box], previous[box]
         weight, scratch = self._weight[box], self._scratch[box]
         hold_u8 = cv2.convertScaleAbs(hold_lowres, alpha=255.0)
         cv2.resize(hold_u8, (inside.shape[1], inside.shape[0]), dst=weight,
                    interpolation=cv2.INTER_LINEAR)
-        # Only small changes are noise: a change of _ALPHA_NOISE_SPAN or more is followed at once.
         cv2.absdiff(kept, inside, dst=scratch)
-        cv2.LUT(scratch, _CLOSENESS_LUT, dst=scratch)
-        cv2.multiply(weight, scratch, dst=weight, scale=1.0 / 255.0)
-        # alpha = kept * weight + alpha * (1 - weight)
-        cv2.multiply(kept, weight, dst=scratch, scale=1.0 / 255.0)
-        cv2.bitwise_not(weight, dst=weight)
-        cv2.multiply(inside, weight, dst=inside, scale=1.0 / 255.0)
-        cv2.add(inside, scratch, dst=inside)
+        _hold(inside, kept, weight, scratch)
         np.copyto(kept, inside)
-        if region is not None:
-            for strip in strips_around(*region):
-                previous[strip] = 0
-        return alpha
+
+    def _hold_tiles(
+        self, alpha: ByteArray, previous: ByteArray, hold_lowres: FloatArray,
+        box: tuple[slice, slice], side: int,
+    ) -> None:
+        """The hold only on the tiles where the alpha changed since the last frame: elsewhere
+        the kept alpha already is the new one (inside her, outside her, and on a still edge)."""
+        grid = on_tiles(box, side)
+        weight = self._weight
+        weight[grid] = 0  # the hold weights cover the box; the grid's rim around it changes none
+        hold_u8 = cv2.convertScaleAbs(hold_lowres, alpha=255.0)
+        rows, cols = box
+        cv2.resize(hold_u8, (cols.stop - cols.start, rows.stop - rows.start), dst=weight[box],
+                   interpolation=cv2.INTER_LINEAR)
+        change = self._scratch[grid]
+        cv2.absdiff(previous[grid], alpha[grid], dst=change)
+        tiles = AlphaTiles(change, side, any_above_zero=True)
+        if tiles.count == 0:
+            return
+        flat = (tiles.count * side, side)
+        inside, kept = tiles.gather(alpha[grid]).reshape(flat), tiles.gather(previous[grid])
+        _hold(inside, kept.reshape(flat), tiles.gather(weight[grid]).reshape(flat),
+              tiles.gather(change).reshape(flat))
+        packed = inside.reshape(tiles.count, side, side)
+        tiles.scatter(packed, alpha[grid])
+        tiles.scatter(packed, previous[grid])
+
+
+def _hold(inside: ByteArray, kept: ByteArray, weight: ByteArray, change: ByteArray) -> None:
+    """inside = kept * w + inside * (1 - w) in place, with w = the hold weight times how close
+    the change |kept - inside| is to noise; `weight` and `change` are overwritten."""
+    # Only small changes are noise: a change of _ALPHA_NOISE_SPAN or more is followed at once.
+    cv2.LUT(change, _CLOSENESS_LUT, dst=change)
+    cv2.multiply(weight, change, dst=weight, scale=1.0 / 255.0)
+    cv2.multiply(kept, weight, dst=change, scale=1.0 / 255.0)
+    cv2.bitwise_not(weight, dst=weight)
+    cv2.multiply(inside, weight, dst=inside, scale=1.0 / 255.0)
+    cv2.add(inside, change, dst=inside)

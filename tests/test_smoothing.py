@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compositing.blend import strips_around
+from segmentation import smoothing
 from segmentation.quality import edge_band, flicker
-from segmentation.smoothing import MotionAwareSmoother, UncertaintySmoother, uncertainty
+from segmentation.smoothing import (
+    AlphaStabilizer,
+    MotionAwareSmoother,
+    UncertaintySmoother,
+    uncertainty,
+)
 
 HEIGHT, WIDTH = 144, 256
 
@@ -194,3 +201,49 @@ def test_motion_aware_at_full_ratio_does_not_freeze_the_mask() -> None:
     changed = np.ones((HEIGHT, WIDTH), np.float32)
     outputs = [float(smoother.update(changed, gray).mean()) for _ in range(60)]
     assert outputs[-1] > 0.9
+
+
+def test_the_stabilizer_on_changed_tiles_is_the_hold_over_the_whole_box(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 720p the hold works only on the tiles whose alpha changed; the alphas it gives, frame
+    after frame, are those of the hold over the whole box (a moving, flickering soft edge, a box
+    that shrinks, and hold weights that are 1 on the left and 0 on the right)."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+
+    def frame_alpha(shift_px: int) -> np.ndarray:
+        person = np.zeros((720, 1280), np.float32)
+        cv2.ellipse(person, (640 + shift_px, 720), (330, 560), 0, 0, 360, 1.0, -1)
+        soft = cv2.GaussianBlur(person, (0, 0), 3.0) + rng.normal(0, 0.02, person.shape)
+        return np.clip(soft * 255.0, 0, 255).astype(np.uint8)
+
+    hold = np.zeros((144, 256), np.float32)
+    hold[:, :128] = 1.0
+    boxes = [(slice(0, 720), slice(200, 1080)), (slice(100, 720), slice(260, 1020))]
+
+    inputs = []
+    for index, shift_px in enumerate((0, 0, 2, 2, 5, 5)):
+        alpha = frame_alpha(shift_px)
+        for strip in strips_around(*boxes[index // 3]):
+            alpha[strip] = 0
+        inputs.append(alpha)
+
+    def run() -> list[np.ndarray]:
+        stabilizer = AlphaStabilizer()
+        outputs = []
+        for index, alpha in enumerate(inputs):
+            rows, cols = box = boxes[index // 3]
+            hold_box = hold[rows.start // 5:rows.stop // 5, cols.start // 5:cols.stop // 5]
+            outputs.append(stabilizer.update(alpha.copy(), hold_box, box).copy())
+        return outputs
+
+    on_tiles = run()
+    monkeypatch.setattr(smoothing, "tile_side_px", lambda height_px, width_px: None)
+    whole_box = run()
+    for tiled, boxed in zip(on_tiles, whole_box, strict=True):
+        np.testing.assert_array_equal(tiled, boxed)
+    held = on_tiles[1] != inputs[1]
+    assert held[:, :600].any(), "the noise on the held left half is held"
+    assert not held[:, 700:].any(), "the right half, with hold weights 0, follows the frame"
