@@ -39,6 +39,29 @@ def test_a_moving_person_is_closer_to_the_truth_not_further(motion: str) -> None
     assert denoised < raw
 
 
+@pytest.mark.parametrize("motion", ["sway", "tilt"])
+def test_the_moving_edge_does_not_trail(motion: str) -> None:
+    """On her side of her moving outline (1 to 4 px in), where a trail of the room she just
+    left would show, the worst errors against the truth are no larger than the camera's own
+    grain (measured: 99.9th percentile 8.0-8.8 levels denoised, 10.0 without)."""
+    renderer = DemoRenderer(1280, 720, motion=motion)
+    denoise = Denoise()
+    raw, denoised = [], []
+    for index in range(40):
+        time_s = index / 30
+        frame, truth = renderer.render(time_s), renderer.truth(time_s)
+        out = denoise.apply(frame, frame, truth.alpha_u8)
+        if index < 10:
+            continue
+        inside = cv2.erode(truth.alpha_u8, np.ones((9, 9), np.uint8)) == 255
+        near = cv2.erode(truth.alpha_u8, np.ones((3, 3), np.uint8)) == 255
+        edge = near & ~inside
+        clean = truth.clean_bgr[edge].astype(np.float32)
+        raw.append(np.percentile(np.abs(frame[edge] - clean), 99.9))
+        denoised.append(np.percentile(np.abs(out[edge] - clean), 99.9))
+    assert np.mean(denoised) <= np.mean(raw)
+
+
 def test_a_sudden_move_passes_at_once_and_the_background_is_never_touched() -> None:
     rng = np.random.default_rng(1)
     texture = rng.integers(60, 200, (120, 80, 3), dtype=np.uint8)
