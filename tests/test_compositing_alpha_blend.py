@@ -1,11 +1,11 @@
 """soft_alpha turns a model mask into a frame-size matte; composite puts the person on top."""
 
-import cv2
 import numpy as np
 import pytest
 
 from compositing.alpha import alpha_from_u8, alpha_to_u8, soft_alpha
 from compositing.blend import Blender, composite
+from tests.scenes import soft_person_scene
 
 
 def _ramp_mask(width: int = 32, height: int = 8) -> np.ndarray:
@@ -135,12 +135,7 @@ def test_composite_may_write_over_an_input(target: str) -> None:
 def test_composite_blends_every_edge_pixel_at_camera_sizes(height: int, width: int) -> None:
     """Only the edge's tiles are blended: the result is still the formula everywhere, for a
     soft-edged person, a stray soft speck far from her and an exact hard edge."""
-    rng = np.random.default_rng(width)
-    frame_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    background_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    person = np.zeros((height, width), np.float32)
-    cv2.ellipse(person, (width // 2, height), (width // 4, height * 3 // 4), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(person, (0, 0), 4.0)
+    frame_bgr, background_bgr, alpha = soft_person_scene(height, width, seed=width)
     alpha[height // 3, width // 3] = 0.5  # a speck far from her
     alpha[10:40, width - 40:width - 10] = 1.0  # a hard-edged block: no mixed value in it
     weight = (alpha_to_u8(alpha) / 255.0)[:, :, None]  # the 8-bit alpha the blend works with

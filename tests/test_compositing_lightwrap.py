@@ -7,6 +7,7 @@ import pytest
 from compositing import lightwrap
 from compositing.blend import composite
 from compositing.lightwrap import LightWrap, light_wrap
+from tests.scenes import soft_person_scene
 
 
 def _scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,12 +65,7 @@ def test_light_wrap_on_the_bands_tiles_is_the_wrap_over_the_whole_box(
 ) -> None:
     """Only the tiles the band reaches are blended; the picture is the same as blending the
     person's whole box, for a soft-edged person in camera sizes."""
-    rng = np.random.default_rng(height)
-    frame_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    background_bgr = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    person = np.zeros((height, width), np.float32)
-    cv2.ellipse(person, (width // 2, height), (width // 4, height * 3 // 4), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(person, (0, 0), 4.0)
+    frame_bgr, background_bgr, alpha = soft_person_scene(height, width, seed=height)
     composited_bgr = composite(frame_bgr, alpha, background_bgr)
     on_tiles = LightWrap().apply(composited_bgr, alpha, background_bgr, 0.15)
     monkeypatch.setattr(lightwrap, "tile_side_px", lambda height_px, width_px: None)
