@@ -198,37 +198,31 @@ class AlphaTiles:
 
 
 class PackedTiles:
-    """The chosen tiles of two pictures and their weights, stacked into (count * side, side)
-    arrays for one blend, then put back; the stack's buffer only ever grows."""
+    """The chosen tiles of two pictures and their weights, gathered into (count * side, side)
+    arrays for one blend, then put back."""
 
     def __init__(self) -> None:
-        self._flat = np.empty(0, np.uint8)
-        self._tiles: AlphaTiles | None = None
-        self._weights = np.empty((0, 0), np.uint8)
+        self._packed: tuple[AlphaTiles, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def pack(self, tiles: AlphaTiles, first_bgr: np.ndarray, second_bgr: np.ndarray,
              first_weight_u8: np.ndarray) -> None:
         """Copy the chosen tiles out of the three images (each the size `tiles` was cut from)."""
-        count, side = tiles.count, tiles.side
-        self._tiles = tiles if count else None
-        if not count:
+        if not tiles.count:
+            self._packed = None
             return
-        stack = scratch_bytes(self, "_flat", (3, count * side, side, 3))
-        stack[0].reshape(count, side, side, 3)[:] = tiles.gather(first_bgr)
-        stack[1].reshape(count, side, side, 3)[:] = tiles.gather(second_bgr)
-        self._weights = tiles.gather(first_weight_u8).reshape(count * side, side)
+        flat = (tiles.count * tiles.side, tiles.side)
+        self._packed = (tiles, tiles.gather(first_bgr).reshape(*flat, 3),
+                        tiles.gather(second_bgr).reshape(*flat, 3),
+                        tiles.gather(first_weight_u8).reshape(flat))
 
     def blend_into(self, bytes_blender: ByteBlender, out: np.ndarray) -> None:
         """Blend the packed tiles and write them into `out` (the size the tiles were cut from)."""
-        tiles = self._tiles
-        if tiles is None:
+        if self._packed is None:
             return
-        side = tiles.side
-        first, second, blended = self._flat[:3 * tiles.count * side * side * 3].reshape(
-            3, tiles.count * side, side, 3)
-        bytes_blender.blend(first, second, self._weights, (slice(None), slice(None)), blended)
-        tiles.scatter(blended.reshape(tiles.count, side, side, 3), out)
-        self._tiles = None
+        tiles, first, second, weights = self._packed
+        self._packed = None
+        bytes_blender.blend(first, second, weights, (slice(None), slice(None)), first)
+        tiles.scatter(first.reshape(tiles.count, tiles.side, tiles.side, 3), out)
 
 
 def person_region(alpha_u8: np.ndarray) -> tuple[slice, slice]:

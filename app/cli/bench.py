@@ -10,7 +10,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -253,11 +253,14 @@ def measure_model_floor(
     try:
         for index in range(10):  # the graph's first runs allocate
             segmenter.segment(inputs[index % len(inputs)], next(timestamps))
-        back_to_back_ms = _inference_cpu_ms(segmenter, inputs, frames, timestamps, None)
+        def infer(index: int) -> object:
+            return segmenter.segment(inputs[index % len(inputs)], next(timestamps))
+
+        back_to_back_ms = _cpu_ms_per_call(infer, frames, None)
         as_run_ms = back_to_back_ms
         if paced_fps:
             paced_frames = max(1, min(frames, round(2.0 * paced_fps)))  # two seconds
-            as_run_ms = _inference_cpu_ms(segmenter, inputs, paced_frames, timestamps, paced_fps)
+            as_run_ms = _cpu_ms_per_call(infer, paced_frames, paced_fps)
     finally:
         segmenter.close()
     return spec.name, as_run_ms, back_to_back_ms
@@ -272,25 +275,18 @@ def measure_demo_cpu_ms(source: Any, paced_fps: float | None, frames: int = 60) 
         return 0.0
     renderer = DemoRenderer(source.width_px, source.height_px, static=source.spec == "demo-still")
     fps = paced_fps or 30.0
-    started_s, cpu_started_s = time.perf_counter(), time.process_time()
-    for index in range(frames):
-        renderer.render(index / fps)
-        if paced_fps:
-            time.sleep(max(0.0, started_s + (index + 1) / paced_fps - time.perf_counter()))
-    return 1000.0 * (time.process_time() - cpu_started_s) / frames
+    return _cpu_ms_per_call(lambda index: renderer.render(index / fps), frames, paced_fps)
 
 
-def _inference_cpu_ms(
-    segmenter: Any, inputs: list[Any], frames: int, timestamps: Iterator[int],
-    paced_fps: float | None,
-) -> float:
-    """CPU per frame of `frames` inferences, one every 1/paced_fps seconds or back to back."""
+def _cpu_ms_per_call(work: Callable[[int], object], calls: int, paced_fps: float | None) -> float:
+    """CPU per call of `work(0)`, `work(1)`, ..., one every 1/paced_fps seconds or back to
+    back."""
     started_s, cpu_started_s = time.perf_counter(), time.process_time()
-    for index in range(frames):
-        segmenter.segment(inputs[index % len(inputs)], next(timestamps))
+    for index in range(calls):
+        work(index)
         if paced_fps:
             time.sleep(max(0.0, started_s + (index + 1) / paced_fps - time.perf_counter()))
-    return 1000.0 * (time.process_time() - cpu_started_s) / frames
+    return 1000.0 * (time.process_time() - cpu_started_s) / calls
 
 
 def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:
