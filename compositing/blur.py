@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from compositing.blend import alpha_bytes, check_alpha
-from compositing.downscale import Halver
+from compositing.downscale import Halver, upscale_region
 
 # flat: the same blur everywhere; portrait: more blur further from the person.
 BLUR_STYLES = ("flat", "portrait")
@@ -53,11 +53,13 @@ class BackgroundBlur:
         alpha: np.ndarray,
         strength: int,
         out: np.ndarray | None = None,
+        region: tuple[slice, slice] | None = None,
     ) -> np.ndarray:
         """Return the blurred background plate (uint8 BGR); strength 0 returns frame_bgr itself.
 
         Each output pixel is blur(frame * w) / blur(w) with w = 1 - alpha, so a bright person
-        never glows onto the background around them.
+        never glows onto the background around them. With `region` (rows, columns) only that
+        part of the plate is made, exactly as in the whole one; the rest is left undefined.
         """
         check_alpha(frame_bgr, alpha)
         height_px, width_px = alpha.shape
@@ -71,9 +73,15 @@ class BackgroundBlur:
         self._normalised_blur(frame_small, alpha_small, sigma_px * alpha_small.shape[0] / height_px)
         if out is None or out.shape != frame_bgr.shape or out.dtype != np.uint8:
             out = np.empty_like(frame_bgr)
-        cv2.resize(
-            self._blurred_bgr, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR
-        )
+        scale = 2**halvings
+        if region is None or self._blurred_bgr.shape[:2] != (height_px // scale,
+                                                             width_px // scale) \
+                or height_px % scale or width_px % scale:
+            cv2.resize(
+                self._blurred_bgr, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR
+            )
+        else:
+            upscale_region(self._blurred_bgr, scale, region, out)
         return out
 
     def _normalised_blur(

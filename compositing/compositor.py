@@ -17,6 +17,7 @@ from compositing.portrait import PortraitDepth
 from compositing.video import VideoBackground
 
 EFFECTS = ("none", "blur", "image", "color", "video")
+_WHOLE = (slice(None), slice(None))
 
 
 @dataclass(frozen=True)
@@ -124,14 +125,17 @@ class Compositor:
         return soft_alpha(mask_lowres, width_px, height_px, self._config.edge_softness)
 
     def apply(
-        self, frame_bgr: np.ndarray, alpha: np.ndarray, at_s: float | None = None
+        self, frame_bgr: np.ndarray, alpha: np.ndarray, at_s: float | None = None,
+        region: tuple[slice, slice] | None = None,
     ) -> np.ndarray:
         """Return the output frame; alpha is (H, W), uint8 0..255 (what the engine's chain
         gives) or float32 in [0, 1], with the maximum meaning person. `at_s` is the frame's
         time (its capture time; now when not given): a video background plays by it.
 
         'none' (and blur strength 0) returns frame_bgr itself; otherwise a new array each call,
-        so a consumer on another thread may keep it.
+        so a consumer on another thread may keep it. `region` (whole tiles of the frame, see
+        `compositing.blend.on_tiles`) says only that part is wanted, as auto-framing's crop:
+        it is the same as in the whole output, and the rest of the array is left undefined.
         """
         check_alpha(frame_bgr, alpha)
         alpha = alpha_bytes(alpha)  # once, for every stage below
@@ -143,10 +147,13 @@ class Compositor:
                 return frame_bgr
             # The plate is a new array each frame and the person is blended into it in place:
             # outside the person's box it already is the output, so nothing is copied there.
-            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength)
+            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength, region=region)
             if config.blur_style == "portrait":  # her blend and the depth's in one
-                return self._portrait.apply(frame_bgr, alpha, plate)
-            return self._blender.composite(frame_bgr, alpha, plate, out=plate)
+                return self._portrait.apply(frame_bgr, alpha, plate, region)
+            rows, cols = region or _WHOLE
+            self._blender.composite(frame_bgr[rows, cols], alpha[rows, cols],
+                                    plate[rows, cols], out=plate[rows, cols])
+            return plate
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape
         background_bgr = self._background.frame(
@@ -154,9 +161,13 @@ class Compositor:
         )
         self._report(self._background.problem if isinstance(self._background, VideoBackground)
                      else None)
-        output = self._blender.composite(frame_bgr, alpha, background_bgr)
+        output = np.empty_like(frame_bgr)
+        rows, cols = region or _WHOLE
+        self._blender.composite(frame_bgr[rows, cols], alpha[rows, cols],
+                                background_bgr[rows, cols], out=output[rows, cols])
         if config.light_wrap > 0.0:
-            self._light_wrap.apply(output, alpha, background_bgr, config.light_wrap, out=output)
+            self._light_wrap.apply(output, alpha, background_bgr, config.light_wrap, out=output,
+                                   within=region)
         return output
 
     def _report(self, problem: str | None) -> None:

@@ -1,4 +1,5 @@
-"""Cheap, repeated 2x area downscaling into reused buffers."""
+"""Cheap resizing: repeated 2x area downscaling into reused buffers, and the part of an
+upscale that is wanted."""
 
 from __future__ import annotations
 
@@ -49,3 +50,20 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[:2] == (height_px, width_px):
         return image
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
+def upscale_region(small: np.ndarray, scale: int, region: tuple[slice, slice],
+                   out: np.ndarray) -> None:
+    """Write the bilinear `scale`x upscale of `small` into `out` (its full size) over at least
+    `region`, the same there as upscaling all of it: the small pixels under the region, with
+    one more on each side (the upscale's neighbours), are upscaled in place."""
+    spans = []
+    for axis, wanted in enumerate(region):
+        length = small.shape[axis]
+        first = max(0, wanted.start // scale - 1)
+        spans.append(slice(first, min(length, -(-wanted.stop // scale) + 1)))
+    rows, cols = spans
+    cv2.resize(small[rows, cols],
+               ((cols.stop - cols.start) * scale, (rows.stop - rows.start) * scale),
+               dst=out[rows.start * scale:rows.stop * scale, cols.start * scale:cols.stop * scale],
+               interpolation=cv2.INTER_LINEAR)

@@ -16,7 +16,7 @@ from compositing.blend import (
     scratch_bytes,
     tile_side_px,
 )
-from compositing.downscale import Halver
+from compositing.downscale import Halver, upscale_region
 
 # Width of the wrap band as a Gaussian sigma, as a fraction of the frame height.
 _BAND_SIGMA_FRACTION = 0.008
@@ -45,11 +45,13 @@ class LightWrap:
         background_bgr: np.ndarray,
         strength: float,
         out: np.ndarray | None = None,
+        within: tuple[slice, slice] | None = None,
     ) -> np.ndarray:
         """Mix blurred background into a thin band just inside the person's edge.
 
         The band is (1 - blur(alpha)) * alpha: zero on the background (alpha 0) and deep inside
-        the person (blurred alpha 1). out may be composited_bgr itself.
+        the person (blurred alpha 1). out may be composited_bgr itself. With `within` (whole
+        tiles of the frame, see `compositing.blend.on_tiles`) only that part is wrapped.
         """
         check_alpha(composited_bgr, alpha)
         if not 0.0 <= strength <= 1.0:
@@ -65,6 +67,10 @@ class LightWrap:
         side = tile_side_px(*alpha_u8.shape)
         if side is not None:  # whole tiles: the band covers a few percent of the person's box
             region = on_tiles(region, side)
+        if within is not None:
+            region = _overlap(region, within)
+            if region[0].stop <= region[0].start or region[1].stop <= region[1].start:
+                return out
         wrap = self._wrap_weights(alpha_u8, region, strength)
         wrap_bgr = self._blurred_background(background_bgr, alpha.shape)
         tiles = None if side is None else AlphaTiles(wrap, side, any_above_zero=True)
@@ -88,9 +94,13 @@ class LightWrap:
         cv2.bitwise_not(alpha_small, dst=alpha_small)  # 1 - blurred alpha
         if self._band.shape != alpha_u8.shape:
             self._band = np.empty_like(alpha_u8)
-        # Upsampling all of it (a quarter of a frame's bytes) costs less than warping the box.
-        cv2.resize(alpha_small, (alpha_u8.shape[1], alpha_u8.shape[0]), dst=self._band,
-                   interpolation=cv2.INTER_LINEAR)
+        scale = 2**_HALVINGS
+        if alpha_small.shape[0] * scale == alpha_u8.shape[0] \
+                and alpha_small.shape[1] * scale == alpha_u8.shape[1]:
+            upscale_region(alpha_small, scale, region, self._band)  # only the part used
+        else:
+            cv2.resize(alpha_small, (alpha_u8.shape[1], alpha_u8.shape[0]), dst=self._band,
+                       interpolation=cv2.INTER_LINEAR)
         rows, cols = region
         wrap = scratch_bytes(self, "_keep", (rows.stop - rows.start, cols.stop - cols.start))
         cv2.multiply(self._band[region], alpha_u8[region], dst=wrap, scale=strength / 255.0)
@@ -114,6 +124,12 @@ class LightWrap:
         # A read-only array (the cached image and colour plates) cannot change under us.
         self._wrap_source = None if background_bgr.flags.writeable else background_bgr
         return self._wrap_bgr
+
+
+def _overlap(first: tuple[slice, slice], second: tuple[slice, slice]) -> tuple[slice, slice]:
+    """The rows and columns two regions share (possibly empty)."""
+    return (slice(max(first[0].start, second[0].start), min(first[0].stop, second[0].stop)),
+            slice(max(first[1].start, second[1].start), min(first[1].stop, second[1].stop)))
 
 
 def light_wrap(

@@ -28,17 +28,26 @@ class PortraitDepth:
     def __init__(self, blender: Blender | None = None) -> None:
         self._blender = blender or Blender()
 
-    def apply(self, frame_bgr: np.ndarray, alpha: np.ndarray,
-              blurred_bgr: np.ndarray) -> np.ndarray:
-        return self._blender.composite(frame_bgr, frame_weight(alpha_bytes(alpha)),
-                                       blurred_bgr, out=blurred_bgr)
+    def apply(self, frame_bgr: np.ndarray, alpha: np.ndarray, blurred_bgr: np.ndarray,
+              region: tuple[slice, slice] | None = None) -> np.ndarray:
+        """With `region` only that part of `blurred_bgr` becomes the output (the rest stays
+        as it was); the depth is still measured over the whole picture."""
+        whole = (slice(None), slice(None))
+        rows, cols = region or whole
+        self._blender.composite(frame_bgr[rows, cols],
+                                frame_weight(alpha_bytes(alpha), region),
+                                blurred_bgr[rows, cols], out=blurred_bgr[rows, cols])
+        return blurred_bgr
 
 
-def frame_weight(alpha_u8: np.ndarray) -> np.ndarray:
-    """uint8 (H, W): how much of the sharp frame the output shows, her alpha and the
-    background's sharpness together: 255 - (255 - alpha)(255 - sharpness) / 255."""
-    room = cv2.bitwise_not(alpha_u8)
-    blur_share = cv2.bitwise_not(sharpness_map(alpha_u8))
+def frame_weight(alpha_u8: np.ndarray,
+                 region: tuple[slice, slice] | None = None) -> np.ndarray:
+    """uint8 (H, W), or the region's shape: how much of the sharp frame the output shows,
+    her alpha and the background's sharpness together: 255 - (255 - alpha)(255 - sharpness)
+    / 255."""
+    rows, cols = region or (slice(None), slice(None))
+    room = cv2.bitwise_not(alpha_u8[rows, cols])
+    blur_share = cv2.bitwise_not(sharpness_map(alpha_u8)[rows, cols])
     cv2.multiply(room, blur_share, dst=room, scale=1.0 / 255.0)
     return cv2.bitwise_not(room, dst=room)
 

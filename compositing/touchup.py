@@ -27,9 +27,10 @@ _MIN_SKIN_LUMA = 70  # darker pixels are collar, shadow or hair, not skin to smo
 Box = tuple[float, float, float, float]
 
 
-def _region(box: Box, width_px: int, height_px: int) -> tuple[int, int, int, int]:
-    """The face box widened a little and reaching down over the neck, an even number of
-    pixels each way (OpenCV halves an odd-sized image many times slower)."""
+def touch_up_region(box: Box, width_px: int, height_px: int) -> tuple[int, int, int, int]:
+    """The part of the frame touch-up reads and writes, (x0, y0, x1, y1): the face box widened
+    a little and reaching down over the neck, an even number of pixels each way (OpenCV halves
+    an odd-sized image many times slower)."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     rx0, ry0 = max(0, int(x0 - 0.15 * w)), max(0, int(y0 - 0.1 * h))
@@ -90,7 +91,7 @@ class TouchUp:
         if box is None or self.strength <= 0.0:
             return frame_bgr
         height_px, width_px = frame_bgr.shape[:2]
-        rx0, ry0, rx1, ry1 = _region(box, width_px, height_px)
+        rx0, ry0, rx1, ry1 = touch_up_region(box, width_px, height_px)
         if rx1 - rx0 < 8 or ry1 - ry0 < 8:
             return frame_bgr
         region = frame_bgr[ry0:ry1, rx0:rx1]

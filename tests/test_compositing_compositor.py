@@ -9,7 +9,8 @@ import pytest
 
 from compositing.backgrounds import BackgroundError, ImageBackground
 from compositing.compositor import Compositor
-from compositing.files import load_background
+from compositing.files import FileBackground, load_background
+from tests.scenes import soft_person_scene
 
 
 @pytest.fixture
@@ -182,3 +183,38 @@ def test_a_uint8_alpha_gives_the_float_alphas_picture(
     from_float = compositor.apply(frame_bgr, alpha).copy()
     from_bytes = compositor.apply(frame_bgr, np.round(alpha * 255.0).astype(np.uint8))
     assert np.abs(from_float.astype(int) - from_bytes).max() == 0
+
+
+@pytest.mark.parametrize(("height_px", "width_px"), [(720, 1280), (1080, 1920)])
+@pytest.mark.parametrize(
+    ("effect", "style", "light_wrap"),
+    [("blur", "flat", 0.0), ("blur", "portrait", 0.0), ("image", "flat", 0.5),
+     ("color", "flat", 0.5), ("video", "flat", 0.5)],
+)
+def test_a_region_of_the_output_is_that_part_of_the_whole_output(
+    tmp_path: Path, height_px: int, width_px: int, effect: str, style: str, light_wrap: float
+) -> None:
+    """Auto-framing asks for its crop only: it must show exactly what the whole picture has
+    there, the soft edge, the light wrap and the blur included, at the default sizes."""
+    frame_bgr, wall_bgr, person = soft_person_scene(height_px, width_px, seed=3)
+    alpha = np.round(person * 255.0).astype(np.uint8)
+    side = 16 if height_px == 720 else 24
+    regions = [(slice(6 * side, 24 * side), slice(15 * side, 66 * side)),  # a framing crop
+               (slice(0, 8 * side), slice(width_px - 10 * side, width_px))]  # at a corner
+    outputs = []
+    for region in (None, *regions):
+        compositor = Compositor()
+        background: FileBackground | None = None
+        if effect == "image":
+            path = tmp_path / "wall.png"
+            cv2.imwrite(str(path), wall_bgr)
+            background = load_background(str(path), "image")
+        elif effect == "video":
+            background = load_background(_write_video(tmp_path / "bg.mp4"), "video")
+        compositor.configure(effect, background=background, light_wrap=light_wrap,
+                             blur_style=style)
+        outputs.append(compositor.apply(frame_bgr, alpha, at_s=0.0, region=region).copy())
+        compositor.close()
+    whole = outputs[0]
+    for region, part in zip(regions, outputs[1:], strict=True):
+        np.testing.assert_array_equal(part[region], whole[region])

@@ -154,3 +154,45 @@ def test_on_the_demo_in_the_left_third_the_person_is_centred_within_2_s() -> Non
 def test_on_the_static_demo_the_crop_does_not_move_after_settling() -> None:
     boxes = [box for box, _, _ in _run(static=True, frames=4 * FPS, shift_px=0)]
     assert len(set(boxes[2 * FPS:])) == 1, sorted(set(boxes[2 * FPS:]))
+
+
+@pytest.mark.parametrize("studio", [StudioSettings(framing="auto"),
+                                    StudioSettings(framing="auto", touch_up=0.7, light=0.75)])
+def test_at_720p_the_framed_picture_is_the_crop_of_the_whole_one_scaled_up(
+    studio: StudioSettings,
+) -> None:
+    """The compositor makes only what the crop shows: that must be the picture framing showed
+    when it cropped the whole composite, with touch-up and light on too."""
+    width_px, height_px = 1280, 720
+    base = Settings()
+    looks = [dataclasses.replace(base, output=dataclasses.replace(base.output, mirror=False),
+                                 studio=dataclasses.replace(studio, framing=framing))
+             for framing in ("auto", "off")]
+    framed, whole = (FrameStages(look, width_px, height_px, RunMode.EVERY_FRAME)
+                     for look in looks)
+    source = DemoSource(width_px, height_px, FPS, paced=False)
+    source.open()
+    move = np.float32([[1, 0, -200], [0, 1, 0]])  # off centre, so the crop keeps moving
+    compared, stats = 0, PipelineStats()
+    try:
+        for index in range(45):
+            frame = source.read()
+            assert frame is not None
+            image = cv2.warpAffine(frame.image_bgr, move, (width_px, height_px),
+                                   borderMode=cv2.BORDER_REPLICATE)
+            shown = [finished.output_bgr for stages in (framed, whole)
+                     for finished in stages.process(Frame(image, index / FPS, index), stats)]
+            x, y, crop_w, crop_h = framed.framing_box or (0, 0, width_px, height_px)
+            if (crop_w, crop_h) == (width_px, height_px):
+                continue
+            expected = cv2.resize(shown[1][y:y + crop_h, x:x + crop_w], (width_px, height_px),
+                                  interpolation=cv2.INTER_LINEAR)
+            np.testing.assert_array_equal(shown[0], expected)
+            compared += 1
+    finally:
+        source.close()
+        framed.close()
+        whole.close()
+    assert compared > 30
+    if studio.touch_up:  # the face was found and touched up
+        assert "touch_up" in stats.snapshot().stage_ms_p50

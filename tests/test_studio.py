@@ -85,10 +85,10 @@ def test_studio_stage_follows_its_settings_and_times_each_effect() -> None:
     frame = np.full((360, 640, 3), 200, np.uint8)
     alpha = _two_people(main_x=320, other_x=560)
     assert stage.on_alpha(alpha, stats) is alpha
-    assert stage.on_output(frame, alpha, stats) is frame
+    assert stage.on_output(frame, stats) is frame
     stage.configure(StudioSettings(main_person=True, vignette=0.5))
     assert not stage.on_alpha(alpha, stats)[:, 500:].any()
-    assert stage.on_output(frame, alpha, stats)[0, 0, 0] < 200
+    assert stage.on_output(frame, stats)[0, 0, 0] < 200
     assert {"main_person", "vignette"} <= set(stats.snapshot().stage_ms_p50)
 
 

@@ -137,10 +137,10 @@ def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
     frame, alpha = _dim_person()
     try:
         for index in range(5):  # the detector is still building: frames pass through at once
-            assert stage.on_person(frame, frame, alpha, index * 33, stats) is frame
+            assert _studio_frame(stage, frame, alpha, index * 33, stats) is frame
         release.set()
         built.wait()
-        lifted = _until(lambda index: stage.on_person(frame, frame, alpha, index * 33, stats),
+        lifted = _until(lambda index: _studio_frame(stage, frame, alpha, index * 33, stats),
                         lambda out: out[150, 320, 0] > FACE_MARK + 6)
         # the person, not the room
         assert lifted[150, 320, 0] > FACE_MARK + 6 and lifted[10, 10, 0] == 40
@@ -148,6 +148,13 @@ def test_live_frames_never_wait_for_the_face_detector_to_build() -> None:
     finally:
         stage.close()
     assert detector.closed
+
+
+def _studio_frame(stage: StudioStage, frame: np.ndarray, alpha: np.ndarray,
+                  timestamp_ms: int, stats: PipelineStats) -> np.ndarray:
+    """One frame through the stage's face and person effects, as the engine runs them."""
+    stage.plan(alpha, frame, timestamp_ms, stats)
+    return stage.on_person(frame, frame, alpha, stats)
 
 
 def _until(step: Callable[[int], np.ndarray], done: Callable[[np.ndarray], bool]) -> np.ndarray:
@@ -169,9 +176,9 @@ def test_a_missing_face_model_says_so_once_and_the_picture_goes_on() -> None:
     stage, stats = StudioStage(StudioSettings(touch_up=0.5), build_now=True,
                                new_face_detector=no_model), PipelineStats()
     frame, alpha = _dim_person()
-    assert stage.on_person(frame, frame, alpha, 0, stats) is frame
+    assert _studio_frame(stage, frame, alpha, 0, stats) is frame
     stage.configure(StudioSettings(touch_up=0.8, light=0.5))
-    assert stage.on_person(frame, frame, alpha, 33, stats) is frame
+    assert _studio_frame(stage, frame, alpha, 33, stats) is frame
     assert stage.messages == ["MediaPipe cannot use 'face.tflite' as a face detector: gone. "
                               "Light and touch-up are off until Backdrop restarts."]
     stage.close()
@@ -183,11 +190,11 @@ def test_turning_both_off_stops_detecting() -> None:
                                new_face_detector=lambda: detector), PipelineStats()
     frame, alpha = _dim_person()
     for index in range(8):
-        stage.on_person(frame, frame, alpha, index * 33, stats)
+        _studio_frame(stage, frame, alpha, index * 33, stats)
     calls = detector.calls
     stage.configure(StudioSettings())
     for index in range(8, 16):
-        assert stage.on_person(frame, frame, alpha, index * 33, stats) is frame
+        assert _studio_frame(stage, frame, alpha, index * 33, stats) is frame
     assert detector.calls == calls
     stage.close()
 
@@ -230,8 +237,8 @@ def test_framing_centres_on_the_face_light_or_touch_up_found() -> None:
                             new_face_detector=lambda: _FakeDetector(above=160))
         stats = PipelineStats()
         for index in range(120):
-            out = stage.on_person(frame, frame, alpha, index * 33, stats)
-            stage.on_output(out, alpha, stats)
+            out = _studio_frame(stage, frame, alpha, index * 33, stats)
+            stage.on_output(out, stats)
         x, _y, w, _h = stage.framing_box or (0, 0, 0, 0)
         centres[name] = x + w / 2
         stage.close()

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.cli.args import UserError, positive_float, positive_int, size_arg
+from app.cli.args import (
+    UserError,
+    add_studio_arguments,
+    positive_float,
+    positive_int,
+    size_arg,
+    studio_changes,
+)
+from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from segmentation.refine import REFINEMENTS
 
@@ -45,6 +53,9 @@ def add_bench_parser(commands: Any) -> None:
                         help="turn on every studio effect (framing, main person, portrait "
                         "blur, vignette 0.5, light 0.75, touch-up 0.7, denoise 0.6); each is "
                         "reported as its own stage, the face detector as 'face'")
+    parser.add_argument("--blur-style", choices=BLUR_STYLES,
+                        help="flat (default) or portrait: more blur further from you")
+    add_studio_arguments(parser)  # one effect at a time, on top of --studio
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="FILE.png",
                         help="draw the per-stage breakdown and latency histogram")
@@ -300,6 +311,12 @@ def _bench_settings(settings: Any, args: argparse.Namespace) -> Any:
         effect = dataclasses.replace(effect, blur_style="portrait")
         studio = dataclasses.replace(studio, framing="auto", main_person=True, vignette=0.5,
                                      light=0.75, touch_up=0.7, denoise=0.6)
+    if args.blur_style:
+        effect = dataclasses.replace(effect, blur_style=args.blur_style)
+    try:
+        studio = dataclasses.replace(studio, **studio_changes(args))
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error)) from error
     mask = settings.mask
     if args.refinement:
         mask = dataclasses.replace(mask, refinement=args.refinement)

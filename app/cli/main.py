@@ -17,10 +17,12 @@ from typing import Any
 from app.cli.args import (
     EXIT_USAGE,
     UserError,
+    add_studio_arguments,
     positive_float,
     positive_int,
     rgb_arg,
     size_arg,
+    studio_changes,
 )
 from app.clock import SystemClock
 from app.memory import limit_malloc_arenas
@@ -29,7 +31,6 @@ from app.settings import Settings, SettingsError, load_settings, save_settings
 from compositing.blur import BLUR_STYLES
 from compositing.compositor import EFFECTS
 from compositing.fit import FITS
-from compositing.framing import FRAMINGS
 from segmentation.refine import REFINEMENTS
 
 
@@ -140,21 +141,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-size", type=size_arg,
                         help="the size the virtual camera sends, for the whole run (default "
                         "1280x720); frames of another size are fitted into it")
-    parser.add_argument("--framing", choices=FRAMINGS,
-                        help="auto: the picture follows you (a crop that keeps you centred); "
-                        "off: the whole frame")
-    parser.add_argument("--framing-zoom", type=float,
-                        help="the most auto-framing zooms in, 1 to 3 (default 1.6)")
-    parser.add_argument("--main-person", action=argparse.BooleanOptionalAction, default=None,
-                        help="keep only the main person (the largest, most central; people "
-                        "walking behind become background)")
-    parser.add_argument("--vignette", type=float, help="vignette 0 (off) to 1")
-    parser.add_argument("--light", type=float,
-                        help="light a dim face towards a natural exposure, 0 (off) to 1")
-    parser.add_argument("--touch-up", type=float,
-                        help="smooth the skin of the face and neck, 0 (off) to 1")
-    parser.add_argument("--denoise", type=float,
-                        help="average a grainy camera's noise away on you, 0 (off) to 1")
+    add_studio_arguments(parser)
     parser.add_argument("--fit", choices=FITS,
                         help="how other sizes are fitted: letterbox (all of the picture, with "
                         "bars; default) or cover (fills it, cropping the overhang)")
@@ -238,11 +225,7 @@ def _apply_flags(settings: Settings, args: argparse.Namespace) -> Settings:
         "mirror_output": args.mirror_output, "fit": args.fit,
         "width_px": output_size[0], "height_px": output_size[1],
     }))
-    studio = dataclasses.replace(settings.studio, **_given({
-        "framing": args.framing, "framing_zoom_max": args.framing_zoom,
-        "main_person": args.main_person, "vignette": args.vignette,
-        "light": args.light, "touch_up": args.touch_up, "denoise": args.denoise,
-    }))
+    studio = dataclasses.replace(settings.studio, **studio_changes(args))
     return dataclasses.replace(settings, source=source, effect=effect, mask=mask, output=output,
                                studio=studio)
 

@@ -304,15 +304,16 @@ class FrameStages:
         else:
             alpha = self._fresh_alpha(pending, confidence, stats)
         alpha = self._studio.on_alpha(alpha, stats)
+        seen = self._studio.plan(alpha, pending.frame_bgr, pending.timestamp_ms, stats)
         started_s = time.perf_counter()
-        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending))
+        output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending),
+                                            seen)
         for source in (self._compositor.messages, self._studio.messages):
             while source:  # a background that broke or recovered, a face model that failed
                 self.messages.append(source.pop(0))
         stats.stage("composite", ms_since(started_s))
-        output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha,
-                                            pending.timestamp_ms, stats)
-        return self._studio.on_output(output_bgr, alpha, stats)
+        output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha, stats)
+        return self._studio.on_output(output_bgr, stats)
 
     def _fresh_alpha(
         self, pending: Prepared, confidence: np.ndarray | None, stats: PipelineStats

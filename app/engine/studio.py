@@ -1,14 +1,16 @@
 """The studio effects' place in a frame (issue 15), each timed as its own bench stage.
 
 `on_alpha` runs on the person's alpha before compositing (effects that change who is the
-person: only the main person). The others run on the composited frame, with the alpha in the
+person: only the main person). `plan` then finds the face in the camera's frame (so a face in a
+background image never counts) and moves auto-framing's crop (placed by the face when light or
+touch-up found one, else by the top of the alpha); the compositor makes only the part of the
+picture that the crop shows. The others run on the composited frame, with the alpha in the
 frame's coordinates beside it: `on_person` first (effects on the person: denoise, then those
-that follow the face, light and touch-up; the face is found in the camera's frame, so a face in
-a background image never counts), then `on_output`: framing (the crop, placed by the face when
-light or touch-up found one, else by the top of the alpha), then the vignette (a lens effect on
-the final picture). Light adds the camera's person, lit, in the alpha's share of the
-composite: lit before compositing, the person would bleed into a blurred background as a
-bright halo, and a lift of the composite itself would lift the new background in the soft edge.
+that follow the face, light and touch-up), then `on_output`: framing (the crop scaled back to
+the frame's size), then the vignette (a lens effect on the final picture). Light adds the
+camera's person, lit, in the alpha's share of the composite: lit before compositing, the person
+would bleed into a blurred background as a bright halo, and a lift of the composite itself would
+lift the new background in the soft edge.
 
 The face detector is built when an effect first needs it: on a helper thread for live frames
 (its first build takes most of a second; the effects start when it is ready), at once for
@@ -26,10 +28,11 @@ import numpy as np
 from app.engine.stats import PipelineStats, ms_since
 from app.jobs import NewestJob
 from app.settings import StudioSettings
+from compositing.blend import on_tiles, tile_side_px
 from compositing.denoise import Denoise
 from compositing.framing import AutoFraming
 from compositing.light import Light
-from compositing.touchup import TouchUp
+from compositing.touchup import TouchUp, touch_up_region
 from compositing.vignette import Vignette
 from segmentation.faces import BlazeFaceDetector, Face, FaceTracker
 from segmentation.main_person import MainPerson
@@ -72,6 +75,7 @@ class StudioStage:
         self._faces: FaceTracker | None = None
         self._detector_failed = False
         self._face: Face | None = None  # this frame's, while light or touch-up is on
+        self._framing_ms = 0.0  # moving the crop, before compositing
         self.messages: list[str] = []
         self.configure(settings)
 
@@ -154,10 +158,43 @@ class StudioStage:
         stats.stage("main_person", ms_since(started_s))
         return alpha
 
+    def plan(self, alpha: np.ndarray, camera_bgr: np.ndarray, timestamp_ms: int,
+             stats: PipelineStats) -> tuple[slice, slice] | None:
+        """Before compositing: find the face (for light, touch-up and framing's head room) and
+        move auto-framing's crop. Returns the part of the composite that will be seen (the
+        crop and what touch-up reads, on whole tiles), or None for all of it."""
+        self._face = None
+        self._framing_ms = 0.0
+        if self._settings.follows_the_face:
+            if self._faces is None:
+                self._take_detector()
+            if self._faces is not None:
+                started_s = time.perf_counter()
+                self._face = self._faces.update(camera_bgr, timestamp_ms)
+                stats.stage("face", ms_since(started_s))
+        if self._settings.framing != "auto":
+            return None
+        started_s = time.perf_counter()
+        self._framing.update(alpha, self._face_xywh())
+        region = self._seen_region(*alpha.shape)
+        self._framing_ms = ms_since(started_s)
+        return region
+
+    def _seen_region(self, height_px: int, width_px: int) -> tuple[slice, slice] | None:
+        side = tile_side_px(height_px, width_px)
+        x, y, crop_w, crop_h = self._framing.box()
+        if side is None or (crop_w, crop_h) == (width_px, height_px):
+            return None
+        x0, y0, x1, y1 = x, y, x + crop_w, y + crop_h
+        if self._settings.touch_up > 0.0 and self._face is not None:
+            fx0, fy0, fx1, fy1 = touch_up_region(self._face.box, width_px, height_px)
+            x0, y0, x1, y1 = min(x0, fx0), min(y0, fy0), max(x1, fx1), max(y1, fy1)
+        return on_tiles((slice(y0, y1), slice(x0, x1)), side)
+
     def on_person(self, output_bgr: np.ndarray, camera_bgr: np.ndarray, alpha: np.ndarray,
-                  timestamp_ms: int, stats: PipelineStats) -> np.ndarray:
-        """The output with the person denoised, their face lit and touched up (the output
-        itself when none is on); the face is found in `camera_bgr`, the same size."""
+                  stats: PipelineStats) -> np.ndarray:
+        """The output with the person denoised, their face (found by `plan`) lit and touched
+        up (the output itself when none is on); `camera_bgr` is the same size."""
         frame_bgr = output_bgr
         if self._settings.denoise > 0.0:
             started_s = time.perf_counter()
@@ -167,16 +204,9 @@ class StudioStage:
             frame_bgr = denoised
         else:
             self._denoise.reset()
-        self._face = None
-        if not self._settings.follows_the_face:
+        if not self._settings.follows_the_face or self._faces is None:
             return frame_bgr
-        if self._faces is None:
-            self._take_detector()
-            if self._faces is None:
-                return frame_bgr
-        started_s = time.perf_counter()
-        face = self._face = self._faces.update(camera_bgr, timestamp_ms)
-        stats.stage("face", ms_since(started_s))
+        face = self._face
         if self._settings.light > 0.0:
             started_s = time.perf_counter()
             frame_bgr = self._light.apply(frame_bgr, alpha, face.box if face else None,
@@ -190,13 +220,12 @@ class StudioStage:
             stats.stage("touch_up", ms_since(started_s))
         return frame_bgr
 
-    def on_output(self, output_bgr: np.ndarray, alpha: np.ndarray,
-                  stats: PipelineStats) -> np.ndarray:
+    def on_output(self, output_bgr: np.ndarray, stats: PipelineStats) -> np.ndarray:
+        """The crop `plan` placed, scaled back to the frame's size, then the vignette."""
         if self._settings.framing == "auto":
             started_s = time.perf_counter()
-            self._framing.update(alpha, self._face_xywh())
             output_bgr = self._framing.apply(output_bgr)
-            stats.stage("framing", ms_since(started_s))
+            stats.stage("framing", self._framing_ms + ms_since(started_s))
         if self._settings.vignette > 0.0:
             started_s = time.perf_counter()
             output_bgr = self._vignette.apply(output_bgr)
