@@ -9,9 +9,11 @@ bands of rows, each as wide as the person is there) and is added in the alpha's 
 composite, so the new background is never touched.
 
 It is all 8-bit: how far the running picture stays from the new frame, (1 - k) * |difference|,
-is one table look-up, and the rest is saturating adds and minimums into buffers this object
-keeps. A difference of one level is not followed (the running picture may sit a level off a
-still one); against the demo's truth that moves the error by about 0.01 level.
+is a subtract and a scaled multiply (cv2.LUT costs more than both), and the rest is saturating
+adds and minimums into buffers this object keeps. A difference of one level is not followed
+(the running picture may sit a level off a still one); against the demo's truth that moves the
+error by about 0.01 level. Off the person (inside the bands) the running picture is the
+camera's: what she moves onto has changed anyway, so it passes at once.
 """
 
 from __future__ import annotations
@@ -27,14 +29,6 @@ _BOX_SAMPLE = 4  # the person's extent is found on every 4th pixel (and widened 
 _BANDS = 4  # the person's rows are worked on in this many bands, each as wide as they are
 
 
-def _stay_table(strength: float) -> np.ndarray:
-    """uint8[256]: for a difference of d levels, the (1 - k) * d the running picture keeps."""
-    k_min = 1.0 - 0.875 * strength
-    levels = np.arange(256, dtype=np.float64)
-    k = np.minimum(k_min + (1.0 - k_min) * levels / _CHANGE_LEVELS, 1.0)
-    return np.round(levels * (1.0 - k)).astype(np.uint8)
-
-
 class Denoise:
     """`apply(frame_bgr, camera_bgr, alpha_u8, out=None) -> frame_bgr`, with the running
     picture as state.
@@ -48,8 +42,6 @@ class Denoise:
             raise ValueError(f"denoise strength must be in 0..1, not {strength}")
         self.strength = strength
         self._running: np.ndarray | None = None  # uint8, the camera's picture, denoised
-        self._table_strength = -1.0
-        self._table = np.empty(256, np.uint8)
         self._flat = np.empty(0, np.uint8)  # the box's work arrays; only ever grows
 
     def reset(self) -> None:
@@ -71,45 +63,47 @@ class Denoise:
         elif out is not frame_bgr:
             out[:] = frame_bgr
         for band in bands:
-            # Outside the person's bands the running picture goes stale; where they grow into
-            # it, a real difference passes through and a picture that stayed the same agrees.
-            up, down, scratch = self._follow(camera_bgr[band], self._running[band])
+            person = cv2.threshold(alpha_u8[band], 127, 255, cv2.THRESH_BINARY)[1]
+            up, down = self._follow(camera_bgr[band], self._running[band], person)
             # Where the alpha is the person's: out = frame + (denoised - camera). The change is
             # a few levels of noise, so switching at half alpha leaves no visible step.
-            person = cv2.threshold(alpha_u8[band], 127, 255, cv2.THRESH_BINARY)[1]
-            cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=scratch)
-            cv2.bitwise_and(up, scratch, dst=up)
-            cv2.bitwise_and(down, scratch, dst=down)
             region = out[band]
             cv2.subtract(region, up, dst=region)
             cv2.add(region, down, dst=region)
         return out
 
     def _follow(
-        self, camera: np.ndarray, running: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Move `running` (in place) `k` of the way to `camera`, per pixel and channel: k_min
-        for a difference of noise, rising linearly to 1 at `_CHANGE_LEVELS`. Returns how far
-        the result stays below and above the camera, and a free buffer of the same shape
-        (uint8; this object's buffers)."""
-        if self.strength != self._table_strength:
-            self._table, self._table_strength = _stay_table(self.strength), self.strength
-        rises, falls, stay = self._buffers(camera.shape)
+        self, camera: np.ndarray, running: np.ndarray, person: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Move `running` (in place) `k` of the way to `camera`, per pixel and channel, on the
+        person (uint8 0 or 255, the band's shape): k_min for a difference of noise, rising
+        linearly to 1 at `_CHANGE_LEVELS`; elsewhere `running` becomes the camera's. Returns
+        how far the result stays below and above the camera (this object's buffers)."""
+        rises, falls, stay, change = self._buffers(camera.shape)
         cv2.subtract(camera, running, dst=rises)
         cv2.subtract(running, camera, dst=falls)
-        cv2.bitwise_or(rises, falls, dst=stay)  # |difference|: one of the two is 0
-        cv2.LUT(stay, self._table, dst=stay)
+        cv2.bitwise_or(rises, falls, dst=stay)  # |difference| d: one of the two is 0
+        # What the running picture keeps of d: (1 - k) d = (1 - k_min) d (C - d) / C, for d
+        # below C = _CHANGE_LEVELS, else 0; two passes cost less than one table look-up.
+        cv2.subtract(change, stay, dst=running)  # a free buffer until it is rewritten
+        cv2.multiply(stay, running, dst=stay, scale=0.875 * self.strength / _CHANGE_LEVELS)
+        cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=running)
+        cv2.bitwise_and(stay, running, dst=stay)  # off the person nothing is kept
         cv2.min(stay, rises, dst=rises)  # the running picture stays this far below ...
         cv2.min(stay, falls, dst=falls)  # ... or above the camera's
         cv2.subtract(camera, rises, dst=running)
         cv2.add(running, falls, dst=running)
-        return rises, falls, stay
+        return rises, falls
 
     def _buffers(self, shape: tuple[int, ...]) -> list[np.ndarray]:
+        """Three work arrays of `shape`, and a fourth that holds C in every element (an array
+        operand: OpenCV subtracts a scalar several times slower)."""
         size = int(np.prod(shape))
-        if self._flat.size < 3 * size:
-            self._flat = np.empty(3 * size, np.uint8)
-        return [self._flat[i * size:(i + 1) * size].reshape(shape) for i in range(3)]
+        if self._flat.size < 4 * size:
+            self._flat = np.empty(4 * size, np.uint8)
+            self._flat[3 * size:] = int(_CHANGE_LEVELS)
+        return [self._flat[i * size:(i + 1) * size].reshape(shape) for i in range(3)] + [
+            self._flat[-size:].reshape(shape)]
 
 
 def person_bands(alpha_u8: np.ndarray, bands: int = _BANDS) -> list[tuple[slice, slice]]:
