@@ -108,6 +108,9 @@ class Blender:
             return self._composite_box(frame_bgr, alpha_u8, background_bgr, out)
         tiles = AlphaTiles(alpha_u8, side)
         rows, cols = tiles.person_box()
+        if tiles.count * side * side > _MOST_MIXED_SHARE * (rows.stop - rows.start) * (
+                cols.stop - cols.start):  # a weight mixed nearly everywhere (portrait blur)
+            return self._composite_box(frame_bgr, alpha_u8, background_bgr, out)
         # The edge's tiles are read before anything is written: out may be the background.
         self._packed.pack(tiles, frame_bgr, background_bgr, alpha_u8)
         # Outside the person's tiles alpha is 0: the output there is the background.
@@ -136,6 +139,9 @@ class Blender:
 # Tile sides tried, best first: small enough that the edge's tiles are few pixels beyond the edge,
 # large enough that the tile summaries are cheap. 1280x720 takes 16, 1920x1080 24, 960x540 20.
 _TILE_SIDES_PX = (16, 24, 20, 12, 8)
+# Gathering a tile costs about four times blending it in place: above this share of the box's
+# area in mixed tiles, the whole box is blended instead.
+_MOST_MIXED_SHARE = 0.25
 
 
 def tile_side_px(height_px: int, width_px: int) -> int | None:

@@ -13,7 +13,6 @@ from compositing.blend import Blender, ByteBlender, alpha_bytes, check_alpha
 from compositing.blur import BLUR_STYLES, BackgroundBlur
 from compositing.files import Background, FileBackground
 from compositing.lightwrap import LightWrap
-from compositing.portrait import PortraitDepth
 from compositing.video import VideoBackground
 
 EFFECTS = ("none", "blur", "image", "color", "video")
@@ -61,7 +60,6 @@ class Compositor:
         self._blender = Blender(shared)
         self._blur = BackgroundBlur()
         self._light_wrap = LightWrap(shared)
-        self._portrait = PortraitDepth(self._blender)
         self.messages: list[str] = []
         self._reported_problem: str | None = None
 
@@ -147,12 +145,11 @@ class Compositor:
                 return frame_bgr
             # The plate is a new array each frame and the person is blended into it in place:
             # outside the person's box it already is the output, so nothing is copied there.
-            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength, region=region)
-            if config.blur_style == "portrait":  # her blend and the depth's in one
-                return self._portrait.apply(frame_bgr, alpha, plate, region)
+            plate = self._blur.apply(frame_bgr, alpha, config.blur_strength, region=region,
+                                     style=config.blur_style)
             rows, cols = region or _WHOLE
-            self._blender.composite(frame_bgr[rows, cols], alpha[rows, cols],
-                                    plate[rows, cols], out=plate[rows, cols])
+            seen = plate[rows, cols]  # one view: the blend sees that it writes into the plate
+            self._blender.composite(frame_bgr[rows, cols], alpha[rows, cols], seen, out=seen)
             return plate
         assert self._background is not None, "configure() loads a background for this effect"
         height_px, width_px = alpha.shape

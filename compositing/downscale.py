@@ -34,6 +34,11 @@ class Halver:
             current = smaller
         return current
 
+    def level(self, halvings: int) -> np.ndarray:
+        """The image of the last shrink() after `halvings` halvings (at most as many as it
+        made); this object's buffer, like shrink()'s result."""
+        return self._levels[halvings - 1]
+
 
 def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """`image` at `size` (width, height): halved by 2x area averaging while it is at least

@@ -1,6 +1,7 @@
-"""The README's light and touch-up pictures: the demo through the real engine, off | on.
+"""The README's light, portrait and touch-up pictures: the demo through the real engine,
+off | on.
 
-    .venv/bin/python packaging/studio_pictures.py   # writes docs/studio/{light,touch-up}-off-on.png
+  .venv/bin/python packaging/studio_pictures.py  # docs/studio/{light,portrait,touch-up}-off-on.png
 
 Light is shown on the demo darkened to a third (a dim room); touch-up on the face, at 2x.
 """
@@ -24,8 +25,11 @@ WIDTH_PX, HEIGHT_PX = 1280, 720
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "studio"
 
 
-def last_output(studio: StudioSettings, darken: int = 1, frames: int = 45) -> np.ndarray:
-    settings = dataclasses.replace(Settings(), studio=studio)
+def last_output(studio: StudioSettings, darken: int = 1, frames: int = 45,
+                blur_style: str = "flat") -> np.ndarray:
+    base = Settings()
+    settings = dataclasses.replace(
+        base, studio=studio, effect=dataclasses.replace(base.effect, blur_style=blur_style))
     renderer = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True)
     stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.EVERY_FRAME)
     output = None
@@ -51,6 +55,9 @@ def main() -> None:
     light = [cv2.resize(last_output(StudioSettings(light=strength), darken=3), half,
                         interpolation=cv2.INTER_AREA) for strength in (0.0, 0.75)]
     cv2.imwrite(str(DOCS / "light-off-on.png"), side_by_side(*light))
+    portrait = [cv2.resize(last_output(StudioSettings(), frames=12, blur_style=style), half,
+                           interpolation=cv2.INTER_AREA) for style in ("flat", "portrait")]
+    cv2.imwrite(str(DOCS / "portrait-off-on.png"), side_by_side(*portrait))
     face = demo_person_regions(WIDTH_PX, HEIGHT_PX).face
     margin = (face.x1 - face.x0) // 3
     crop = (slice(max(0, face.y0 - margin), face.y1 + 2 * margin),
