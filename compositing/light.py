@@ -24,6 +24,7 @@ DEFAULT_STRENGTH = 0.75
 _ALPHA_RAMP = np.clip((np.arange(256) - 128) * 2, 0, 255).astype(np.uint8)
 
 Box = tuple[float, float, float, float]
+_BELOW_WHITE = (254.0, 254.0, 254.0, 0.0)
 
 
 def lift_lut(gain: float) -> np.ndarray:
@@ -60,11 +61,13 @@ class Light:
             raise ValueError(f"light strength must be in 0..1, not {strength}")
         self.strength = strength
         self.gain = 1.0
+        self._last_box: Box | None = None  # where the light fades out when the face is lost
         self._falloff_key: tuple[int, int, int, int, int, int] | None = None
         self._falloff = np.zeros((0, 0), np.uint8)
 
     def reset(self) -> None:
         self.gain = 1.0
+        self._last_box = None
         self._falloff_key = None
 
     def apply(
@@ -85,6 +88,8 @@ class Light:
                 face = cv2.cvtColor(camera_bgr[fy0:fy1, fx0:fx1], cv2.COLOR_BGR2GRAY)
                 target = 1.0 + self.strength * (gain_for(float(face.mean()) / 255.0) - 1.0)
         self.gain += _EASE_PER_FRAME * (target - self.gain)
+        # A face the detector lost for a moment fades out where it was, as it faded in.
+        face_box = self._last_box = face_box or self._last_box
         if face_box is None or self.gain < 1.01:
             return frame_bgr
         return self._lit(frame_bgr, camera_bgr, alpha_u8, face_box)
@@ -110,7 +115,10 @@ class Light:
                        lift_lut(self.gain) - np.arange(256, dtype=np.uint8))
         lift = cv2.multiply(lift, cv2.merge([weight, weight, weight]), scale=1 / 255)
         out = frame_bgr.copy()
-        out[ry0:ry1, rx0:rx1] = cv2.add(region, lift)
+        lit = cv2.add(region, lift)
+        # Only what was white stays white: the lift comes from the camera's picture, and a
+        # composite a few levels brighter (denoised, wrapped) must not be pushed into clipping.
+        cv2.min(lit, cv2.max(region, _BELOW_WHITE), dst=out[ry0:ry1, rx0:rx1])
         return out
 
     def _falloff_in(

@@ -65,3 +65,29 @@ def test_no_face_or_zero_strength_leaves_the_frame_alone() -> None:
     assert Light(0.0).apply(frame, alpha, (10.0, 10.0, 30.0, 30.0)) is frame
     with pytest.raises(ValueError, match="0..1"):
         Light(1.5)
+
+
+def test_a_face_lost_for_a_moment_fades_out_instead_of_snapping_dark() -> None:
+    frame = np.full((200, 200, 3), 40, np.uint8)
+    alpha = np.full((200, 200), 255, np.uint8)
+    light, box = Light(strength=1.0), (80.0, 80.0, 120.0, 120.0)
+    for _ in range(60):
+        lit = light.apply(frame, alpha, box)
+    lifts = [int(lit[100, 100, 0]) - 40]
+    for _ in range(90):  # the detector finds nothing any more
+        lifts.append(int(light.apply(frame, alpha, None)[100, 100, 0]) - 40)
+    assert lifts[0] > 20
+    assert lifts[1] >= 0.8 * lifts[0]  # no snap back to dim
+    assert all(later <= earlier for earlier, later in zip(lifts, lifts[1:], strict=False))
+    assert lifts[-1] == 0
+
+
+def test_a_composite_brighter_than_the_camera_is_not_lifted_into_clipping() -> None:
+    camera = np.full((200, 200, 3), 40, np.uint8)
+    composite = np.full((200, 200, 3), 250, np.uint8)  # e.g. a light wrap near white
+    composite[0, 0] = 255
+    alpha = np.full((200, 200), 255, np.uint8)
+    light = Light(strength=1.0)
+    for _ in range(60):
+        out = light.apply(composite, alpha, (80.0, 80.0, 120.0, 120.0), camera)
+    assert out[100, 100, 0] == 254 and out[0, 0, 0] == 255
