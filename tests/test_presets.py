@@ -138,3 +138,16 @@ def test_a_name_differing_only_in_case_is_the_same_preset(tmp_path: Path) -> Non
     save_presets(presets, path)
     assert [p.name for p in load_presets(path).presets] == ["work", "Casual"]
     assert [p.name for p in without_preset(presets, "WORK")] == ["Work", "Casual"]
+
+
+@OFFSCREEN_NOISE
+def test_the_studio_section_offers_the_presets_menu(
+    qtbot: QtBot, open_window: WindowFactory, config_dir: Path
+) -> None:
+    window = open_window(gui_settings(kind="blur"))
+    button = window.studio_section.presets_button
+    assert button.isVisibleTo(window) and button.menu() is window.presets
+    work = next(action for action in button.menu().actions() if action.text() == "Work")
+    work.trigger()
+    assert window.store.settings.studio == built_in_presets()[0].studio
+    assert window.studio_section.main_person_check.isChecked()  # the controls show the look

@@ -6,7 +6,14 @@ Each effect is one row, built in `__init__`, whose setting `show_settings` shows
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QMenu,
+    QToolButton,
+)
 
 from app.gui.controls import PercentSlider
 from app.gui.store import SettingsStore
@@ -23,6 +30,12 @@ class StudioSection(QGroupBox):
     def __init__(self, store: SettingsStore) -> None:
         super().__init__("Studio")
         self._form = QFormLayout(self)
+        self.presets_button = QToolButton()
+        self.presets_button.setText("Presets")
+        self.presets_button.setToolTip("Switch to a saved look, or save this one (Ctrl+1 to "
+                                       "Ctrl+9 switch too)")
+        self.presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.presets_button.hide()  # until `offer_presets` gives it the menu
         self.framing_check = QCheckBox("Auto-framing: the picture follows you")
         self.framing_check.setToolTip("Keeps you centred with head room, zooming in at most "
                                       "as far as set beside it")
@@ -71,6 +84,12 @@ class StudioSection(QGroupBox):
         self._form.addRow("Touch-up", self.touch_up_slider)
         self._form.addRow("Denoise", self.denoise_slider)
         self.show_settings(store.settings)
+
+    def offer_presets(self, presets: QMenu) -> None:
+        """Offer the window's Presets menu (the same menu as the menu bar's) at the top."""
+        self.presets_button.setMenu(presets)
+        self._form.insertRow(0, "Look", self.presets_button)
+        self.presets_button.show()
 
     @staticmethod
     def _strength_slider(store: SettingsStore, field: str, tip: str) -> PercentSlider:

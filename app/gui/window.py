@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
                                             self.show_error)
         self.presets = PresetsMenu(self.store, self.show_error, self)
         self.commands.build_menus(self.presets)
+        self.studio_section.offer_presets(self.presets)
         self.tray = self._make_tray(icon, use_tray)
         self._connect()
         restore_geometry(self, settings.gui.geometry)
