@@ -189,3 +189,45 @@ def test_the_framing_preview_darkens_outside_the_crop_and_outlines_it() -> None:
     assert shown[140, 260].tolist() == [200, 200, 200]  # inside, as it is
     assert shown[50, 260].tolist() == [235, 235, 235]  # the crop's edge
     assert frame[10, 10].tolist() == [200, 200, 200]  # the frame itself is untouched
+
+
+def test_run_applies_the_framing_portrait_and_denoise_flags(tmp_path: Path) -> None:
+    """What the meeting sees from `backdrop run`: framing makes her larger, portrait blur
+    keeps the room beside her sharper than the flat blur, denoise calms the grain on her."""
+    args = ("run", "--source", "demo-still", "--output", "out.y4m", "--frames", "60",
+            "--size", "1280x720")
+    runs = {"flat": ("--effect", "blur"),
+            "framed": ("--effect", "color", "--color", "0,255,0", "--framing", "auto"),
+            "plain": ("--effect", "color", "--color", "0,255,0"),
+            "portrait": ("--effect", "blur", "--blur-style", "portrait"),
+            "denoised": ("--effect", "blur", "--denoise", "1")}
+    frames = {}
+    for name, flags in runs.items():
+        (tmp_path / name).mkdir()
+        result = backdrop(tmp_path / name, *args, *flags)
+        assert result.returncode == 0, result.stderr
+        frames[name] = _frames(tmp_path / name / "out.y4m")
+        assert len(frames[name]) == 60
+
+    def head_width(frame: np.ndarray) -> int:  # of what is not the green background
+        her = np.abs(frame.astype(np.int16) - (0, 255, 0)).max(axis=2) >= 40
+        top = int(np.flatnonzero(her.any(axis=1))[0])
+        cols = np.flatnonzero(her[top:top + 120].any(axis=0))
+        return int(cols[-1] - cols[0])
+
+    assert head_width(frames["framed"][-1]) > 1.3 * head_width(frames["plain"][-1])
+
+    def detail(frame: np.ndarray, cols: slice) -> float:
+        return float(np.abs(np.diff(frame[40:240, cols].astype(np.int16), axis=1)).mean())
+
+    beside, far = slice(400, 560), slice(1120, 1200)  # left of her head, and far right
+    assert detail(frames["portrait"][-1], beside) > 1.2 * detail(frames["flat"][-1], beside)
+    assert detail(frames["portrait"][-1], far) == pytest.approx(
+        detail(frames["flat"][-1], far), abs=0.05)
+
+    def grain(outputs: list[np.ndarray]) -> float:  # frame to frame change on her face
+        face = (slice(150, 250), slice(580, 700))
+        return float(np.mean([np.abs(a[face].astype(np.int16) - b[face]).mean()
+                              for a, b in zip(outputs[-10:], outputs[-11:-1], strict=True)]))
+
+    assert grain(frames["denoised"]) < 0.7 * grain(frames["flat"])
