@@ -1,9 +1,12 @@
 """Light: raise a dim face towards a natural exposure, like a soft key light on the person.
 
-A lift curve `1 - (1 - x) ** gain` (a smooth gain and gamma: dark tones gain most, white stays
-white) is chosen so the face's mean luminance meets a natural target, eased slowly from frame
-to frame so it never pumps, and applied with a gentle falloff around the face, only on the
-person (the alpha), never on the background. Values below white never reach white.
+Each pixel is multiplied by one gain for its three channels, as a longer exposure would, so the
+face keeps its colour (a curve per channel washes it out towards grey). The gain comes from a
+lift curve `1 - (1 - x) ** gain` on the pixel's brightest channel: dark tones gain most, and that
+channel ends on the curve, so nothing below white reaches white. The curve is chosen so the
+face's mean luminance meets a natural target, eased slowly from frame to frame so it never
+pumps, and applied with a gentle falloff around the face, only on the person (the alpha), never
+on the background.
 """
 
 from __future__ import annotations
@@ -11,20 +14,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from compositing.blend import scratch_bytes
+
 # Natural exposure for a face: mean luma about 0.55 of full scale.
 TARGET_FACE_LUMA = 0.55
 _MAX_GAIN = 4.0
 # Per-frame easing of the gain: about a second to settle at 30 fps.
 _EASE_PER_FRAME = 0.08
 # The key light's reach, in face widths from the face centre (Gaussian sigma).
-_FALLOFF_FACE_WIDTHS = 1.2
+_FALLOFF_FACE_WIDTHS = 0.9
 DEFAULT_STRENGTH = 0.75
-# The lift's weight from the alpha: none up to half, then rising to full. A soft edge is mostly
-# the room (the camera's) there, and lighting it would make a glow around the hair.
-_ALPHA_RAMP = np.clip((np.arange(256) - 128) * 2, 0, 255).astype(np.uint8)
+_REACH_SIGMAS = 2.0  # the light ends this many sigmas from the face's centre
+_STAMP_TOLERANCE = 0.05  # of sigma: a falloff this much narrower or wider looks the same
+# The per-pixel gain is kept in 64ths (uint8: up to 255/64, about 4x).
+_GAIN_ONE = 64
+_TABLE_TOLERANCE = 0.005  # the eased gain moves this much before its table is made again
 
 Box = tuple[float, float, float, float]
-_BELOW_WHITE = (254.0, 254.0, 254.0, 0.0)
 
 
 def lift_lut(gain: float) -> np.ndarray:
@@ -36,12 +42,34 @@ def lift_lut(gain: float) -> np.ndarray:
     return lut
 
 
-def gain_for(face_luma: float, target_luma: float = TARGET_FACE_LUMA) -> float:
-    """The lift gain that takes a face of this mean luma (0..1) to the target; never darkens."""
-    face_luma = min(max(face_luma, 1e-3), 0.999)
-    if face_luma >= target_luma:
+def extra_gain_table(gain: float) -> np.ndarray:
+    """uint8, by a pixel's brightest channel: the gain above 1 that takes that channel onto the
+    curve, in 64ths, rounded down (so the channel never passes the curve, nor white)."""
+    levels = np.arange(256, dtype=np.float64)
+    gains = lift_lut(gain) / np.maximum(levels, 1.0)
+    gains[0] = gain  # the curve's slope at black
+    return np.clip(np.floor(_GAIN_ONE * gains) - _GAIN_ONE, 0, 255 - _GAIN_ONE).astype(np.uint8)
+
+
+def gain_for(level: float, target_level: float = TARGET_FACE_LUMA) -> float:
+    """The curve's gain that takes this level (0..1) to the target; never darkens."""
+    level = min(max(level, 1e-3), 0.999)
+    if level >= target_level:
         return 1.0
-    return min(float(np.log(1.0 - target_luma) / np.log(1.0 - face_luma)), _MAX_GAIN)
+    return min(float(np.log(1.0 - target_level) / np.log(1.0 - level)), _MAX_GAIN)
+
+
+def face_gain(face_bgr: np.ndarray) -> float:
+    """The gain that brings this face's mean luma to the target. The curve acts on each pixel's
+    brightest channel and the luma follows it in proportion, so the brightest channel's mean is
+    taken to the target raised by the face's ratio of brightest channel to luma."""
+    luma = float(cv2.cvtColor(face_bgr, cv2.COLOR_BGR2GRAY).mean()) / 255.0
+    if luma >= TARGET_FACE_LUMA:
+        return 1.0
+    blue, green, red = cv2.split(face_bgr)
+    brightest = float(cv2.max(cv2.max(blue, green), red).mean()) / 255.0
+    target = min(0.98, TARGET_FACE_LUMA * brightest / max(luma, 1e-3))
+    return gain_for(brightest, target)
 
 
 def _inner(box: Box, width_px: int, height_px: int) -> tuple[int, int, int, int]:
@@ -62,74 +90,102 @@ class Light:
         self.strength = strength
         self.gain = 1.0
         self._last_box: Box | None = None  # where the light fades out when the face is lost
-        self._falloff_key: tuple[int, int, int, int, int, int] | None = None
-        self._falloff = np.zeros((0, 0), np.uint8)
+        self._stamp, self._stamp_sigma = np.zeros((1, 1), np.uint8), 0.0
+        self._table, self._table_gain = extra_gain_table(1.0), 1.0
+        # Per-frame temporaries on buffers that only grow (see `scratch_bytes`).
+        empty = np.empty(0, np.uint8)
+        self._weight = self._blue = self._green = self._red = self._gains = empty
 
     def reset(self) -> None:
         self.gain = 1.0
         self._last_box = None
-        self._falloff_key = None
 
     def apply(
         self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, face_box: Box | None,
-        camera_bgr: np.ndarray | None = None,
+        camera_bgr: np.ndarray | None = None, out: np.ndarray | None = None,
     ) -> np.ndarray:
         """The frame with the person's face lit; the frame itself when there is nothing to do.
 
         `frame_bgr` may be a composite and `camera_bgr` the camera's frame it came from: the
-        lift is then the camera's person lit, added in the alpha's share (alpha x lift), so the
-        new background in a soft edge is never lifted (it would glow around the hair)."""
+        face's exposure is measured on the camera (a face in a new background never counts).
+        The lift goes on the composite, in the alpha's share from half up, so a soft edge,
+        mostly the new background, is barely lifted. The result goes into `out` when given (it
+        may be `frame_bgr` itself), else a new array."""
         height_px, width_px = frame_bgr.shape[:2]
         camera_bgr = frame_bgr if camera_bgr is None else camera_bgr
         target = 1.0
         if face_box is not None and self.strength > 0.0:
             fx0, fy0, fx1, fy1 = _inner(face_box, width_px, height_px)
             if fx1 > fx0 and fy1 > fy0:
-                face = cv2.cvtColor(camera_bgr[fy0:fy1, fx0:fx1], cv2.COLOR_BGR2GRAY)
-                target = 1.0 + self.strength * (gain_for(float(face.mean()) / 255.0) - 1.0)
+                face = face_gain(camera_bgr[fy0:fy1, fx0:fx1])
+                target = 1.0 + self.strength * (face - 1.0)
         self.gain += _EASE_PER_FRAME * (target - self.gain)
         # A face the detector lost for a moment fades out where it was, as it faded in.
         face_box = self._last_box = face_box or self._last_box
         if face_box is None or self.gain < 1.01:
             return frame_bgr
-        return self._lit(frame_bgr, camera_bgr, alpha_u8, face_box)
+        return self._lit(frame_bgr, alpha_u8, face_box, out)
 
-    def _lit(self, frame_bgr: np.ndarray, camera_bgr: np.ndarray, alpha_u8: np.ndarray,
-             face_box: Box) -> np.ndarray:
+    def _lit(self, frame_bgr: np.ndarray, alpha_u8: np.ndarray, face_box: Box,
+             out: np.ndarray | None) -> np.ndarray:
         height_px, width_px = frame_bgr.shape[:2]
         x0, y0, x1, y1 = face_box
         sigma_px = max(1.0, _FALLOFF_FACE_WIDTHS * (x1 - x0))
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        # The light reaches 3 sigma, and only the person: outside the alpha's box it adds 0.
-        px, py, pw, ph = cv2.boundingRect(alpha_u8)
-        rx0, ry0 = max(px, int(cx - 3 * sigma_px)), max(py, int(cy - 3 * sigma_px))
-        rx1, ry1 = min(px + pw, int(cx + 3 * sigma_px)), min(py + ph, int(cy + 3 * sigma_px))
-        if rx1 <= rx0 or ry1 <= ry0:
+        # The light reaches _REACH_SIGMAS, and only the person: outside her box it adds 0.
+        reach_px = _REACH_SIGMAS * sigma_px
+        wx0, wy0 = max(0, int(cx - reach_px)), max(0, int(cy - reach_px))
+        wx1, wy1 = min(width_px, int(cx + reach_px)), min(height_px, int(cy + reach_px))
+        px, py, pw, ph = cv2.boundingRect(alpha_u8[wy0:wy1, wx0:wx1])
+        if pw == 0 or ph == 0:
             return frame_bgr
-        falloff = self._falloff_in(rx0, ry0, rx1, ry1, cx, cy, sigma_px)
-        person = cv2.LUT(alpha_u8[ry0:ry1, rx0:rx1], _ALPHA_RAMP)
-        weight = cv2.multiply(falloff, person, scale=1 / 255)
-        region = frame_bgr[ry0:ry1, rx0:rx1]
-        # All in uint8 (the curve only raises, so its lift is >= 0): under 1 ms on a 720p person.
-        lift = cv2.LUT(camera_bgr[ry0:ry1, rx0:rx1],
-                       lift_lut(self.gain) - np.arange(256, dtype=np.uint8))
-        lift = cv2.multiply(lift, cv2.merge([weight, weight, weight]), scale=1 / 255)
-        out = frame_bgr.copy()
-        lit = cv2.add(region, lift)
-        # Only what was white stays white: the lift comes from the camera's picture, and a
-        # composite a few levels brighter (denoised, wrapped) must not be pushed into clipping.
-        cv2.min(lit, cv2.max(region, _BELOW_WHITE), dst=out[ry0:ry1, rx0:rx1])
+        rx0, ry0, rx1, ry1 = wx0 + px, wy0 + py, wx0 + px + pw, wy0 + py + ph
+        if out is None:
+            out = frame_bgr.copy()
+        elif out is not frame_bgr:
+            out[:] = frame_bgr
+        region = out[ry0:ry1, rx0:rx1]
+        shape = (ry1 - ry0, rx1 - rx0)
+        # The light's weight: the falloff times her share (none up to half alpha, then rising
+        # to full: (alpha - 128) * 2, saturated).
+        her_alpha = alpha_u8[ry0:ry1, rx0:rx1]
+        weight = scratch_bytes(self, "_weight", shape)
+        cv2.addWeighted(her_alpha, 2.0, her_alpha, 0.0, -256.0, dst=weight)
+        falloff = self._falloff(rx0, ry0, rx1, ry1, cx, cy, sigma_px)
+        cv2.multiply(falloff, weight, dst=weight, scale=1 / 255)
+        # Each pixel's gain, from its brightest channel, weighted: 64 + weight x extra / 255.
+        channels = [scratch_bytes(self, name, shape) for name in ("_blue", "_green", "_red")]
+        cv2.split(region, channels)
+        brightest = channels[0]
+        cv2.max(brightest, channels[1], dst=brightest)
+        cv2.max(brightest, channels[2], dst=brightest)
+        cv2.LUT(brightest, self._extra_gains(), dst=brightest)
+        cv2.multiply(brightest, weight, dst=brightest, scale=1 / 255)
+        cv2.add(brightest, _GAIN_ONE, dst=brightest)
+        gains = scratch_bytes(self, "_gains", (*shape, 3))
+        cv2.cvtColor(brightest, cv2.COLOR_GRAY2BGR, dst=gains)
+        cv2.multiply(region, gains, dst=region, scale=1 / _GAIN_ONE)
         return out
 
-    def _falloff_in(
-        self, rx0: int, ry0: int, rx1: int, ry1: int, cx: float, cy: float, sigma_px: float
-    ) -> np.ndarray:
-        """The key light's Gaussian falloff over the region, kept while the box is still."""
-        key = (rx0, ry0, rx1, ry1, int(cx), int(cy))
-        if key != self._falloff_key:
-            xs = (np.arange(rx0, rx1, dtype=np.float32) - cx) / sigma_px
-            ys = (np.arange(ry0, ry1, dtype=np.float32) - cy) / sigma_px
-            falloff = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2))
-            self._falloff = np.rint(255.0 * falloff).astype(np.uint8)
-            self._falloff_key = key
-        return self._falloff
+    def _extra_gains(self) -> np.ndarray:
+        """The eased gain's `extra_gain_table`, made again only when the gain has moved."""
+        if abs(self.gain - self._table_gain) > _TABLE_TOLERANCE:
+            self._table, self._table_gain = extra_gain_table(self.gain), self.gain
+        return self._table
+
+    def _falloff(self, rx0: int, ry0: int, rx1: int, ry1: int, cx: float, cy: float,
+                 sigma_px: float) -> np.ndarray:
+        """uint8: the key light's Gaussian falloff over the region, 255 at the face's centre
+        (to the pixel). A view of one kept stamp, made again only when the face's size changes
+        by more than `_STAMP_TOLERANCE` (the detector's box moves a little every frame)."""
+        if abs(sigma_px - self._stamp_sigma) > _STAMP_TOLERANCE * self._stamp_sigma:
+            reach = int(np.ceil(_REACH_SIGMAS * (1.0 + _STAMP_TOLERANCE) * sigma_px)) + 2
+            steps = np.arange(-reach, reach + 1, dtype=np.float32) / np.float32(sigma_px)
+            # A Gaussian eased to 0 at the reach, so the light's edge shows no step.
+            at_reach = np.exp(np.float32(-0.5 * _REACH_SIGMAS**2))
+            gauss = np.maximum(np.exp(-0.5 * steps * steps) - at_reach, 0) / (1 - at_reach)
+            self._stamp = np.rint(255.0 * np.outer(gauss, gauss)).astype(np.uint8)
+            self._stamp_sigma = sigma_px
+        reach = self._stamp.shape[0] // 2
+        top, left = reach - int(round(cy)), reach - int(round(cx))
+        return self._stamp[ry0 + top:ry1 + top, rx0 + left:rx1 + left]

@@ -1,4 +1,5 @@
-"""Light on the demo darkened to a third: the face brightens, the background and whites do not."""
+"""Light on the demo darkened to a third: the face brightens and keeps its colour, the background
+and whites do not change."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from segmentation.faces import BlazeFaceDetector, FaceTracker
 
 def _luma(frame_bgr: np.ndarray) -> np.ndarray:
     return frame_bgr.astype(np.float32) @ np.array([0.114, 0.587, 0.299], np.float32)
+
+
+def _colourfulness(face_bgr: np.ndarray) -> float:
+    """Mean chroma (brightest minus darkest channel) over mean luma: 0 for grey."""
+    face = face_bgr.astype(np.float32)
+    return float((face.max(axis=2) - face.min(axis=2)).mean() / _luma(face_bgr).mean())
 
 
 def test_a_dim_demo_face_rises_at_least_half_way_back_and_nothing_else_changes() -> None:
@@ -32,6 +39,9 @@ def test_a_dim_demo_face_rises_at_least_half_way_back_and_nothing_else_changes()
         detector.close()
     bright_face, dim_face = _luma(bright)[face].mean(), _luma(dim)[face].mean()
     assert _luma(out)[face].mean() - dim_face >= 0.5 * (bright_face - dim_face)
+    # Her colour is the well-lit face's, not washed towards grey (a curve on each channel
+    # left it 17% less colourful).
+    assert _colourfulness(out[face]) == pytest.approx(_colourfulness(bright[face]), rel=0.05)
     background = alpha == 0
     assert np.array_equal(out[background], dim[background])
     assert ((out == 255) & (dim < 255)).sum() == 0

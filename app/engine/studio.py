@@ -7,10 +7,9 @@ touch-up found one, else by the top of the alpha); the compositor makes only the
 picture that the crop shows. The others run on the composited frame, with the alpha in the
 frame's coordinates beside it: `on_person` first (effects on the person: denoise, then those
 that follow the face, light and touch-up), then `on_output`: framing (the crop scaled back to
-the frame's size), then the vignette (a lens effect on the final picture). Light adds the
-camera's person, lit, in the alpha's share of the composite: lit before compositing, the person
-would bleed into a blurred background as a bright halo, and a lift of the composite itself would
-lift the new background in the soft edge.
+the frame's size), then the vignette (a lens effect on the final picture). Light measures the
+face on the camera's frame and lifts the composite where the alpha is over half: lit before
+compositing, the person would bleed into a blurred background as a bright halo.
 
 The face detector is built when an effect first needs it: on a helper thread for live frames
 (its first build takes most of a second; the effects start when it is ready), at once for
@@ -210,7 +209,7 @@ class StudioStage:
         if self._settings.light > 0.0:
             started_s = time.perf_counter()
             frame_bgr = self._light.apply(frame_bgr, alpha, face.box if face else None,
-                                          camera_bgr)
+                                          camera_bgr, out=_writable(frame_bgr, camera_bgr))
             stats.stage("light", ms_since(started_s))
         if self._settings.touch_up > 0.0 and face is not None:
             started_s = time.perf_counter()
