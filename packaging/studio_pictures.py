@@ -1,10 +1,10 @@
-"""The README's light, portrait, touch-up and denoise pictures: the demo through the real engine,
-off | on.
+"""The README's pictures of the studio effects: the demo through the real engine, off | on.
 
-  .venv/bin/python packaging/studio_pictures.py  # docs/studio/*-off-on.png, four of them
+  .venv/bin/python packaging/studio_pictures.py  # docs/studio/*-off-on.png, seven of them
 
 Light is shown on the demo darkened to a third (a dim room); touch-up on the face, at 2x;
-denoise on the face at 2x, with 6 levels of grain added to the demo's own.
+denoise on the face at 2x, with 6 levels of grain added to the demo's own; only the main person
+on the demo with a bystander behind her; framing after three seconds, when the crop has settled.
 """
 
 from __future__ import annotations
@@ -27,14 +27,16 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "studio"
 
 
 def last_output(studio: StudioSettings, darken: int = 1, frames: int = 45,
-                blur_style: str = "flat", grain: float = 0.0) -> np.ndarray:
+                blur_style: str = "flat", grain: float = 0.0,
+                bystander: bool = False) -> np.ndarray:
     """The last output frame of the static demo through the engine; `grain` adds gaussian
-    noise of that many levels to each frame (a grainy camera)."""
+    noise of that many levels to each frame (a grainy camera), `bystander` puts someone
+    behind her."""
     rng = np.random.default_rng(7)
     base = Settings()
     settings = dataclasses.replace(
         base, studio=studio, effect=dataclasses.replace(base.effect, blur_style=blur_style))
-    renderer = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True)
+    renderer = DemoRenderer(WIDTH_PX, HEIGHT_PX, static=True, bystander=bystander)
     stages = FrameStages(settings, WIDTH_PX, HEIGHT_PX, RunMode.EVERY_FRAME)
     output = None
     try:
@@ -76,6 +78,15 @@ def main() -> None:
                          None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
               for strength in (0.0, 0.6)]
     cv2.imwrite(str(DOCS / "denoise-off-on.png"), side_by_side(*grainy))
+    for name, off, on, kwargs in (
+        ("main-person", StudioSettings(), StudioSettings(main_person=True),
+         {"frames": 12, "bystander": True}),
+        ("framing", StudioSettings(), StudioSettings(framing="auto"), {"frames": 90}),
+        ("vignette", StudioSettings(), StudioSettings(vignette=0.6), {"frames": 12}),
+    ):
+        pair = [cv2.resize(last_output(studio, **kwargs), half, interpolation=cv2.INTER_AREA)
+                for studio in (off, on)]
+        cv2.imwrite(str(DOCS / f"{name}-off-on.png"), side_by_side(*pair))
 
 
 if __name__ == "__main__":

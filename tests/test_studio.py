@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.devices.demo import DemoSource
+from app.devices.demo import DemoRenderer, DemoSource
 from app.engine.pipeline import outlined_crop
 from app.engine.schedules import RunMode
 from app.engine.stages import FrameStages
@@ -231,3 +231,29 @@ def test_run_applies_the_framing_portrait_and_denoise_flags(tmp_path: Path) -> N
                               for a, b in zip(outputs[-10:], outputs[-11:-1], strict=True)]))
 
     assert grain(frames["denoised"]) < 0.7 * grain(frames["flat"])
+
+
+def test_run_with_main_person_hides_a_bystander_in_a_recorded_clip(tmp_path: Path) -> None:
+    """`backdrop run --main-person` on a clip of her with someone behind her, at 1280x720: the
+    meeting sees the new background where the bystander is; without it, the bystander."""
+    renderer = DemoRenderer(1280, 720, bystander=True)
+    assert renderer.bystander_alpha is not None
+    clip = tmp_path / "two people.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, (1280, 720))
+    for index in range(40):
+        writer.write(renderer.render(index / 30))
+    writer.release()
+    bystander = cv2.erode((renderer.bystander_alpha >= 128).astype(np.uint8),
+                          np.ones((9, 9))) > 0
+    hidden = {}
+    for name, flags in (("all", ()), ("main", ("--main-person",))):
+        (tmp_path / name).mkdir()
+        result = backdrop(tmp_path / name, "run", "--source", str(clip), "--output", "out.y4m",
+                          "--effect", "color", "--color", "0,255,0", *flags)
+        assert result.returncode == 0, result.stderr
+        outputs = _frames(tmp_path / name / "out.y4m")
+        assert len(outputs) == 40
+        hidden[name] = [float((np.abs(out.astype(np.int16) - (0, 255, 0)).max(axis=2)
+                               < 40)[bystander].mean()) for out in outputs[10:]]
+    assert np.mean(hidden["all"]) < 0.5, "without the option the model shows the bystander"
+    assert min(hidden["main"]) >= 0.99
