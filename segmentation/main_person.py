@@ -2,8 +2,12 @@
 
 The choice is tracked: the region that overlaps the one kept last frame stays the main
 person, so another person walking behind never takes over (the mask does not flip between
-people). What touches the person (a mug, a headset) is part of the same region and stays.
-Regions are found at a quarter of the frame's size, which keeps the cost well under 1 ms.
+people). When the main person leaves, their last region is remembered: someone smaller left in
+the picture stays background, and whoever comes back at least half the main person's size is
+the main person again (a colleague behind you is not adopted while you fetch a coffee, and so
+cannot keep you out of your own picture when you return). What touches the person (a mug, a
+headset) is part of the same region and stays. Regions are found at a quarter of the frame's
+size, which keeps the cost well under 1 ms.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 
 _SCALE = 4  # regions are labelled at 1/_SCALE of the frame size
 _PERSON_U8 = 128  # alpha at or above this is person for the region search
+_RETURN_SHARE = 0.5  # of the main person's last area: a region this large is them, back
 
 
 class MainPerson:
@@ -20,9 +25,11 @@ class MainPerson:
 
     def __init__(self) -> None:
         self._previous: np.ndarray | None = None  # the kept region at small size (bool)
+        self._area = 0  # its area, in small pixels
 
     def reset(self) -> None:
         self._previous = None
+        self._area = 0
 
     def keep(self, alpha: np.ndarray) -> np.ndarray:
         height_px, width_px = alpha.shape[:2]
@@ -32,27 +39,38 @@ class MainPerson:
             (small >= _PERSON_U8).astype(np.uint8), connectivity=8
         )
         if self._previous is not None and self._previous.shape != small.shape:
-            self._previous = None
-        if count <= 2:  # background and at most one region: nothing to remove
-            self._previous = labels > 0 if count == 2 else None
+            self.reset()
+        if count == 1:  # nobody: the main person's last region is kept for their return
             return alpha
         chosen = self._choose(labels, stats, centroids, small.shape)
+        if chosen is None:  # the main person is away and nobody here is them
+            return np.zeros_like(alpha)
         region = labels == chosen
-        self._previous = region
+        self._previous, self._area = region, int(stats[chosen, cv2.CC_STAT_AREA])
+        if count == 2:  # one region: nothing to remove
+            return alpha
         # Grow the region a little so its own soft edge (below the threshold) stays.
         keep_small = cv2.dilate(region.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
         keep = cv2.resize(keep_small, (width_px, height_px), interpolation=cv2.INTER_LINEAR)
         return cv2.multiply(alpha, keep, scale=1.0 / 255.0)
 
     def _choose(self, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray,
-                shape: tuple[int, ...]) -> int:
-        """The label that overlaps last frame's choice most, else the best by size and centre."""
+                shape: tuple[int, ...]) -> int | None:
+        """The label that overlaps last frame's choice most, else the best by size and centre
+        (while the main person is away, only among regions of about their size; None if none
+        is)."""
+        areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        candidates = np.ones(len(stats), bool)
+        candidates[0] = False
         if self._previous is not None:
             overlap = np.bincount(labels[self._previous], minlength=len(stats))
             overlap[0] = 0
             if overlap.max() > 0:
                 return int(overlap.argmax())
+            candidates &= areas >= _RETURN_SHARE * self._area
+            if not candidates.any():
+                return None
         height, width = shape[:2]
-        areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
-        off_centre = np.abs(centroids[1:, 0] - width / 2.0) / (width / 2.0)
-        return 1 + int(np.argmax(areas * (1.0 - 0.5 * off_centre)))
+        off_centre = np.abs(centroids[:, 0] - width / 2.0) / (width / 2.0)
+        score = np.where(candidates, areas * (1.0 - 0.5 * off_centre), -1.0)
+        return int(np.argmax(score))

@@ -257,3 +257,25 @@ def test_run_with_main_person_hides_a_bystander_in_a_recorded_clip(tmp_path: Pat
                                < 40)[bystander].mean()) for out in outputs[10:]]
     assert np.mean(hidden["all"]) < 0.5, "without the option the model shows the bystander"
     assert min(hidden["main"]) >= 0.99
+
+
+def test_main_person_away_does_not_hand_her_picture_to_the_bystander() -> None:
+    """She leaves, the smaller person behind her stays background; she comes back (to another
+    place) and is shown, the other still not. Alone, she is shown wherever she comes back."""
+    main_person = MainPerson()
+    main_person.keep(_two_people(main_x=320, other_x=560))
+    behind_only = np.zeros((360, 640), np.uint8)
+    _person(behind_only, 560, 160, 90, 200)
+    for _ in range(30):  # a second away, only the bystander in the picture
+        assert not main_person.keep(behind_only).any()
+    back = _two_people(main_x=200, other_x=560)
+    kept = main_person.keep(back)
+    assert kept[300, 200] == 255 and kept[300, 560] == 0
+    assert not main_person.keep(behind_only).any()  # away again: still not the other
+    alone = MainPerson()
+    alone.keep(_two_people(main_x=320, other_x=560)[:, :450].copy())
+    for _ in range(30):
+        alone.keep(np.zeros((360, 450), np.uint8))  # nobody
+    moved = np.zeros((360, 450), np.uint8)
+    _person(moved, 150, 90, 230, 270)
+    assert alone.keep(moved)[300, 150] == 255
