@@ -17,27 +17,32 @@ class Halver:
     def __init__(self) -> None:
         self._levels: list[np.ndarray] = []
 
-    def shrink(self, image: np.ndarray, halvings: int) -> np.ndarray:
-        """Return image shrunk halvings times (at least one); each side at least 1 px."""
+    def shrink(self, image: np.ndarray, halvings: int,
+               half: np.ndarray | None = None) -> np.ndarray:
+        """Return image shrunk halvings times (at least one); each side at least 1 px.
+
+        `half` is `image` halved once already by the same 2x area averaging (the engine's work
+        frame at 1080p is), used as the first level instead of halving `image` again; one of
+        another size or type is ignored."""
         if halvings < 1:
             raise ValueError(f"halvings must be at least 1, got {halvings}")
-        current = image
-        for level in range(halvings):
+        current, first = image, 0
+        if half is not None and half.dtype == image.dtype and half.shape == (
+                max(1, image.shape[0] // 2), max(1, image.shape[1] // 2), *image.shape[2:]):
+            if halvings == 1:
+                return half
+            current, first = half, 1
+        for level in range(first, halvings):
             height_px, width_px = current.shape[:2]
             shape = (max(1, height_px // 2), max(1, width_px // 2), *image.shape[2:])
-            if level == len(self._levels):
-                self._levels.append(np.empty(shape, image.dtype))
-            elif self._levels[level].shape != shape or self._levels[level].dtype != image.dtype:
+            while len(self._levels) <= level:
+                self._levels.append(np.empty(0, image.dtype))
+            if self._levels[level].shape != shape or self._levels[level].dtype != image.dtype:
                 self._levels[level] = np.empty(shape, image.dtype)
             smaller = self._levels[level]
             cv2.resize(current, (shape[1], shape[0]), dst=smaller, interpolation=cv2.INTER_AREA)
             current = smaller
         return current
-
-    def level(self, halvings: int) -> np.ndarray:
-        """The image of the last shrink() after `halvings` halvings (at most as many as it
-        made); this object's buffer, like shrink()'s result."""
-        return self._levels[halvings - 1]
 
 
 def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

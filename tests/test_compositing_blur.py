@@ -4,7 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
+from app.devices.demo import DemoRenderer
 from compositing.blur import BackgroundBlur, blur_background, blur_sigma_px
+from compositing.downscale import shrink_to
 
 
 def _bright_square_scene(top: int, left: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,3 +82,18 @@ def test_blur_is_halo_free_at_odd_frame_sizes() -> None:
     plate = BackgroundBlur().apply(frame_bgr, alpha, 100)
     assert plate.shape == frame_bgr.shape
     assert plate[180, 240, 0] < 40 and plate[180, 408, 0] < 40 and plate[98, 300, 0] < 40
+
+
+def test_a_1080p_plate_from_the_engines_half_frame_is_the_plate_from_the_frame() -> None:
+    """The engine hands the blur its 1080p work frame (the frame halved once) so the frame is
+    not halved twice; the plate is the same to the bit, flat and portrait, and a half of the
+    wrong size is not used."""
+    frame = DemoRenderer(1920, 1080, static=True).render(0.0)
+    alpha = DemoRenderer(1920, 1080, static=True).person_alpha(0.0)
+    half = shrink_to(frame, (960, 540))
+    for style in ("flat", "portrait"):
+        plate = BackgroundBlur().apply(frame, alpha, 60, style=style)
+        from_half = BackgroundBlur().apply(frame, alpha, 60, style=style, frame_half=half)
+        assert np.array_equal(plate, from_half)
+    wrong = BackgroundBlur().apply(frame, alpha, 60, frame_half=shrink_to(frame, (640, 360)))
+    assert np.array_equal(wrong, BackgroundBlur().apply(frame, alpha, 60))

@@ -306,8 +306,9 @@ class FrameStages:
         alpha = self._studio.on_alpha(alpha, stats)
         seen = self._studio.plan(alpha, pending.frame_bgr, pending.timestamp_ms, stats)
         started_s = time.perf_counter()
+        half_bgr = None if pending.work_bgr is pending.frame_bgr else pending.work_bgr
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending),
-                                            seen)
+                                            seen, frame_half=half_bgr)
         for source in (self._compositor.messages, self._studio.messages):
             while source:  # a background that broke or recovered, a face model that failed
                 self.messages.append(source.pop(0))
