@@ -155,10 +155,9 @@ class Light:
         cv2.multiply(falloff, weight, dst=weight, scale=1 / 255)
         # Each pixel's gain, from its brightest channel, weighted: 64 + weight x extra / 255.
         channels = [scratch_bytes(self, name, shape) for name in ("_blue", "_green", "_red")]
-        cv2.split(region, channels)
-        brightest = channels[0]
-        cv2.max(brightest, channels[1], dst=brightest)
-        cv2.max(brightest, channels[2], dst=brightest)
+        brightest, green, red = cv2.split(region, channels)  # into the kept buffers
+        cv2.max(brightest, green, dst=brightest)
+        cv2.max(brightest, red, dst=brightest)
         cv2.LUT(brightest, self._extra_gains(), dst=brightest)
         cv2.multiply(brightest, weight, dst=brightest, scale=1 / 255)
         cv2.add(brightest, _GAIN_ONE, dst=brightest)
