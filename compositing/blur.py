@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from compositing.blend import alpha_bytes, check_alpha
-from compositing.downscale import Halver, upscale_region
+from compositing.downscale import Halver, upscale
 from compositing.portrait import NEAR_SIGMA_FRACTION, nearness_map
 
 # flat: the same blur everywhere; portrait: more blur further from the person.
@@ -127,14 +127,13 @@ class BackgroundBlur:
         if out is None or out.shape != frame_bgr.shape or out.dtype != np.uint8:
             out = np.empty_like(frame_bgr)
         scale = 2**halvings
-        if region is None or self._blurred_bgr.shape[:2] != (height_px // scale,
-                                                             width_px // scale) \
+        if self._blurred_bgr.shape[:2] != (height_px // scale, width_px // scale) \
                 or height_px % scale or width_px % scale:
             cv2.resize(
                 self._blurred_bgr, (width_px, height_px), dst=out, interpolation=cv2.INTER_LINEAR
             )
         else:
-            upscale_region(self._blurred_bgr, scale, region, out)
+            upscale(self._blurred_bgr, scale, out, region)
         return out
 
     def _with_depth(self, far: np.ndarray, frame_small: np.ndarray,

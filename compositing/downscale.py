@@ -62,18 +62,25 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
-def upscale_region(small: np.ndarray, scale: int, region: tuple[slice, slice],
-                   out: np.ndarray) -> None:
-    """Write the bilinear `scale`x upscale of `small` into `out` (its full size) over at least
-    `region`, the same there as upscaling all of it: the small pixels under the region, with
-    one more on each side (the upscale's neighbours), are upscaled in place."""
-    spans = []
-    for axis, wanted in enumerate(region):
-        length = small.shape[axis]
-        first = max(0, wanted.start // scale - 1)
-        spans.append(slice(first, min(length, -(-wanted.stop // scale) + 1)))
-    rows, cols = spans
-    cv2.resize(small[rows, cols],
-               ((cols.stop - cols.start) * scale, (rows.stop - rows.start) * scale),
-               dst=out[rows.start * scale:rows.stop * scale, cols.start * scale:cols.stop * scale],
-               interpolation=cv2.INTER_LINEAR)
+def upscale(small: np.ndarray, scale: int, out: np.ndarray,
+            region: tuple[slice, slice] | None = None) -> None:
+    """Write the bilinear `scale`x upscale of `small` into `out` (`scale` times its size), all
+    of it or only over `region` (rows, columns), as `cv2.resize` would to within one level.
+
+    An inverse-mapped `warpAffine`, 2-3x quicker than `cv2.resize` in this OpenCV for 8-bit
+    pictures. `scale` is a power of two, so every sample position is exact in the warp's fixed
+    point and a region is the same to the bit as that part of the whole."""
+    if scale < 1 or scale & (scale - 1):
+        raise ValueError(f"scale must be a power of two, got {scale}")
+    rows, cols = region or (slice(0, out.shape[0]), slice(0, out.shape[1]))
+    top, bottom, _ = rows.indices(out.shape[0])
+    left, right, _ = cols.indices(out.shape[1])
+    if bottom <= top or right <= left:
+        return
+    # Output pixel x samples small at (x + 0.5) / scale - 0.5, as cv2.resize does.
+    offset = 0.5 / scale - 0.5
+    matrix = np.array([[1.0 / scale, 0.0, offset + left / scale],
+                       [0.0, 1.0 / scale, offset + top / scale]])
+    cv2.warpAffine(small, matrix, (right - left, bottom - top), dst=out[top:bottom, left:right],
+                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                   borderMode=cv2.BORDER_REPLICATE)

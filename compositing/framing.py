@@ -77,14 +77,13 @@ class AutoFraming:
         return x, y, crop_w, crop_h
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The current crop of `frame_bgr`, scaled back to its size (bilinear: the stage's
-        whole cost; the cheaper-looking ways measured no cheaper, see the README)."""
+        """The current crop of `frame_bgr`, scaled back to its size (`scale_to`: the stage's
+        whole cost)."""
         height, width = frame_bgr.shape[:2]
         x, y, crop_w, crop_h = self.box()
         if (crop_w, crop_h) == (width, height) or self._size != (width, height):
             return frame_bgr
-        return cv2.resize(frame_bgr[y:y + crop_h, x:x + crop_w], (width, height),
-                          interpolation=cv2.INTER_LINEAR)
+        return scale_to(frame_bgr[y:y + crop_h, x:x + crop_w], (width, height))
 
     def _wanted(self, alpha: np.ndarray,
                 face_box: tuple[int, int, int, int] | None) -> Crop:
@@ -137,3 +136,16 @@ def _step(crop: Crop, target: Crop, max_px: float, aspect: float) -> Crop:
     fraction = min(max(_EASE, _ARRIVED_PX / edge_px), max_px / edge_px, 1.0)
     return Crop(crop.centre_x + d_x * fraction, crop.centre_y + d_y * fraction,
                 crop.width + d_w * fraction)
+
+
+def scale_to(image_bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image_bgr` scaled to `size` (width, height), bilinear, as `cv2.resize` would to within
+    one level: an inverse-mapped `warpAffine` with the edge pixels repeated, which this OpenCV
+    runs 1.3-2x quicker for 8-bit pictures (see the README)."""
+    width, height = size
+    scale_x, scale_y = image_bgr.shape[1] / width, image_bgr.shape[0] / height
+    # Output pixel x samples the crop at (x + 0.5) * scale - 0.5, as cv2.resize does.
+    matrix = np.array([[scale_x, 0.0, 0.5 * scale_x - 0.5], [0.0, scale_y, 0.5 * scale_y - 0.5]])
+    return cv2.warpAffine(image_bgr, matrix, (width, height),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)

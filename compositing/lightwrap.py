@@ -16,7 +16,7 @@ from compositing.blend import (
     scratch_bytes,
     tile_side_px,
 )
-from compositing.downscale import Halver, upscale_region
+from compositing.downscale import Halver, upscale
 
 # Width of the wrap band as a Gaussian sigma, as a fraction of the frame height.
 _BAND_SIGMA_FRACTION = 0.008
@@ -97,7 +97,7 @@ class LightWrap:
         scale = 2**_HALVINGS
         if alpha_small.shape[0] * scale == alpha_u8.shape[0] \
                 and alpha_small.shape[1] * scale == alpha_u8.shape[1]:
-            upscale_region(alpha_small, scale, region, self._band)  # only the part used
+            upscale(alpha_small, scale, self._band, region)  # only the part used
         else:
             cv2.resize(alpha_small, (alpha_u8.shape[1], alpha_u8.shape[0]), dst=self._band,
                        interpolation=cv2.INTER_LINEAR)
@@ -115,12 +115,13 @@ class LightWrap:
         cv2.GaussianBlur(background_small, (0, 0), sigma_small_px, dst=background_small)
         if self._wrap_bgr.shape != background_bgr.shape:
             self._wrap_bgr = np.empty_like(background_bgr)
-        cv2.resize(
-            background_small,
-            (shape[1], shape[0]),
-            dst=self._wrap_bgr,
-            interpolation=cv2.INTER_LINEAR,
-        )
+        scale = 2**_HALVINGS
+        if background_small.shape[:2] == (shape[0] // scale, shape[1] // scale) \
+                and shape[0] % scale == 0 and shape[1] % scale == 0:
+            upscale(background_small, scale, self._wrap_bgr)
+        else:
+            cv2.resize(background_small, (shape[1], shape[0]), dst=self._wrap_bgr,
+                       interpolation=cv2.INTER_LINEAR)
         # A read-only array (the cached image and colour plates) cannot change under us.
         self._wrap_source = None if background_bgr.flags.writeable else background_bgr
         return self._wrap_bgr

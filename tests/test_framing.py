@@ -15,7 +15,7 @@ from app.engine.schedules import RunMode
 from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
 from app.settings import Settings, StudioSettings
-from compositing.framing import MAX_STEP, AutoFraming
+from compositing.framing import MAX_STEP, AutoFraming, scale_to
 
 WIDTH_PX, HEIGHT_PX, FPS = 640, 360, 30
 
@@ -185,8 +185,7 @@ def test_at_720p_the_framed_picture_is_the_crop_of_the_whole_one_scaled_up(
             x, y, crop_w, crop_h = framed.framing_box or (0, 0, width_px, height_px)
             if (crop_w, crop_h) == (width_px, height_px):
                 continue
-            expected = cv2.resize(shown[1][y:y + crop_h, x:x + crop_w], (width_px, height_px),
-                                  interpolation=cv2.INTER_LINEAR)
+            expected = scale_to(shown[1][y:y + crop_h, x:x + crop_w], (width_px, height_px))
             np.testing.assert_array_equal(shown[0], expected)
             compared += 1
     finally:
@@ -196,3 +195,15 @@ def test_at_720p_the_framed_picture_is_the_crop_of_the_whole_one_scaled_up(
     assert compared > 30
     if studio.touch_up:  # the face was found and touched up
         assert "touch_up" in stats.snapshot().stage_ms_p50
+
+
+@pytest.mark.parametrize("crop", [(200, 100, 800, 450), (0, 0, 1066, 600), (366, 206, 914, 514)])
+def test_the_crop_is_scaled_up_as_bilinear_resize_would_to_a_level(
+        crop: tuple[int, int, int, int]) -> None:
+    frame = np.random.default_rng(5).integers(0, 256, (720, 1280, 3), np.uint8)  # the default
+    x, y, crop_w, crop_h = crop
+    part = frame[y:y + crop_h, x:x + crop_w]
+    scaled = scale_to(part, (1280, 720)).astype(int)
+    resized = cv2.resize(part, (1280, 720), interpolation=cv2.INTER_LINEAR)
+    assert part.shape == (crop_h, crop_w, 3) and scaled.shape == (720, 1280, 3)
+    assert np.abs(scaled - resized).max() <= 1 and np.abs(scaled - resized).mean() < 0.2
