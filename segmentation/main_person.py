@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from compositing.downscale import shrink_to
+
 _SCALE = 4  # regions are labelled at 1/_SCALE of the frame size
 _PERSON_U8 = 128  # alpha at or above this is person for the region search
 _RETURN_SHARE = 0.5  # of the main person's last area: a region this large is them, back
@@ -33,37 +35,48 @@ class MainPerson:
 
     def keep(self, alpha: np.ndarray) -> np.ndarray:
         height_px, width_px = alpha.shape[:2]
-        small_size = (max(width_px // _SCALE, 1), max(height_px // _SCALE, 1))
-        small = cv2.resize(alpha, small_size, interpolation=cv2.INTER_AREA)
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-            (small >= _PERSON_U8).astype(np.uint8), connectivity=8
-        )
+        small = shrink_to(alpha, (max(width_px // _SCALE, 1), max(height_px // _SCALE, 1)))
+        person = cv2.threshold(small, _PERSON_U8 - 1, 1, cv2.THRESH_BINARY)[1]
+        count, labels = cv2.connectedComponents(person, connectivity=8)
         if self._previous is not None and self._previous.shape != small.shape:
             self.reset()
         if count == 1:  # nobody: the main person's last region is kept for their return
             return alpha
-        chosen = self._choose(labels, stats, centroids, small.shape)
+        if count == 2:  # one region: nothing to remove, if it is the main person
+            region, area = person.view(bool), cv2.countNonZero(person)
+            if not self._is_them(region, area):
+                return np.zeros_like(alpha)
+            self._previous, self._area = region, area
+            return alpha
+        # Areas by counting, centroids only when there is a choice to make: OpenCV's own
+        # statistics cost several times the labelling.
+        areas = np.bincount(labels.ravel(), minlength=count)
+        chosen = self._choose(labels, areas, small.shape)
         if chosen is None:  # the main person is away and nobody here is them
             return np.zeros_like(alpha)
         region = labels == chosen
-        self._previous, self._area = region, int(stats[chosen, cv2.CC_STAT_AREA])
-        if count == 2:  # one region: nothing to remove
-            return alpha
+        self._previous, self._area = region, int(areas[chosen])
         # Grow the region a little so its own soft edge (below the threshold) stays.
         keep_small = cv2.dilate(region.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
         keep = cv2.resize(keep_small, (width_px, height_px), interpolation=cv2.INTER_LINEAR)
         return cv2.multiply(alpha, keep, scale=1.0 / 255.0)
 
-    def _choose(self, labels: np.ndarray, stats: np.ndarray, centroids: np.ndarray,
+    def _is_them(self, region: np.ndarray, area: int) -> bool:
+        """Whether the only region in the picture is the main person: it overlaps their last
+        region, or is about their size (or nobody was chosen yet)."""
+        if self._previous is None:
+            return True
+        return bool(np.any(region & self._previous)) or area >= _RETURN_SHARE * self._area
+
+    def _choose(self, labels: np.ndarray, areas: np.ndarray,
                 shape: tuple[int, ...]) -> int | None:
         """The label that overlaps last frame's choice most, else the best by size and centre
         (while the main person is away, only among regions of about their size; None if none
         is)."""
-        areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-        candidates = np.ones(len(stats), bool)
+        candidates = np.ones(len(areas), bool)
         candidates[0] = False
         if self._previous is not None:
-            overlap = np.bincount(labels[self._previous], minlength=len(stats))
+            overlap = np.bincount(labels[self._previous], minlength=len(areas))
             overlap[0] = 0
             if overlap.max() > 0:
                 return int(overlap.argmax())
@@ -71,6 +84,9 @@ class MainPerson:
             if not candidates.any():
                 return None
         height, width = shape[:2]
-        off_centre = np.abs(centroids[:, 0] - width / 2.0) / (width / 2.0)
+        columns = np.broadcast_to(np.arange(width, dtype=np.float64), labels.shape)
+        centre_x = np.bincount(labels.ravel(), columns.ravel(), len(areas)) / np.maximum(areas, 1)
+        off_centre = np.abs(centre_x - width / 2.0) / (width / 2.0)
         score = np.where(candidates, areas * (1.0 - 0.5 * off_centre), -1.0)
         return int(np.argmax(score))
+
