@@ -2,18 +2,18 @@
 
 A motion-adaptive recursive filter, per pixel: the running picture moves a fraction `k` of the
 way to each new frame. Where the new frame differs from the running picture by no more than
-sensor noise, `k` is small (strength 1: about an eighth, so the grain of about eight frames
-averages out); where it differs by more, as anything that moved does, `k` rises to 1 and the
-new frame passes straight through, so nothing trails. It runs on the camera's person (in a few
-bands of rows, each as wide as the person is there) and is added in the alpha's share of the
-composite, so the new background is never touched.
+sensor noise, `k` is small (what is kept of a difference d is d (C - d) / 32: at strength 1,
+C = 30 and a few levels of grain are kept three quarters); where it differs by C levels or
+more, as anything that moved does, `k` is 1 and the new frame passes straight through, so
+nothing trails. It runs on the camera's person (in a few bands of rows, each as wide as the
+person is there) and is added in the alpha's share of the composite, so the new background is
+never touched.
 
-It is all 8-bit: how far the running picture stays from the new frame, (1 - k) * |difference|,
-is a subtract and a scaled multiply (cv2.LUT costs more than both), and the rest is saturating
-adds and minimums into buffers this object keeps. A difference of one level is not followed
-(the running picture may sit a level off a still one); against the demo's truth that moves the
-error by about 0.01 level. Off the person (inside the bands) the running picture is the
-camera's: what she moves onto has changed anyway, so it passes at once.
+It is all 8-bit, in buffers this object keeps: saturating subtracts and adds, minimums, and
+numpy's integer multiply and shift for d (C - d) / 32 (OpenCV's scaled multiply goes through
+floats and costs three times as much; cv2.LUT costs more still). The shift rounds down, so a
+difference of one level is followed at once. Off the person (inside the bands) the running
+picture is the camera's: what she moves onto has changed anyway, so it passes at once.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ import cv2
 import numpy as np
 
 DEFAULT_STRENGTH = 0.6
-# A difference (in levels, per channel) this large is change, followed at once; smaller ones
-# are followed less, the least at 0 (sensor noise is a few levels).
-_CHANGE_LEVELS = 30.0
+# C: a difference (in levels, per channel) this large is change, followed at once; smaller
+# ones are followed less (sensor noise is a few levels). Strength 0..1 runs it from
+# _LEAST_CHANGE_LEVELS (below which nothing would be kept) to _CHANGE_LEVELS.
+_CHANGE_LEVELS = 30
+_LEAST_CHANGE_LEVELS = 12
 _BOX_SAMPLE = 4  # the person's extent is found on every 4th pixel (and widened by as much)
 _BANDS = 4  # the person's rows are worked on in this many bands, each as wide as they are
 
@@ -62,8 +64,10 @@ class Denoise:
             out = frame_bgr.copy()
         elif out is not frame_bgr:
             out[:] = frame_bgr
+        change = self._change_levels()
         for band in bands:
-            person = cv2.threshold(alpha_u8[band], 127, 255, cv2.THRESH_BINARY)[1]
+            # C on the person, 0 elsewhere (so nothing is kept off the person)
+            person = cv2.threshold(alpha_u8[band], 127, change, cv2.THRESH_BINARY)[1]
             up, down = self._follow(camera_bgr[band], self._running[band], person)
             # Where the alpha is the person's: out = frame + (denoised - camera). The change is
             # a few levels of noise, so switching at half alpha leaves no visible step.
@@ -72,23 +76,31 @@ class Denoise:
             cv2.add(region, down, dst=region)
         return out
 
+    def _change_levels(self) -> int:
+        """C for this strength: differences from C levels on are change, followed at once.
+        What is kept of a difference d below it is d (C - d) / 32, so strength sets both how
+        much of the grain is averaged and how large a difference still counts as grain (below
+        12 levels nothing would be kept)."""
+        return int(round(_LEAST_CHANGE_LEVELS
+                         + (_CHANGE_LEVELS - _LEAST_CHANGE_LEVELS) * self.strength))
+
     def _follow(
         self, camera: np.ndarray, running: np.ndarray, person: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Move `running` (in place) `k` of the way to `camera`, per pixel and channel, on the
-        person (uint8 0 or 255, the band's shape): k_min for a difference of noise, rising
-        linearly to 1 at `_CHANGE_LEVELS`; elsewhere `running` becomes the camera's. Returns
-        how far the result stays below and above the camera (this object's buffers)."""
-        rises, falls, stay, change = self._buffers(camera.shape)
+        """Move `running` (in place) towards `camera`, per pixel and channel: on the person
+        (`person`: C there, 0 elsewhere, the band's shape) it keeps d (C - d) / 32 of a
+        difference d below C, none of a larger one; elsewhere `running` becomes the camera's.
+        Returns how far the result stays below and above the camera (this object's buffers)."""
+        rises, falls, stay, keep = self._buffers(camera.shape)
         cv2.subtract(camera, running, dst=rises)
         cv2.subtract(running, camera, dst=falls)
         cv2.bitwise_or(rises, falls, dst=stay)  # |difference| d: one of the two is 0
-        # What the running picture keeps of d: (1 - k) d = (1 - k_min) d (C - d) / C, for d
-        # below C = _CHANGE_LEVELS, else 0; two passes cost less than one table look-up.
-        cv2.subtract(change, stay, dst=running)  # a free buffer until it is rewritten
-        cv2.multiply(stay, running, dst=stay, scale=0.875 * self.strength / _CHANGE_LEVELS)
-        cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=running)
-        cv2.bitwise_and(stay, running, dst=stay)  # off the person nothing is kept
+        cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=keep)
+        cv2.subtract(keep, stay, dst=keep)  # C - d on the person, 0 off it or from C on
+        # d (C - d) is at most C * C / 4 <= 225: exact in 8 bits; numpy's integer multiply
+        # and shift cost a third of OpenCV's scaled multiply. What is kept never exceeds d.
+        np.multiply(stay, keep, out=stay)
+        np.right_shift(stay, 5, out=stay)
         cv2.min(stay, rises, dst=rises)  # the running picture stays this far below ...
         cv2.min(stay, falls, dst=falls)  # ... or above the camera's
         cv2.subtract(camera, rises, dst=running)
@@ -96,14 +108,11 @@ class Denoise:
         return rises, falls
 
     def _buffers(self, shape: tuple[int, ...]) -> list[np.ndarray]:
-        """Three work arrays of `shape`, and a fourth that holds C in every element (an array
-        operand: OpenCV subtracts a scalar several times slower)."""
+        """Four work arrays of `shape`."""
         size = int(np.prod(shape))
         if self._flat.size < 4 * size:
             self._flat = np.empty(4 * size, np.uint8)
-            self._flat[3 * size:] = int(_CHANGE_LEVELS)
-        return [self._flat[i * size:(i + 1) * size].reshape(shape) for i in range(3)] + [
-            self._flat[-size:].reshape(shape)]
+        return [self._flat[i * size:(i + 1) * size].reshape(shape) for i in range(4)]
 
 
 def person_bands(alpha_u8: np.ndarray, bands: int = _BANDS) -> list[tuple[slice, slice]]:
