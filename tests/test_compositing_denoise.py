@@ -11,10 +11,11 @@ from app.devices.demo import DemoRenderer
 from compositing.denoise import Denoise
 
 
-def _error_against_truth(renderer: DemoRenderer, frames: int) -> tuple[float, float]:
+def _error_against_truth(renderer: DemoRenderer, frames: int,
+                         strength: float | None = None) -> tuple[float, float]:
     """Mean RMS error of the person's inside against the noise-free truth, from frame 10 on:
-    (the camera's, denoised at the default strength)."""
-    denoise = Denoise()
+    (the camera's, denoised at `strength`, by default the default)."""
+    denoise = Denoise() if strength is None else Denoise(strength)
     raw, denoised = [], []
     for index in range(frames):
         time_s = index / 30
@@ -31,6 +32,17 @@ def _error_against_truth(renderer: DemoRenderer, frames: int) -> tuple[float, fl
 def test_grain_falls_by_a_quarter_on_a_still_person() -> None:
     raw, denoised = _error_against_truth(DemoRenderer(1280, 720, static=True), 40)
     assert denoised <= 0.75 * raw
+
+
+def test_the_strength_slider_does_something_all_along_its_range() -> None:
+    # Strength sets how large a difference still counts as grain: every step up calms more.
+    errors = [_error_against_truth(DemoRenderer(1280, 720, static=True), 25, strength)
+              for strength in (0.05, 0.3, 0.6, 1.0)]
+    raw = errors[0][0]
+    denoised = [error for _raw, error in errors]
+    assert denoised[0] < 0.97 * raw
+    steps = zip(denoised[:-1], denoised[1:], strict=True)
+    assert all(weaker > 1.02 * stronger for weaker, stronger in steps)
 
 
 @pytest.mark.parametrize("motion", ["sway", "tilt"])
