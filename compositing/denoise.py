@@ -3,7 +3,7 @@
 A motion-adaptive recursive filter, per pixel: the running picture moves a fraction `k` of the
 way to each new frame. Where the new frame differs from the running picture by no more than
 sensor noise, `k` is small (what is kept of a difference d is d (C - d) / 32: at strength 1,
-C = 30 and a few levels of grain are kept three quarters); where it differs by C levels or
+C = 30 and about two thirds of a few levels of grain are kept); where it differs by C levels or
 more, as anything that moved does, `k` is 1 and the new frame passes straight through, so
 nothing trails. It runs on the camera's person (in a few bands of rows, each as wide as the
 person is there) and is added in the alpha's share of the composite, so the new background is
@@ -11,7 +11,7 @@ never touched.
 
 It is all 8-bit, in buffers this object keeps: saturating subtracts and adds, minimums, and
 numpy's integer multiply and shift for d (C - d) / 32 (OpenCV's scaled multiply goes through
-floats and costs three times as much; cv2.LUT costs more still). The shift rounds down, so a
+floats and costs 2.6 times as much; cv2.LUT costs more still). The shift rounds down, so a
 difference of one level is followed at once. Off the person (inside the bands) the running
 picture is the camera's: what she moves onto has changed anyway, so it passes at once.
 """
@@ -79,10 +79,12 @@ class Denoise:
     def _change_levels(self) -> int:
         """C for this strength: differences from C levels on are change, followed at once.
         What is kept of a difference d below it is d (C - d) / 32, so strength sets both how
-        much of the grain is averaged and how large a difference still counts as grain (below
-        12 levels nothing would be kept)."""
+        much of the grain is averaged and how large a difference still counts as grain. The
+        strength is clamped to 0..1 (it is a settable attribute): C above 32 would let
+        d (C - d) overflow 8 bits."""
+        strength = min(max(self.strength, 0.0), 1.0)
         return int(round(_LEAST_CHANGE_LEVELS
-                         + (_CHANGE_LEVELS - _LEAST_CHANGE_LEVELS) * self.strength))
+                         + (_CHANGE_LEVELS - _LEAST_CHANGE_LEVELS) * strength))
 
     def _follow(
         self, camera: np.ndarray, running: np.ndarray, person: np.ndarray
@@ -98,7 +100,7 @@ class Denoise:
         cv2.cvtColor(person, cv2.COLOR_GRAY2BGR, dst=keep)
         cv2.subtract(keep, stay, dst=keep)  # C - d on the person, 0 off it or from C on
         # d (C - d) is at most C * C / 4 <= 225: exact in 8 bits; numpy's integer multiply
-        # and shift cost a third of OpenCV's scaled multiply. What is kept never exceeds d.
+        # and shift cost 0.4 of OpenCV's scaled multiply. What is kept never exceeds d.
         np.multiply(stay, keep, out=stay)
         np.right_shift(stay, 5, out=stay)
         cv2.min(stay, rises, dst=rises)  # the running picture stays this far below ...
