@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -92,12 +94,12 @@ class BackgroundBlur:
         out: np.ndarray | None = None,
         region: tuple[slice, slice] | None = None,
         style: str = "flat",
-        frame_half: np.ndarray | None = None,
+        frame_halves: Sequence[np.ndarray] = (),
     ) -> np.ndarray:
         """Return the blurred background plate (uint8 BGR); strength 0 returns frame_bgr itself.
 
-        `frame_half` is the frame already halved by 2x area averaging, if the caller has it
-        (see `Halver.shrink`): it saves halving the full frame again.
+        `frame_halves` is the frame already halved once, twice, ... by 2x area averaging, if
+        the caller has it (see `Halver.shrink`): it saves halving the frame again.
 
         Each output pixel is blur(frame * w) / blur(w) with w = 1 - alpha, so a bright person
         never glows onto the background around them. With `region` (rows, columns) only that
@@ -113,7 +115,7 @@ class BackgroundBlur:
             return frame_bgr
         wide = sigma_px / 2**_HALVINGS_WIDE >= _WIDE_MIN_SMALL_SIGMA
         halvings = _HALVINGS_WIDE if wide else _HALVINGS_NARROW
-        frame_small = self._frame_halver.shrink(frame_bgr, halvings, half=frame_half)
+        frame_small = self._frame_halver.shrink(frame_bgr, halvings, frame_halves)
         alpha_small = self._alpha_halver.shrink(alpha_bytes(alpha), halvings)
         # Portrait: before the far blur grows the person, her copy for the near one.
         near_alpha = alpha_small.copy() if style == "portrait" else None

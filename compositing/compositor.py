@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,7 +125,7 @@ class Compositor:
 
     def apply(
         self, frame_bgr: np.ndarray, alpha: np.ndarray, at_s: float | None = None,
-        region: tuple[slice, slice] | None = None, frame_half: np.ndarray | None = None,
+        region: tuple[slice, slice] | None = None, frame_halves: Sequence[np.ndarray] = (),
     ) -> np.ndarray:
         """Return the output frame; alpha is (H, W), uint8 0..255 (what the engine's chain
         gives) or float32 in [0, 1], with the maximum meaning person. `at_s` is the frame's
@@ -134,8 +135,8 @@ class Compositor:
         so a consumer on another thread may keep it. `region` (whole tiles of the frame, see
         `compositing.blend.on_tiles`) says only that part is wanted, as auto-framing's crop:
         it is the same as in the whole output, and the rest of the array is left undefined.
-        `frame_half` is the frame halved by 2x area averaging, when the caller made it already
-        (the blur starts from it).
+        `frame_halves` is the frame halved once, twice, ... by 2x area averaging, when the
+        caller made it already (the blur starts from it).
         """
         check_alpha(frame_bgr, alpha)
         alpha = alpha_bytes(alpha)  # once, for every stage below
@@ -148,7 +149,7 @@ class Compositor:
             # The plate is a new array each frame and the person is blended into it in place:
             # outside the person's box it already is the output, so nothing is copied there.
             plate = self._blur.apply(frame_bgr, alpha, config.blur_strength, region=region,
-                                     style=config.blur_style, frame_half=frame_half)
+                                     style=config.blur_style, frame_halves=frame_halves)
             rows, cols = region or _WHOLE
             seen = plate[rows, cols]  # one view: the blend sees that it writes into the plate
             self._blender.composite(frame_bgr[rows, cols], alpha[rows, cols], seen, out=seen)

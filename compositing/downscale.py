@@ -3,6 +3,8 @@ upscale that is wanted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -18,23 +20,21 @@ class Halver:
         self._levels: list[np.ndarray] = []
 
     def shrink(self, image: np.ndarray, halvings: int,
-               half: np.ndarray | None = None) -> np.ndarray:
+               given: Sequence[np.ndarray] = ()) -> np.ndarray:
         """Return image shrunk halvings times (at least one); each side at least 1 px.
 
-        `half` is `image` halved once already by the same 2x area averaging (the engine's work
-        frame at 1080p is), used as the first level instead of halving `image` again; one of
-        another size or type is ignored."""
+        `given` is `image` halved once, twice, ... already by the same 2x area averaging (the
+        engine halves every frame for the model's input, see `halvings`): those levels are used
+        instead of halving again, as far as they go and have the right size and type."""
         if halvings < 1:
             raise ValueError(f"halvings must be at least 1, got {halvings}")
         current, first = image, 0
-        if half is not None and half.dtype == image.dtype and half.shape == (
-                max(1, image.shape[0] // 2), max(1, image.shape[1] // 2), *image.shape[2:]):
-            if halvings == 1:
-                return half
-            current, first = half, 1
+        for made in given[:halvings]:
+            if made.dtype != image.dtype or made.shape != _half_shape(current):
+                break
+            current, first = made, first + 1
         for level in range(first, halvings):
-            height_px, width_px = current.shape[:2]
-            shape = (max(1, height_px // 2), max(1, width_px // 2), *image.shape[2:])
+            shape = _half_shape(current)
             while len(self._levels) <= level:
                 self._levels.append(np.empty(0, image.dtype))
             if self._levels[level].shape != shape or self._levels[level].dtype != image.dtype:
@@ -45,6 +45,23 @@ class Halver:
         return current
 
 
+def _half_shape(image: np.ndarray) -> tuple[int, ...]:
+    return (max(1, image.shape[0] // 2), max(1, image.shape[1] // 2), *image.shape[2:])
+
+
+def halvings(image: np.ndarray, size: tuple[int, int]) -> list[np.ndarray]:
+    """`image` halved by 2x area averaging, again and again while it is at least twice `size`
+    (width, height) both ways: each level a new array, the smallest last (none if `image` is
+    less than twice `size`)."""
+    width_px, height_px = size
+    levels: list[np.ndarray] = []
+    while image.shape[1] >= 2 * width_px and image.shape[0] >= 2 * height_px:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                           interpolation=cv2.INTER_AREA)
+        levels.append(image)
+    return levels
+
+
 def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """`image` at `size` (width, height): halved by 2x area averaging while it is at least
     twice the size (OpenCV's fast path, several times quicker than one large INTER_AREA, and
@@ -53,11 +70,10 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     The one recipe for every reduction in Backdrop: the model input, refinement's guide, the
     work frame and the preview. Returns `image` itself when it has the size already.
     """
-    width_px, height_px = size
-    while image.shape[1] >= 2 * width_px and image.shape[0] >= 2 * height_px:
-        half = (image.shape[1] // 2, image.shape[0] // 2)
-        image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
-    if image.shape[:2] == (height_px, width_px):
+    levels = halvings(image, size)
+    if levels:
+        image = levels[-1]
+    if image.shape[:2] == (size[1], size[0]):
         return image
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 

@@ -7,6 +7,8 @@ exactly what users see.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -173,10 +175,13 @@ class AlphaChain:
             self._alpha_work = np.empty(shape, np.uint8)
         return self._alpha_work
 
-    def work_frame(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The frame refinement works on: the frame itself, or for 'fast' on a wide frame a
-        new half-size copy (callers may also resize it further, cheaply, for the model)."""
+    def work_frame(self, frame_bgr: np.ndarray, halves: Sequence[np.ndarray] = ()) -> np.ndarray:
+        """The frame refinement works on: the frame itself, or for 'fast' on a wide frame the
+        frame at half size (the first of `halves`, the frame's `halvings`, when given)."""
         height_px, width_px = frame_bgr.shape[:2]
         if self.refiner.quality != "fast" or width_px <= FAST_MAX_WORK_WIDTH_PX:
             return frame_bgr
-        return shrink_to(frame_bgr, (width_px // 2, height_px // 2))
+        half_size = (width_px // 2, height_px // 2)
+        if halves and halves[0].shape[:2] == (half_size[1], half_size[0]):
+            return halves[0]
+        return shrink_to(frame_bgr, half_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import cv2
@@ -28,11 +28,11 @@ _MAX_STORED_RESULTS = 4
 
 
 def model_input(
-    frame_bgr: np.ndarray, size: tuple[int, int], half_bgr: np.ndarray | None = None
+    frame_bgr: np.ndarray, size: tuple[int, int], halves: Sequence[np.ndarray] = ()
 ) -> np.ndarray:
     """The BGR frame at the model's input `size`, by the one reduction recipe (`shrink_to`);
-    `half_bgr`, when the caller has the half-size frame already, saves the first halving."""
-    return shrink_to(frame_bgr if half_bgr is None else half_bgr, size)
+    `halves`, the frame's `halvings` when the caller made them already, saves making them."""
+    return shrink_to(halves[-1] if halves else frame_bgr, size)
 
 
 def prepare_input(frame_bgr: np.ndarray, spec: ModelSpec) -> np.ndarray:

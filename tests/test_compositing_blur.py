@@ -6,7 +6,7 @@ import pytest
 
 from app.devices.demo import DemoRenderer
 from compositing.blur import BackgroundBlur, blur_background, blur_sigma_px
-from compositing.downscale import shrink_to
+from compositing.downscale import halvings, shrink_to
 
 
 def _bright_square_scene(top: int, left: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,16 +84,25 @@ def test_blur_is_halo_free_at_odd_frame_sizes() -> None:
     assert plate[180, 240, 0] < 40 and plate[180, 408, 0] < 40 and plate[98, 300, 0] < 40
 
 
-def test_a_1080p_plate_from_the_engines_half_frame_is_the_plate_from_the_frame() -> None:
-    """The engine hands the blur its 1080p work frame (the frame halved once) so the frame is
-    not halved twice; the plate is the same to the bit, flat and portrait, and a half of the
-    wrong size is not used."""
-    frame = DemoRenderer(1920, 1080, static=True).render(0.0)
-    alpha = DemoRenderer(1920, 1080, static=True).person_alpha(0.0)
-    half = shrink_to(frame, (960, 540))
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_a_plate_from_the_engines_halved_frames_is_the_plate_from_the_frame(
+        size: tuple[int, int]) -> None:
+    """The engine halves each frame on its way to the model's input and hands the blur those
+    levels, so the frame is not halved twice; the plate is the same to the bit, flat and
+    portrait, from all the levels or the first, and levels of the wrong size are not used."""
+    width_px, height_px = size
+    frame = DemoRenderer(width_px, height_px, static=True).render(0.0)
+    alpha = DemoRenderer(width_px, height_px, static=True).person_alpha(0.0)
+    levels = halvings(frame, (256, 144))
+    assert len(levels) == 2
     for style in ("flat", "portrait"):
         plate = BackgroundBlur().apply(frame, alpha, 60, style=style)
-        from_half = BackgroundBlur().apply(frame, alpha, 60, style=style, frame_half=half)
-        assert np.array_equal(plate, from_half)
-    wrong = BackgroundBlur().apply(frame, alpha, 60, frame_half=shrink_to(frame, (640, 360)))
-    assert np.array_equal(wrong, BackgroundBlur().apply(frame, alpha, 60))
+        for given in (levels, levels[:1]):
+            from_levels = BackgroundBlur().apply(frame, alpha, 60, style=style,
+                                                 frame_halves=given)
+            assert np.array_equal(plate, from_levels)
+    black = np.zeros_like(levels[0])  # the right size: used, as the plate shows
+    assert BackgroundBlur().apply(frame, alpha, 60, frame_halves=[black]).max() == 0
+    wrong = shrink_to(frame, (width_px // 2 - 2, height_px // 2))
+    assert np.array_equal(BackgroundBlur().apply(frame, alpha, 60, frame_halves=[wrong]),
+                          BackgroundBlur().apply(frame, alpha, 60))

@@ -27,6 +27,7 @@ from app.devices.sources import open_source
 from app.settings import Settings
 from compositing.alpha import alpha_from_u8
 from compositing.backgrounds import BackgroundError
+from compositing.downscale import halvings
 from segmentation import quality
 from segmentation.chain import AlphaChain
 from segmentation.models import resolve_model
@@ -232,9 +233,9 @@ def collect_alphas(
                 spec = resolve_model(settings.mask.model, width_px, height_px)
                 segmenter = VideoSegmenter(spec)
             assert spec is not None
-            work_bgr = chain.work_frame(frame_bgr)  # exactly as the engine's stages prepare it
-            half_bgr = None if work_bgr is frame_bgr else work_bgr
-            small_bgr = model_input(frame_bgr, spec.input_size, half_bgr)
+            halves = halvings(frame_bgr, spec.input_size)  # exactly as the engine's stages do
+            work_bgr = chain.work_frame(frame_bgr, halves)
+            small_bgr = model_input(frame_bgr, spec.input_size, halves)
             confidence = segmenter.segment(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB), index * 33)
             raw.append(cv2.resize(confidence, (width_px, height_px)))
             small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)

@@ -44,13 +44,16 @@ class Prepared:
     """A frame ready for the segmenter, with what the stages derived from it."""
 
     __slots__ = ("frame_bgr", "work_bgr", "captured_s", "small_rgb", "small_gray", "timestamp_ms",
-                 "still")
+                 "still", "halves")
 
     def __init__(
         self, frame_bgr: np.ndarray, work_bgr: np.ndarray, captured_s: float,
         small_rgb: np.ndarray, small_gray: np.ndarray, timestamp_ms: int, still: bool = False,
+        halves: tuple[np.ndarray, ...] = (),
     ) -> None:
-        """`still`: nothing moved since the frame whose alpha is kept, which this one reuses."""
+        """`still`: nothing moved since the frame whose alpha is kept, which this one reuses.
+        `halves`: the frame halved once, twice, ... on its way to the model's input."""
+        self.halves = halves
         self.frame_bgr = frame_bgr
         self.work_bgr = work_bgr
         self.captured_s = captured_s

@@ -26,6 +26,7 @@ from app.jobs import NewestJob
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
+from compositing.downscale import halvings
 from compositing.files import load_background
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
@@ -249,9 +250,11 @@ class FrameStages:
         frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror_output)
         self._ensure_segmenter(frame_bgr)
         assert self._segmenter is not None
-        work_bgr = self._chain.work_frame(frame_bgr)
-        half_bgr = None if work_bgr is frame_bgr else work_bgr
-        small_bgr = model_input(frame_bgr, self._segmenter.spec.input_size, half_bgr)
+        # The frame halved towards the model's input, once: the work frame at 1080p is the
+        # first level, and the blur starts from the smallest.
+        halves = tuple(halvings(frame_bgr, self._segmenter.spec.input_size))
+        work_bgr = self._chain.work_frame(frame_bgr, halves)
+        small_bgr = model_input(frame_bgr, self._segmenter.spec.input_size, halves)
         timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
         small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
@@ -259,7 +262,7 @@ class FrameStages:
                  and self._stillness.still(small_gray))
         return Prepared(
             frame_bgr, work_bgr, frame.captured_s, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB),
-            small_gray, timestamp_ms, still,
+            small_gray, timestamp_ms, still, halves,
         )
 
     def _may_carry(self) -> bool:
@@ -306,9 +309,8 @@ class FrameStages:
         alpha = self._studio.on_alpha(alpha, stats)
         seen = self._studio.plan(alpha, pending.frame_bgr, pending.timestamp_ms, stats)
         started_s = time.perf_counter()
-        half_bgr = None if pending.work_bgr is pending.frame_bgr else pending.work_bgr
         output_bgr = self._compositor.apply(pending.frame_bgr, alpha, self._output_time_s(pending),
-                                            seen, frame_half=half_bgr)
+                                            seen, frame_halves=pending.halves)
         for source in (self._compositor.messages, self._studio.messages):
             while source:  # a background that broke or recovered, a face model that failed
                 self.messages.append(source.pop(0))
