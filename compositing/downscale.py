@@ -78,6 +78,22 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
+def scale_to(image: np.ndarray, size: tuple[int, int],
+             out: np.ndarray | None = None) -> np.ndarray:
+    """`image` enlarged to `size` (width, height), bilinear, as `cv2.resize` would to within
+    one level, into `out` when given (a view of that size and type). An inverse-mapped
+    `warpAffine` with the edge pixels repeated, which this OpenCV runs 1.3-2x quicker than
+    `cv2.resize` for 8-bit pictures, and 2.5x for one channel (see the README). For enlarging:
+    it reads no more than the four nearest pixels, so a large reduction would alias."""
+    width, height = size
+    scale_x, scale_y = image.shape[1] / width, image.shape[0] / height
+    # Output pixel x samples the image at (x + 0.5) * scale - 0.5, as cv2.resize does.
+    matrix = np.array([[scale_x, 0.0, 0.5 * scale_x - 0.5], [0.0, scale_y, 0.5 * scale_y - 0.5]])
+    return cv2.warpAffine(image, matrix, (width, height), dst=out,
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def upscale(small: np.ndarray, scale: int, out: np.ndarray,
             region: tuple[slice, slice] | None = None) -> None:
     """Write the bilinear `scale`x upscale of `small` into `out` (`scale` times its size), all

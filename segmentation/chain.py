@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from compositing.blend import strips_around
-from compositing.downscale import shrink_to
+from compositing.downscale import scale_to, shrink_to
 from segmentation.pinholes import fill_pinholes
 from segmentation.refine import AlphaRefiner
 from segmentation.smoothing import AlphaStabilizer, MotionAwareSmoother
@@ -154,8 +153,7 @@ class AlphaChain:
         height_px, width_px = frame_bgr.shape[:2]
         if self._alpha_full is None or self._alpha_full.shape != (height_px, width_px):
             self._alpha_full = np.empty((height_px, width_px), np.uint8)
-        return cv2.resize(alpha, (width_px, height_px), dst=self._alpha_full,
-                          interpolation=cv2.INTER_LINEAR)
+        return scale_to(alpha, (width_px, height_px), out=self._alpha_full)
 
     def _steady_box(
         self, box: _Box | None, shapes: tuple[tuple[int, ...], tuple[int, ...]]

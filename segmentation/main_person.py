@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from compositing.downscale import shrink_to
+from compositing.downscale import scale_to, shrink_to
 
 _SCALE = 4  # regions are labelled at 1/_SCALE of the frame size
 _PERSON_U8 = 128  # alpha at or above this is person for the region search
@@ -58,7 +58,7 @@ class MainPerson:
         self._previous, self._area = region, int(areas[chosen])
         # Grow the region a little so its own soft edge (below the threshold) stays.
         keep_small = cv2.dilate(region.astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
-        keep = cv2.resize(keep_small, (width_px, height_px), interpolation=cv2.INTER_LINEAR)
+        keep = scale_to(keep_small, (width_px, height_px))
         return cv2.multiply(alpha, keep, scale=1.0 / 255.0)
 
     def _is_them(self, region: np.ndarray, area: int) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compositing.blend import AlphaTiles, on_tiles, strips_around, tile_side_px
+from compositing.downscale import scale_to
 
 # float32 arrays; plain ndarray because OpenCV's stubs return untyped arrays.
 FloatArray: TypeAlias = np.ndarray
@@ -306,8 +307,7 @@ class AlphaStabilizer:
         inside, kept = alpha[box], previous[box]
         weight, scratch = self._weight[box], self._scratch[box]
         hold_u8 = cv2.convertScaleAbs(hold_lowres, alpha=255.0)
-        cv2.resize(hold_u8, (inside.shape[1], inside.shape[0]), dst=weight,
-                   interpolation=cv2.INTER_LINEAR)
+        scale_to(hold_u8, (inside.shape[1], inside.shape[0]), out=weight)
         cv2.absdiff(kept, inside, dst=scratch)
         _hold(inside, kept, weight, scratch)
         np.copyto(kept, inside)
@@ -323,8 +323,7 @@ class AlphaStabilizer:
         weight[grid] = 0  # the hold weights cover the box; the grid's rim around it changes none
         hold_u8 = cv2.convertScaleAbs(hold_lowres, alpha=255.0)
         rows, cols = box
-        cv2.resize(hold_u8, (cols.stop - cols.start, rows.stop - rows.start), dst=weight[box],
-                   interpolation=cv2.INTER_LINEAR)
+        scale_to(hold_u8, (cols.stop - cols.start, rows.stop - rows.start), out=weight[box])
         change = self._scratch[grid]
         cv2.absdiff(previous[grid], alpha[grid], dst=change)
         tiles = AlphaTiles(change, side, any_above_zero=True)

@@ -15,7 +15,8 @@ from app.engine.schedules import RunMode
 from app.engine.stages import FrameStages
 from app.engine.stats import PipelineStats
 from app.settings import Settings, StudioSettings
-from compositing.framing import MAX_STEP, AutoFraming, scale_to
+from compositing.downscale import scale_to
+from compositing.framing import MAX_STEP, AutoFraming
 
 WIDTH_PX, HEIGHT_PX, FPS = 640, 360, 30
 
