@@ -87,13 +87,17 @@ def _check_inputs(mask_lowres: npt.ArrayLike, frame_bgr: ByteArray) -> FloatArra
     return mask
 
 
-def _ramp(mask: FloatArray, edge_softness: float | None, scale: float = 1.0) -> FloatArray:
+def _ramp(
+    mask: FloatArray, edge_softness: float | None, scale: float = 1.0, contrast: float = 1.0
+) -> FloatArray:
     """The linear part of the edge contrast, times `scale`, applied at low resolution (the
-    filters are linear, so a uint8 alpha's 255 can be applied here too)."""
+    filters are linear, so a uint8 alpha's 255 can be applied here too). `contrast` narrows
+    the smoothstep's thresholds about their middle by that factor."""
     if edge_softness is None:
         return mask * np.float32(scale) if scale != 1.0 else mask
     low, high = smoothstep_thresholds(edge_softness)
-    return (mask - np.float32(low)) * np.float32(scale / (high - low))
+    middle, half_width = (low + high) / 2.0, (high - low) / (2.0 * contrast)
+    return (mask - np.float32(middle - half_width)) * np.float32(scale / (2.0 * half_width))
 
 
 def _reduce(image: ByteArray, width_px: int) -> ByteArray:
@@ -217,12 +221,14 @@ class AlphaRefiner:
         frame_bgr: ByteArray,
         edge_softness: float | None = None,
         out: FloatArray | ByteArray | None = None,
+        contrast: float = 1.0,
     ) -> FloatArray | ByteArray:
         """Alpha (H, W) for the frame, from the (h, w) confidence mask.
 
         With `edge_softness` (0..1) the alpha gets the same smoothstep contrast as
-        compositing.alpha.soft_alpha, ready for the compositor; None returns the refined
-        confidence, clipped, without contrast. Float32 in [0, 1]; or uint8 0..255 when `out`
+        compositing.alpha.soft_alpha, ready for the compositor, its ramp `contrast` times as
+        steep (for an alpha that will be enlarged); None returns the refined confidence,
+        clipped, without contrast. Float32 in [0, 1]; or uint8 0..255 when `out`
         is uint8, which rounds once at the end and touches a quarter of the bytes. Writes into
         `out` when it fits, else into a new float32 array.
         """
@@ -232,7 +238,7 @@ class AlphaRefiner:
             out = np.empty((height_px, width_px), np.float32)
         # uint8 output: scale the fit to 0..255 at low resolution, saturate on the final add.
         scale = 255.0 if out.dtype == np.uint8 else 1.0
-        ramp = _ramp(mask, edge_softness, scale)
+        ramp = _ramp(mask, edge_softness, scale, contrast)
         if self._quality == "off":
             self._apply_off(ramp, out)
         elif self._quality == "fast":

@@ -132,3 +132,48 @@ def test_on_a_demo_frame_the_box_gives_the_whole_frame_alpha(
     whole = alpha()
     assert np.abs(cropped.astype(int) - whole).max() <= 1
     assert 0 < np.count_nonzero(cropped == 255) < cropped.size  # she is there, and not all of it
+
+
+def test_at_720p_the_half_size_alpha_is_as_true_and_as_crisp_as_the_full_size_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """720p's default refinement works on the frame's halving (a quarter of the pixels). On a
+    demo frame, with her true alpha as the model's view, its edge is no further from the truth
+    than a full-size refinement's, and its soft edge hardly wider (raising the contrast is what
+    keeps it crisp: without, it is 1.3 times as wide and further from the truth)."""
+    import cv2
+
+    import segmentation.chain as chain_module
+    from app.devices.demo import DemoSource
+    from app.settings import Settings
+
+    source = DemoSource(1280, 720, paced=False)
+    source.open()
+    try:
+        frame = source.read(5.0)
+        assert frame is not None
+        truth = source.person_alpha(0).astype(int)
+    finally:
+        source.close()
+    mask = cv2.resize(truth.astype(np.uint8), (256, 144), interpolation=cv2.INTER_AREA)
+    settings = Settings()
+    edge = cv2.morphologyEx((truth > 127).astype(np.uint8), cv2.MORPH_GRADIENT,
+                            np.ones((3, 3), np.uint8))
+    band = cv2.dilate(edge, np.ones((15, 15), np.uint8)).astype(bool)
+
+    def alpha() -> tuple[np.ndarray, tuple[int, ...]]:
+        chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
+        made = chain.alpha(mask.astype(np.float32) / 255, frame.image_bgr,
+                           settings.mask.edge_softness)
+        return made.astype(int), chain.work_frame(frame.image_bgr).shape
+
+    half, half_work_shape = alpha()
+    monkeypatch.setattr(chain_module, "FAST_MAX_WORK_WIDTH_PX", 1280)
+    full, full_work_shape = alpha()
+    assert (half_work_shape, full_work_shape) == ((360, 640, 3), (720, 1280, 3))
+    assert np.abs(half - truth)[band].mean() <= np.abs(full - truth)[band].mean()
+
+    def soft_px(alpha: np.ndarray) -> int:
+        return int(np.count_nonzero((alpha > 0) & (alpha < 255)))
+
+    assert soft_px(half) <= 1.15 * soft_px(full)
