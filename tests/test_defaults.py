@@ -1,4 +1,4 @@
-"""The engine at the settings users run: 1920x1080, the default refinement, live switches.
+"""The engine at the settings users run: 720p and 1080p, the default refinement, live switches.
 
 Alphas are checked against the demo's true person alpha, frame by frame.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from app.devices.demo import DemoSource
 from app.engine.degrade import SETTLE_FRAMES, WINDOW_FRAMES
@@ -48,15 +49,19 @@ class _Load:
         return self.busy_ms
 
 
-def test_1080p_alpha_stays_on_the_person_through_refinement_switches_and_governor_steps() -> None:
-    """A refinement change at 1080p changes the work size; a box kept from the old size once
-    sent a person-shaped patch of the room to the meeting (IoU 0.0) until the person moved."""
-    settings = _green_screen(1920, 1080, "best")
+@pytest.mark.parametrize(("width_px", "height_px"), [(1280, 720), (1920, 1080)])
+def test_the_alpha_stays_on_the_person_through_refinement_switches_and_governor_steps(
+    width_px: int, height_px: int
+) -> None:
+    """A refinement change at 720p and 1080p changes the work size ('fast' works at half
+    size); a box kept from the old size once sent a person-shaped patch of the room to the
+    meeting (IoU 0.0) until the person moved."""
+    settings = _green_screen(width_px, height_px, "best")
     # She moves: a still picture reuses its alpha and is not counted as load by the governor.
-    demo = DemoSource(1920, 1080, 30.0, paced=False)
+    demo = DemoSource(width_px, height_px, 30.0, paced=False)
     demo.open()
     load = _Load()
-    stages = FrameStages(settings, 1920, 1080, RunMode.LIVE, busy_ms=load)
+    stages = FrameStages(settings, width_px, height_px, RunMode.LIVE, busy_ms=load)
     stats = PipelineStats()
     ious: list[tuple[str, float]] = []
 
