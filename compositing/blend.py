@@ -137,7 +137,8 @@ class Blender:
 
 
 # Tile sides tried, best first: small enough that the edge's tiles are few pixels beyond the edge,
-# large enough that the tile summaries are cheap. 1280x720 takes 16, 1920x1080 24, 960x540 20.
+# large enough that the tile summaries are cheap. 1280x720 takes 16, 1920x1080 24, and the half-size
+# work frames 960x540 and 640x360 take 20.
 _TILE_SIDES_PX = (16, 24, 20, 12, 8)
 # Gathering a tile costs about four times blending it in place: above this share of the box's
 # area in mixed tiles, the whole box is blended instead.
