@@ -46,7 +46,7 @@ _Box = tuple[tuple[slice, slice], tuple[slice, slice]]
 _KEEP_BOX_AREA_SHARE = 0.6
 
 
-def edge_contrast(frame_width_px: int, work_width_px: int, mask_width_px: int) -> float:
+def _edge_contrast(frame_width_px: int, work_width_px: int, mask_width_px: int) -> float:
     """How much steeper the edge's ramp is made: HALF_SIZE_CONTRAST for a coarse half-size work
     frame, else 1."""
     if work_width_px == frame_width_px:
@@ -155,7 +155,7 @@ class AlphaChain:
             (smoothed.shape, work_bgr.shape[:2]),
         )
         alpha = self._alpha_buffer(work_bgr.shape[:2])
-        contrast = edge_contrast(frame_bgr.shape[1], work_bgr.shape[1], smoothed.shape[1])
+        contrast = _edge_contrast(frame_bgr.shape[1], work_bgr.shape[1], smoothed.shape[1])
         if box is None:
             self.refiner.refine(smoothed, work_bgr, edge_softness, out=alpha, contrast=contrast)
             region = None

@@ -92,16 +92,12 @@ def test_refining_only_the_box_around_the_person_gives_the_same_alpha(
     assert cropped[:, cols.stop:].max() == 0
 
 
-@pytest.mark.parametrize("mirror", [False, True])
-@pytest.mark.parametrize(("width_px", "height_px"), [(1280, 720), (1920, 1080)])
-def test_on_a_demo_frame_the_box_gives_the_whole_frame_alpha(
-    monkeypatch: pytest.MonkeyPatch, width_px: int, height_px: int, mirror: bool
-) -> None:
+def _demo_frame(width_px: int, height_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The demo's first frame, her true alpha (uint8) and the model's view of it: the true
+    person at mask size, as a float confidence."""
     import cv2
 
-    import segmentation.chain as chain_module
     from app.devices.demo import DemoSource
-    from app.settings import Settings
 
     source = DemoSource(width_px, height_px, paced=False)
     source.open()
@@ -111,10 +107,23 @@ def test_on_a_demo_frame_the_box_gives_the_whole_frame_alpha(
         truth = source.person_alpha(0)
     finally:
         source.close()
-    frame_bgr, truth = (cv2.flip(frame.image_bgr, 1), cv2.flip(truth, 1)) if mirror else (
-        frame.image_bgr, truth)
-    # The model's view: the true person at mask size, as a float confidence.
     mask = cv2.resize(truth, (256, 144), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    return frame.image_bgr, truth, mask
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+@pytest.mark.parametrize(("width_px", "height_px"), [(1280, 720), (1920, 1080)])
+def test_on_a_demo_frame_the_box_gives_the_whole_frame_alpha(
+    monkeypatch: pytest.MonkeyPatch, width_px: int, height_px: int, mirror: bool
+) -> None:
+    import cv2
+
+    import segmentation.chain as chain_module
+    from app.settings import Settings
+
+    frame_bgr, truth, mask = _demo_frame(width_px, height_px)
+    if mirror:
+        frame_bgr, truth, mask = cv2.flip(frame_bgr, 1), cv2.flip(truth, 1), cv2.flip(mask, 1)
     settings = Settings()
 
     def alpha() -> np.ndarray:
@@ -144,28 +153,19 @@ def test_at_720p_the_half_size_alpha_is_as_true_and_as_crisp_as_the_full_size_on
     import cv2
 
     import segmentation.chain as chain_module
-    from app.devices.demo import DemoSource
     from app.settings import Settings
 
-    source = DemoSource(1280, 720, paced=False)
-    source.open()
-    try:
-        frame = source.read(5.0)
-        assert frame is not None
-        truth = source.person_alpha(0).astype(int)
-    finally:
-        source.close()
-    mask = cv2.resize(truth.astype(np.uint8), (256, 144), interpolation=cv2.INTER_AREA)
+    frame_bgr, truth_u8, mask = _demo_frame(1280, 720)
+    truth = truth_u8.astype(int)
     settings = Settings()
-    edge = cv2.morphologyEx((truth > 127).astype(np.uint8), cv2.MORPH_GRADIENT,
+    edge = cv2.morphologyEx((truth_u8 > 127).astype(np.uint8), cv2.MORPH_GRADIENT,
                             np.ones((3, 3), np.uint8))
     band = cv2.dilate(edge, np.ones((15, 15), np.uint8)).astype(bool)
 
     def alpha() -> tuple[np.ndarray, tuple[int, ...]]:
         chain = AlphaChain(settings.mask.smoothing, settings.mask.refinement)
-        made = chain.alpha(mask.astype(np.float32) / 255, frame.image_bgr,
-                           settings.mask.edge_softness)
-        return made.astype(int), chain.work_frame(frame.image_bgr).shape
+        made = chain.alpha(mask, frame_bgr, settings.mask.edge_softness)
+        return made.astype(int), chain.work_frame(frame_bgr).shape
 
     half, half_work_shape = alpha()
     monkeypatch.setattr(chain_module, "FAST_MAX_WORK_WIDTH_PX", 1280)
