@@ -31,20 +31,25 @@ class BackgroundError(Exception):
 
 def cover_fit(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
     """Scale to fill width_px x height_px, centre-cropping the excess; never stretches."""
+    cropped = cover_crop(image_bgr, width_px, height_px)
+    shrinking = cropped.shape[1] > width_px
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(cropped, (width_px, height_px), interpolation=interpolation)
+
+
+def cover_crop(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
+    """The centre of `image_bgr` with the aspect of width_px x height_px (a view): what a
+    cover fit scales."""
     if width_px <= 0 or height_px <= 0:
         raise ValueError(f"output size must be positive, got {width_px}x{height_px}")
     source_height, source_width = image_bgr.shape[:2]
     if source_width * height_px > width_px * source_height:  # source is wider: crop the sides
         crop_width = max(1, round(source_height * width_px / height_px))
         left = (source_width - crop_width) // 2
-        cropped = image_bgr[:, left : left + crop_width]
-    else:  # source is taller: crop top and bottom
-        crop_height = max(1, round(source_width * height_px / width_px))
-        top = (source_height - crop_height) // 2
-        cropped = image_bgr[top : top + crop_height]
-    shrinking = cropped.shape[1] > width_px
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(cropped, (width_px, height_px), interpolation=interpolation)
+        return image_bgr[:, left : left + crop_width]
+    crop_height = max(1, round(source_width * height_px / width_px))  # taller: top and bottom
+    top = (source_height - crop_height) // 2
+    return image_bgr[top : top + crop_height]
 
 
 def read_only(image: np.ndarray) -> np.ndarray:

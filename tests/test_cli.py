@@ -196,6 +196,7 @@ def test_bench_reports_throughput_stages_cpu_and_memory(tmp_path: Path) -> None:
     assert figures["frames"] > 0 and figures["fps"] > 0
     assert figures["peak_rss_mb"] > 0 and figures["cpu_percent_of_one_core"] > 0
     assert {"prepare", "composite", "sink"} <= set(figures["stage_ms_p50"])
+    assert figures["output_size"] == "1280x720"  # what a meeting's virtual camera is sent
 
 
 def test_bench_reports_the_pipelines_peak_memory_not_the_floor_measurements(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from app.devices.demo import DemoRenderer
 from compositing.fit import fit_frame
 
 
@@ -25,6 +27,16 @@ def test_letterbox_keeps_the_whole_picture_between_bars() -> None:
     assert fitted.shape == (720, 1280, 3)
     assert fitted[:, :150].max() == 0 and fitted[:, -150:].max() == 0  # the side bars
     assert tuple(fitted[360, 200]) == (0, 0, 255) and tuple(fitted[360, 1080]) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("how", ["letterbox", "cover"])
+def test_a_1080p_camera_fills_the_720p_output_with_the_picture_area_averaged(how: str) -> None:
+    camera_bgr = DemoRenderer(1920, 1080).render(0.5)  # a camera of the same aspect: no bars
+    fitted = fit_frame(camera_bgr, 1280, 720, how)
+    assert fitted.shape == (720, 1280, 3) and fitted.flags.c_contiguous
+    averaged = cv2.resize(camera_bgr, (1280, 720), interpolation=cv2.INTER_AREA)
+    difference = np.abs(fitted.astype(np.int16) - averaged)
+    assert difference.mean() < 0.5 and difference.max() <= 12
 
 
 def test_cover_fills_the_output_and_crops_what_overhangs() -> None:

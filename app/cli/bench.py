@@ -41,6 +41,9 @@ def add_bench_parser(commands: Any) -> None:
     parser.add_argument("--source", default="demo",
                         help="demo (default), demo-still (she sits still) or a video file")
     parser.add_argument("--size", type=size_arg, default=(1280, 720), help="WxH (default 1280x720)")
+    parser.add_argument("--output-size", type=size_arg, metavar="WxH",
+                        help="the size sent, each frame fitted to it as a meeting's virtual "
+                        "camera is (default: the settings' default output, 1280x720)")
     parser.add_argument("--effect", choices=EFFECTS,
                         default="blur")
     parser.add_argument("--refinement", choices=REFINEMENTS)
@@ -67,6 +70,7 @@ class BenchResult:
     command: str
     size: str
     effect: str
+    output_size: str
     paced_fps: int | None
     frames: int
     fps: float
@@ -100,7 +104,7 @@ class BenchResult:
 
     def text(self) -> str:
         lines = [
-            f"backdrop bench: {self.size} {self.effect}, "
+            f"backdrop bench: {self.size} {self.effect}, sent at {self.output_size}, "
             + (f"paced at {self.paced_fps} fps" if self.paced_fps else "unpaced"),
             f"  throughput       {self.fps:7.1f} fps over {self.frames} frames",
             f"  CPU              {self.cpu_percent_of_one_core:7.1f} % of one core, "
@@ -160,7 +164,8 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
     # Defaults, not the user's saved settings, so figures compare between machines.
     settings = _bench_settings(Settings(), args)
     started_s = time.perf_counter()
-    pipeline = open_pipeline(settings, "null", paced=bool(args.paced))
+    output_size = args.output_size or (settings.output.width_px, settings.output.height_px)
+    pipeline = open_pipeline(settings, "null", paced=bool(args.paced), output_size=output_size)
     pipeline.stats.keep_history = True  # the warm-up below is cut from the figures anyway
     try:
         while pipeline.snapshot().frames_out == 0 and not pipeline.wait(0.002):
@@ -194,6 +199,7 @@ def run_bench(args: argparse.Namespace) -> BenchResult:
         command="backdrop " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "bench",
         size=f"{args.size[0]}x{args.size[1]}",
         effect=args.effect,
+        output_size=f"{output_size[0]}x{output_size[1]}",
         paced_fps=args.paced,
         frames=frames,
         fps=frames / wall_s,

@@ -36,6 +36,7 @@ def open_pipeline(
     on_frame: FrameCallback | None = None,
     paced: bool | None = None,
     for_meeting: bool | None = None,
+    output_size: tuple[int, int] | None = None,
 ) -> Pipeline:
     """Open source and sink for `settings`, start the pipeline, and return it running.
 
@@ -46,6 +47,8 @@ def open_pipeline(
     a session whose output a meeting sees: it is sent at the settings' output size for the
     whole session, a camera that cannot open is retried while the meeting gets a 'camera
     unavailable' card, and `auto` with no camera never falls back to the demo.
+    `output_size` (default: the settings' for a meeting, else the source's) is the size every
+    frame is fitted to before it is sent (the bench asks for a meeting's).
     Raises SessionError with a user-facing message for every input problem.
     """
     if for_meeting is None:
@@ -72,7 +75,7 @@ def open_pipeline(
     pipeline = Pipeline(
         with_default_background(settings), source, sink, clock=clock, on_frame=on_frame,
         mode=mode, max_frames=max_frames,
-        output_size=(
+        output_size=output_size or (
             (settings.output.width_px, settings.output.height_px) if for_meeting else None
         ),
     )
