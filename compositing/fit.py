@@ -3,8 +3,9 @@ whatever size the camera delivers.
 
 This runs on every frame a meeting gets from a camera of another size (a 1080p camera into the
 default 1280x720, say), so it makes one pass at most: reductions take `shrink_to` (at 1.5x its
-bilinear step is within 3 levels of INTER_AREA on the bundled backgrounds, at a fifth of the
-cost), enlargements `scale_to`, and the bars are only added where the picture does not reach.
+bilinear step is at most 3 levels from INTER_AREA on the bookshelf background and 9 on a demo
+frame, 51-56 dB, at a fifth of the cost), enlargements `scale_to`, and the bars are only added
+where the picture does not reach.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def letterbox_fit(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.nd
     inner_w = min(width_px, max(1, round(source_width * scale)))
     inner_h = min(height_px, max(1, round(source_height * scale)))
     inner = _scaled(image_bgr, inner_w, inner_h)
-    top, left = (height_px - inner_h) // 2, (width_px - inner_w) // 2
     if (inner_w, inner_h) == (width_px, height_px):
         return inner
+    top, left = (height_px - inner_h) // 2, (width_px - inner_w) // 2
     return cv2.copyMakeBorder(inner, top, height_px - inner_h - top, left,
                               width_px - inner_w - left, cv2.BORDER_CONSTANT, value=_BAR_BGR)
 
@@ -52,5 +53,5 @@ def _scaled(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
     if image_bgr.shape[:2] == (height_px, width_px):
         return np.ascontiguousarray(image_bgr)
     if image_bgr.shape[1] > width_px:
-        return np.ascontiguousarray(shrink_to(image_bgr, (width_px, height_px)))
+        return shrink_to(image_bgr, (width_px, height_px))  # a new array at another size
     return scale_to(image_bgr, (width_px, height_px))
