@@ -9,10 +9,11 @@ into a canvas and posts the pixel values back. What a meeting participant would 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -148,34 +149,49 @@ def _write_backdrop_y4m(path: Path) -> None:
 
 
 def _open_in_chromium(url: str, y4m_path: Path, report: PageReport, log_path: Path) -> None:
-    """Start headless Chromium with the .y4m as its camera; wait until the page reports."""
+    """Start headless Chromium with the .y4m as its camera; wait until the page reports.
+
+    Chromium runs in its own process group and the whole group is ended: its helper processes
+    outlive the main one for a moment and went on writing into the profile while a temporary
+    directory was being removed (a failure that depended on timing). The profile lives in the
+    test's own folder, which pytest removes later."""
     assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="backdrop-chromium-") as profile_dir:
-        args = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m_path}",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}", url,
-        ]  # fmt: skip
-        with (
-            open(log_path, "wb") as log,
-            subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            ) as browser,
-        ):
-            try:
-                report.received.wait(BROWSER_TIMEOUT_S)
-            finally:
-                browser.terminate()
-                try:
-                    browser.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    browser.kill()
-                    browser.wait()
+    profile_dir = log_path.parent / "chromium-profile"
+    args = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m_path}",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}", url,
+    ]  # fmt: skip
+    with (
+        open(log_path, "wb") as log,
+        subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        ) as browser,
+    ):
+        try:
+            report.received.wait(BROWSER_TIMEOUT_S)
+        finally:
+            _end_group(browser)
     if not report.received.is_set():
         tail = log_path.read_text(errors="replace")[-2000:]
         pytest.fail(f"Chromium's page reported nothing in {BROWSER_TIMEOUT_S} s:\n{tail}")
+
+
+def _end_group(browser: subprocess.Popen[bytes]) -> None:
+    """End Chromium and every process of its group, and reap the main one."""
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(browser.pid, signal_number)
+        except ProcessLookupError:
+            break  # the whole group is gone
+        try:
+            browser.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+    browser.wait()
 
 
 def _distance(rgb: list[float], expected: tuple[int, int, int]) -> float:
