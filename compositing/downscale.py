@@ -78,6 +78,17 @@ def shrink_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
+def resized_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` at `size` (width, height), keeping its aspect: `shrink_to` when that reduces it,
+    `scale_to` when it enlarges it; a new contiguous array unless `image` is one of that size
+    already (then `image` itself)."""
+    if image.shape[:2] == (size[1], size[0]):
+        return np.ascontiguousarray(image)
+    if image.shape[1] > size[0]:
+        return shrink_to(image, size)  # a new array at another size
+    return scale_to(image, size)
+
+
 def scale_to(image: np.ndarray, size: tuple[int, int],
              out: np.ndarray | None = None) -> np.ndarray:
     """`image` enlarged to `size` (width, height), bilinear, as `cv2.resize` would to within

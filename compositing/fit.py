@@ -5,7 +5,8 @@ This runs on every frame a meeting gets from a camera of another size (a 1080p c
 default 1280x720, say), so it makes one pass at most: reductions take `shrink_to` (at 1.5x its
 bilinear step is at most 3 levels from INTER_AREA on the bookshelf background and 9 on a demo
 frame, 51-56 dB, at a fifth of the cost), enlargements `scale_to`, and the bars are only added
-where the picture does not reach.
+where the picture does not reach. A camera larger than the output is reduced by the engine as
+each frame arrives, to `fitted_size`, so that the fit here is only bars or a crop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 
 from compositing.backgrounds import cover_crop
-from compositing.downscale import scale_to, shrink_to
+from compositing.downscale import resized_to
 
 # cover: fill the output, cropping what overhangs; letterbox: all of the picture, with bars.
 FITS = ("letterbox", "cover")
@@ -29,7 +30,7 @@ def letterbox_fit(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.nd
     scale = min(width_px / source_width, height_px / source_height)
     inner_w = min(width_px, max(1, round(source_width * scale)))
     inner_h = min(height_px, max(1, round(source_height * scale)))
-    inner = _scaled(image_bgr, inner_w, inner_h)
+    inner = resized_to(image_bgr, (inner_w, inner_h))
     if (inner_w, inner_h) == (width_px, height_px):
         return inner
     top, left = (height_px - inner_h) // 2, (width_px - inner_w) // 2
@@ -42,16 +43,32 @@ def fit_frame(image_bgr: np.ndarray, width_px: int, height_px: int, how: str) ->
     if image_bgr.shape[:2] == (height_px, width_px):
         return image_bgr
     if how == "cover":
-        return _scaled(cover_crop(image_bgr, width_px, height_px), width_px, height_px)
+        return resized_to(cover_crop(image_bgr, width_px, height_px), (width_px, height_px))
     if how == "letterbox":
         return letterbox_fit(image_bgr, width_px, height_px)
     raise ValueError(f"unknown fit {how!r}; choose one of {', '.join(FITS)}")
 
 
-def _scaled(image_bgr: np.ndarray, width_px: int, height_px: int) -> np.ndarray:
-    """`image_bgr` at width_px x height_px, a new contiguous array."""
-    if image_bgr.shape[:2] == (height_px, width_px):
-        return np.ascontiguousarray(image_bgr)
-    if image_bgr.shape[1] > width_px:
-        return shrink_to(image_bgr, (width_px, height_px))  # a new array at another size
-    return scale_to(image_bgr, (width_px, height_px))
+
+def fitted_size(width_px: int, height_px: int, out_width_px: int, out_height_px: int,
+                how: str) -> tuple[int, int]:
+    """The even size a width_px x height_px picture is scaled to on its way into the output:
+    `fit_frame` then only adds bars (letterbox) or crops what overhangs (cover). The side that
+    meets the output's is the output's; the other is rounded down (letterbox) or up (cover) to
+    an even number, so a picture already at this size is never scaled again."""
+    if how not in FITS:
+        raise ValueError(f"unknown fit {how!r}; choose one of {', '.join(FITS)}")
+    across, down = out_width_px / width_px, out_height_px / height_px
+    if (across <= down) == (how == "letterbox"):  # the width meets the output's
+        other = height_px * across
+        return out_width_px, _even(other, out_height_px, how)
+    other = width_px * down
+    return _even(other, out_width_px, how), out_height_px
+
+
+def _even(length_px: float, output_px: int, how: str) -> int:
+    """`length_px` as an even whole number, never past the output (letterbox) or short of it
+    (cover)."""
+    if how == "letterbox":
+        return max(2, min(output_px, 2 * int(round(length_px) // 2)))
+    return max(output_px, 2 * -(-int(round(length_px)) // 2))

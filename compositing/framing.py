@@ -6,7 +6,8 @@ crop about `_HEAD_WIDTHS` head widths wide, the zoom at most `zoom_max`. It foll
 dead zone (a new target is taken only when the person moved or grew enough) and eased
 motion that never moves an edge more than `MAX_STEP` of the width in a frame, and it stops
 exactly once it arrives, so a still person gets a still picture. With nobody in the
-picture it eases back to the full frame. `apply(frame)` crops and scales back to the frame's size.
+picture it eases back to the full frame. `apply(frame)` crops and scales back to the frame's size
+(or straight to the smaller size a meeting gets).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compositing.downscale import scale_to
+from compositing.downscale import resized_to
 
 FRAMINGS = ("off", "auto")
 MAX_STEP = 0.02  # of the frame width, per frame: the most the crop moves or grows
@@ -77,14 +78,17 @@ class AutoFraming:
         y = int(round(min(max(crop.centre_y - crop_h / 2, 0), height - crop_h)))
         return x, y, crop_w, crop_h
 
-    def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The current crop of `frame_bgr`, scaled back to its size (`scale_to`: the stage's
-        whole cost)."""
+    def apply(self, frame_bgr: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The current crop of `frame_bgr`, scaled to `size` (width, height; default the
+        frame's own), in one pass: the stage's whole cost. A camera larger than the virtual
+        camera's picture is cropped at full size and scaled straight to the smaller size,
+        never enlarged first and reduced after."""
         height, width = frame_bgr.shape[:2]
+        size = size or (width, height)
         x, y, crop_w, crop_h = self.box()
-        if (crop_w, crop_h) == (width, height) or self._size != (width, height):
-            return frame_bgr
-        return scale_to(frame_bgr[y:y + crop_h, x:x + crop_w], (width, height))
+        if self._size != (width, height) or (crop_w, crop_h) == (width, height):
+            return resized_to(frame_bgr, size) if size != (width, height) else frame_bgr
+        return resized_to(frame_bgr[y:y + crop_h, x:x + crop_w], size)
 
     def _wanted(self, alpha: np.ndarray,
                 face_box: tuple[int, int, int, int] | None) -> Crop:

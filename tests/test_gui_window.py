@@ -308,6 +308,16 @@ def test_keyboard_shortcuts_switch_effects(qtbot: QtBot, open_window: WindowFact
     assert window.commands.effects["blur"].shortcut().toString() == "Ctrl+B"
 
 
+def _wait_for_the_camera_at_720p(qtbot: QtBot, window: MainWindow) -> None:
+    """The camera reopened at 1280x720, and the preview shows the meeting's picture (the
+    window's 640x360 output: a larger camera is worked at the output's size) with new frames."""
+    qtbot.waitUntil(lambda: window.engine.pipeline is not None
+                    and window.engine.pipeline.source_size == (1280, 720), timeout=20000)
+    window.preview.last_frame_bgr = None
+    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None, timeout=20000)
+    assert window.preview.last_frame_bgr.shape[:2] == (HEIGHT_PX, WIDTH_PX)
+
+
 def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
     qtbot: QtBot, open_window: WindowFactory, tmp_path: Path
 ) -> None:
@@ -316,8 +326,7 @@ def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
     sizes = window.source_section.size_combo
     sizes.setCurrentIndex(sizes.findData("1280x720"))
     sizes.activated.emit(sizes.currentIndex())
-    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None
-                    and window.preview.last_frame_bgr.shape[:2] == (720, 1280), timeout=20000)
+    _wait_for_the_camera_at_720p(qtbot, window)
     assert (window.store.settings.source.width_px, window.store.settings.source.height_px) == (
         1280, 720)
     window.request_source(str(tmp_path / "missing.mp4"), 1280, 720, 30)
@@ -492,8 +501,7 @@ def test_a_source_that_fails_while_running_is_reported_and_can_be_replaced(
     sizes = window.source_section.size_combo
     sizes.setCurrentIndex(sizes.findData("1280x720"))
     sizes.activated.emit(sizes.currentIndex())
-    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None
-                    and window.preview.last_frame_bgr.shape[:2] == (720, 1280), timeout=20000)
+    _wait_for_the_camera_at_720p(qtbot, window)
     assert window.store.settings.source.width_px == 1280
 
 

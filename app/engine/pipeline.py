@@ -29,6 +29,7 @@ from app.engine.segmenters import FirstSegmenter
 from app.engine.stages import BusyMeter, FrameStages
 from app.engine.stats import MessageLog, PipelineStats, StatsSnapshot
 from app.settings import Settings
+from compositing.downscale import shrink_to
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class Pipeline:
                 self._stages = FrameStages(
                     self._settings, *source_size, self._mode,
                     source_fps=rate_of(self._devices.source), busy_ms=self._busy_ms,
-                    new_segmenter=first.build,
+                    new_segmenter=first.build, output_size=self._devices.output_size,
                 )
             except BaseException:
                 self._close_devices()
@@ -247,6 +248,13 @@ class Pipeline:
     def output_size(self) -> tuple[int, int]:
         """The size every sink gets, fixed at start for the whole session."""
         return self._devices.output_size
+
+    @property
+    def source_size(self) -> tuple[int, int]:
+        """The size the current source delivers (a larger camera's frames are worked at the
+        output size: see `FrameStages.follow_output`)."""
+        source = self._devices.source
+        return source.width_px, source.height_px
 
     @property
     def output_fps(self) -> int:
@@ -409,6 +417,7 @@ class Pipeline:
                 self._remember(message)
             self._settings = settings
             self._devices.follow_output_size(settings.output.width_px, settings.output.height_px)
+            self._stages.follow_output(self._devices.output_size)
         if source is not None or sink is not None:
             self._sync_links()
 
@@ -445,8 +454,10 @@ def preview_frame(finished: Finished, mode: str,
         return outlined_crop(finished.input_bgr, framing_box)
     if mode == "split":
         split = finished.output_bgr.copy()
-        half = split.shape[1] // 2
-        split[:, :half] = finished.input_bgr[:, :half]
+        height_px, width_px = split.shape[:2]
+        camera_bgr = shrink_to(finished.input_bgr, (width_px, height_px))  # framing's crop
+        half = width_px // 2
+        split[:, :half] = camera_bgr[:, :half]
         split[:, half - 1:half + 1] = 255
         return split
     return finished.output_bgr

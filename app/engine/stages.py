@@ -26,8 +26,9 @@ from app.jobs import NewestJob
 from app.settings import Settings
 from compositing.backgrounds import BackgroundError
 from compositing.compositor import Compositor
-from compositing.downscale import halvings
+from compositing.downscale import halvings, shrink_to
 from compositing.files import load_background
+from compositing.fit import fitted_size
 from segmentation.chain import AlphaChain
 from segmentation.models import LANDSCAPE, ModelError, ModelSpec, resolve_model
 from segmentation.segmenter import model_input
@@ -61,8 +62,10 @@ class FrameStages:
         busy_ms: BusyMeter | None = None,
         load_background: BackgroundLoader = load_background,
         new_segmenter: SegmenterFactory | None = None,
+        output_size: tuple[int, int] | None = None,
     ) -> None:
-        """`source_fps` is the rate frames really arrive at (the governor's budget, and the
+        """`output_size` (width, height) is the picture the sink gets (see `follow_output`);
+        `source_fps` is the rate frames really arrive at (the governor's budget, and the
         timeline a video background follows in unpaced runs); `busy_ms` turns a frame's
         measured milliseconds into the load the governor sees (tests inject a fixed cost, so
         degradation means the same on any machine); `load_background` and `new_segmenter`
@@ -102,9 +105,10 @@ class FrameStages:
         self._stillness = StillnessGate() if mode is RunMode.LIVE else None
         self._kept_alpha: np.ndarray | None = None
         self._passing_through = False  # effect 'none': frames skip every stage
+        self._output_size = output_size
         self.configure(settings, strict=True)
-        self._frame_size = (width_px, height_px)
-        self.messages.extend(self._switch_model(settings.mask.model, width_px, height_px))
+        self._frame_size = self._entry_size(width_px, height_px) or (width_px, height_px)
+        self.messages.extend(self._switch_model(settings.mask.model, *self._frame_size))
 
     # --- settings -------------------------------------------------------------------------
     def configure(self, settings: Settings, *, strict: bool = False) -> list[str]:
@@ -204,6 +208,28 @@ class FrameStages:
         if self._stillness is not None:  # a reference from another source or size means nothing
             self._stillness.reset()
 
+    def follow_output(self, size: tuple[int, int] | None) -> None:
+        """The size (width, height) of the picture the sink gets, or None for the frame's own.
+
+        A camera frame larger than that is reduced to it on entry, since the sink would reduce
+        it anyway: at 1080p into a meeting's 1280x720 every stage then works on 2.25x fewer
+        pixels. With auto-framing on, the frame stays whole (the crop is taken from the full
+        picture, so a zoom is sharper) and the crop is scaled straight to that size."""
+        self._output_size = size
+
+    def _sent_size(self, width_px: int, height_px: int) -> tuple[int, int] | None:
+        """The size the sink would scale a width_px x height_px frame to, when that is smaller."""
+        if self._output_size is None:
+            return None
+        size = fitted_size(width_px, height_px, *self._output_size, self._settings.output.fit)
+        return size if size[0] < width_px else None
+
+    def _entry_size(self, width_px: int, height_px: int) -> tuple[int, int] | None:
+        """What a camera frame is reduced to on entry (None: it stays as it is)."""
+        if self._settings.studio.framing == "auto":
+            return None
+        return self._sent_size(width_px, height_px)
+
     def set_source_fps(self, fps: float) -> None:
         """The rate a new source delivers at: the governor's frame budget follows it."""
         self._frame_budget_ms = 1000.0 / max(fps, 1.0)
@@ -228,10 +254,7 @@ class FrameStages:
         if self._settings.effect.kind == "none":
             # No effect: nothing to segment, smooth, refine or composite.
             self._passing_through = True
-            yield Finished.unchanged(
-                _prepare_frame(frame.image_bgr, self._settings.output.mirror_output),
-                frame.captured_s,
-            )
+            yield Finished.unchanged(self._entering(frame)[0], frame.captured_s)
             return
         if self._passing_through:  # an effect again: the masks from before are stale
             self._passing_through = False
@@ -247,14 +270,20 @@ class FrameStages:
 
     def _prepare(self, frame: Frame) -> Prepared:
         """Mirror, make the work frame and the model's input, and give it a fresh timestamp."""
-        frame_bgr = _prepare_frame(frame.image_bgr, self._settings.output.mirror_output)
+        frame_bgr, camera_bgr = self._entering(frame)
         self._ensure_segmenter(frame_bgr)
         assert self._segmenter is not None
-        # The frame halved towards the model's input, once: the work frame at 1080p is the
-        # first level, and the blur starts from the smallest.
-        halves = tuple(halvings(frame_bgr, self._segmenter.spec.input_size))
-        work_bgr = self._chain.work_frame(frame_bgr, halves)
-        small_bgr = model_input(frame_bgr, self._segmenter.spec.input_size, halves)
+        # The camera's frame halved towards the model's input, once: the work frame at 1080p
+        # is the first level, and the blur starts from the smallest.
+        halves = tuple(halvings(camera_bgr, self._segmenter.spec.input_size))
+        work_bgr = self._chain.work_frame(camera_bgr, halves)
+        if camera_bgr is not frame_bgr:
+            # Reduced on entry: refinement still works on the camera's own half size where
+            # that is what it takes (1080p's 960x540 guide places her edge better in a 720p
+            # picture than 720p's 640x360 one: see tests/test_meeting_size.py), never above
+            # the picture's size; the blur's levels are the picture's, made by the compositor.
+            work_bgr = frame_bgr if work_bgr is camera_bgr else work_bgr
+        small_bgr = model_input(camera_bgr, self._segmenter.spec.input_size, halves)
         timestamp_ms = max(int(frame.captured_s * 1000.0), self._last_timestamp_ms + 1)
         self._last_timestamp_ms = timestamp_ms
         small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
@@ -262,8 +291,24 @@ class FrameStages:
                  and self._stillness.still(small_gray))
         return Prepared(
             frame_bgr, work_bgr, frame.captured_s, cv2.cvtColor(small_bgr, cv2.COLOR_BGR2RGB),
-            small_gray, timestamp_ms, still, halves,
+            small_gray, timestamp_ms, still, halves if camera_bgr is frame_bgr else (),
         )
+
+    def _entering(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        """The picture to work on and the camera's frame it came from, both even-sized and
+        mirrored if the output is: the same array, unless the camera's is larger than the
+        meeting's picture (`follow_output`) and was reduced to it.
+
+        No copy at the camera's size: a Frame's picture is its own (never reused by the
+        source), and no stage writes into it; a copy cost a frame of memory per frame in flight
+        (three unpaced) and a 6 MB memcpy per 1080p frame."""
+        camera_bgr = crop_even(frame.image_bgr)
+        if self._settings.output.mirror_output:
+            camera_bgr = cv2.flip(camera_bgr, 1)
+        size = self._entry_size(camera_bgr.shape[1], camera_bgr.shape[0])
+        if size is None:
+            return camera_bgr, camera_bgr
+        return shrink_to(camera_bgr, size), camera_bgr  # bilinear at 1.5x: see compositing.fit
 
     def _may_carry(self) -> bool:
         """Whether a live frame may reuse the last mask (the governor's last step)."""
@@ -316,7 +361,8 @@ class FrameStages:
                 self.messages.append(source.pop(0))
         stats.stage("composite", ms_since(started_s))
         output_bgr = self._studio.on_person(output_bgr, pending.frame_bgr, alpha, stats)
-        return self._studio.on_output(output_bgr, stats)
+        height_px, width_px = pending.frame_bgr.shape[:2]
+        return self._studio.on_output(output_bgr, stats, self._sent_size(width_px, height_px))
 
     def _fresh_alpha(
         self, pending: Prepared, confidence: np.ndarray | None, stats: PipelineStats
@@ -382,12 +428,3 @@ class FrameStages:
             self._segmenter.close()
             self._segmenter = None
 
-
-def _prepare_frame(image_bgr: np.ndarray, mirror: bool) -> np.ndarray:
-    """Even-sized and mirrored if the output is. No copy: a Frame's picture is its own (never
-    reused by the source), and no stage writes into it; a copy cost a frame of memory per
-    frame in flight (three unpaced) and a 6 MB memcpy per 1080p frame."""
-    even = crop_even(image_bgr)
-    if mirror:
-        return cv2.flip(even, 1)
-    return even

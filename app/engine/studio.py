@@ -7,9 +7,10 @@ touch-up found one, else by the top of the alpha); the compositor makes only the
 picture that the crop shows. The others run on the composited frame, with the alpha in the
 frame's coordinates beside it: `on_person` first (effects on the person: denoise, then those
 that follow the face, light and touch-up), then `on_output`: framing (the crop scaled back to
-the frame's size), then the vignette (a lens effect on the final picture). Light measures the
-face on the camera's frame and lifts the composite where the alpha is over half: lit before
-compositing, the person would bleed into a blurred background as a bright halo.
+the frame's size, or to a meeting's smaller picture), then the vignette (a lens effect on the
+final picture). Light measures the face on the camera's frame and lifts the composite where
+the alpha is over half: lit before compositing, the person would bleed into a blurred
+background as a bright halo.
 
 The face detector is built when an effect first needs it: on a helper thread for live frames
 (its first build takes most of a second; the effects start when it is ready), at once for
@@ -221,11 +222,13 @@ class StudioStage:
             stats.stage("touch_up", ms_since(started_s))
         return frame_bgr
 
-    def on_output(self, output_bgr: np.ndarray, stats: PipelineStats) -> np.ndarray:
-        """The crop `plan` placed, scaled back to the frame's size, then the vignette."""
+    def on_output(self, output_bgr: np.ndarray, stats: PipelineStats,
+                  size: tuple[int, int] | None = None) -> np.ndarray:
+        """The crop `plan` placed, scaled to `size` (width, height; default the frame's own:
+        the engine asks for a meeting's smaller picture), then the vignette."""
         if self._settings.framing == "auto":
             started_s = time.perf_counter()
-            output_bgr = self._framing.apply(output_bgr)
+            output_bgr = self._framing.apply(output_bgr, size)
             stats.stage("framing", self._framing_ms + ms_since(started_s))
         if self._settings.vignette > 0.0:
             started_s = time.perf_counter()
