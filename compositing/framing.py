@@ -87,7 +87,7 @@ class AutoFraming:
         size = size or (width, height)
         x, y, crop_w, crop_h = self.box()
         if self._size != (width, height) or (crop_w, crop_h) == (width, height):
-            return resized_to(frame_bgr, size) if size != (width, height) else frame_bgr
+            return resized_to(frame_bgr, size)  # the frame itself at its own size
         return resized_to(frame_bgr[y:y + crop_h, x:x + crop_w], size)
 
     def _wanted(self, alpha: np.ndarray,

@@ -313,9 +313,8 @@ def _wait_for_the_camera_at_720p(qtbot: QtBot, window: MainWindow) -> None:
     window's 640x360 output: a larger camera is worked at the output's size) with new frames."""
     qtbot.waitUntil(lambda: window.engine.pipeline is not None
                     and window.engine.pipeline.source_size == (1280, 720), timeout=20000)
-    window.preview.last_frame_bgr = None
-    qtbot.waitUntil(lambda: window.preview.last_frame_bgr is not None, timeout=20000)
-    assert window.preview.last_frame_bgr.shape[:2] == (HEIGHT_PX, WIDTH_PX)
+    shown = wait_frames(qtbot, window, 3)  # past any frame still queued from the old camera
+    assert shown.shape[:2] == (HEIGHT_PX, WIDTH_PX)
 
 
 def test_switching_size_reopens_the_source_and_a_bad_source_keeps_the_old(
